@@ -1,0 +1,4 @@
+"""Ardis archive and distribution domain: inventory, orders, staging, delivery, notices.
+
+Never imports Airflow: Airflow glue lives under ``plugins/``.
+"""

@@ -1,0 +1,102 @@
+"""Settings of an Ardis installation, read from the environment.
+
+Everything has an embedded default under ``ARDIS_HOME`` so that one command runs
+Ardis on one machine; a real deployment overrides single values (database URL,
+pull area, FTP host name, SMTP connection id). Credentials are never settings:
+they come from Airflow Connections or the environment of the process that uses them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_PREAMBLE = (
+    "Thank you for using the Earth Observing System Distribution System.   "
+    "For more information on your request please contact User Services. "
+)
+
+DEFAULT_FAILED_PREAMBLE = (
+    "Your request could not be completed.   "
+    "For more information on your request please contact User Services. "
+)
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError as e:
+        raise ValueError(f"{name} must be an integer, not {raw!r}") from e
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where Ardis keeps things and how it names and announces them."""
+
+    home: Path
+    database_url: str
+    archive_root: Path
+    staging_root: Path
+    pull_root: Path
+    outbox_dir: Path
+    archive_name: str = "ARDIS"
+    site_name: str = "ARDIS"
+    id_prefix: str = "01"
+    ftp_host: str = "127.0.0.1"
+    ftp_port: int = 2121
+    ftp_expiry_hours: int = 72
+    preamble: str = DEFAULT_PREAMBLE
+    failed_preamble: str = DEFAULT_FAILED_PREAMBLE
+    mail_from: str = "ardis@localhost"
+    smtp_conn_id: str = ""
+    verify_workers: int = 0
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def ensure_dirs(self) -> None:
+        """Create the working folders of the embedded default if missing."""
+        for path in (self.home, self.archive_root, self.staging_root, self.pull_root, self.outbox_dir):
+            path.mkdir(parents=True, exist_ok=True)
+
+
+def _read_text_setting(name: str, default: str) -> str:
+    """A preamble may be given inline or as ``@/path/to/file``."""
+    value = _env(name, default)
+    if value.startswith("@"):
+        return Path(value[1:]).read_text(encoding="utf-8").rstrip("\n")
+    return value
+
+
+def load_settings() -> Settings:
+    """Read the settings now (never at import time: tests change the environment)."""
+    home = Path(_env("ARDIS_HOME", str(Path.home() / ".local" / "share" / "ardis"))).expanduser()
+    prefix = _env("ARDIS_ID_PREFIX", "01")
+    if not (prefix.isdigit() and 0 < len(prefix) <= 4):
+        raise ValueError(f"ARDIS_ID_PREFIX must be 1 to 4 digits, not {prefix!r}")
+    return Settings(
+        home=home,
+        database_url=_env("ARDIS_DATABASE_URL", f"sqlite:///{home / 'ardis.db'}"),
+        archive_root=Path(_env("ARDIS_ARCHIVE_ROOT", str(home / "archive"))),
+        staging_root=Path(_env("ARDIS_STAGING_ROOT", str(home / "staging"))),
+        pull_root=Path(_env("ARDIS_PULL_ROOT", str(home / "pull"))),
+        outbox_dir=Path(_env("ARDIS_OUTBOX_DIR", str(home / "outbox"))),
+        archive_name=_env("ARDIS_ARCHIVE_NAME", "ARDIS"),
+        site_name=_env("ARDIS_SITE_NAME", "ARDIS"),
+        id_prefix=prefix,
+        ftp_host=_env("ARDIS_FTP_HOST", "127.0.0.1"),
+        ftp_port=_env_int("ARDIS_FTP_PORT", 2121),
+        ftp_expiry_hours=_env_int("ARDIS_FTP_EXPIRY_HOURS", 72),
+        preamble=_read_text_setting("ARDIS_DN_PREAMBLE", DEFAULT_PREAMBLE),
+        failed_preamble=_read_text_setting("ARDIS_DN_FAILED_PREAMBLE", DEFAULT_FAILED_PREAMBLE),
+        mail_from=_env("ARDIS_MAIL_FROM", "ardis@localhost"),
+        smtp_conn_id=_env("ARDIS_SMTP_CONN_ID", ""),
+        verify_workers=_env_int("ARDIS_VERIFY_WORKERS", 0),
+    )

@@ -1,0 +1,293 @@
+"""Ardis's own database: the state of record for the inventory, orders and notices.
+
+Airflow only runs and shows the steps; everything a retried step needs to find
+its half-done work is here. Identifiers follow the ICD: OrderID and RequestID are
+10 characters, a granule's UR is built from its database id.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from distribution.time import utcnow
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every Ardis table."""
+
+
+class MediaType(str, enum.Enum):
+    """Delivery methods, spelled as the DN's MEDIATYPE (Table 4.3.6-1)."""
+
+    FTP_PULL = "FtpPull"
+    FTP_PUSH = "FtpPush"
+    SCP = "scp"
+    SMB_PUSH = "SmbPush"
+    CDROM = "CDROM"
+    DVD = "DVD"
+    DLT = "DLT"
+
+    @property
+    def is_electronic(self) -> bool:
+        return self in (MediaType.FTP_PULL, MediaType.FTP_PUSH, MediaType.SCP, MediaType.SMB_PUSH)
+
+
+class RequestState(str, enum.Enum):
+    """Life of a distribution request; terminal states are final."""
+
+    NEW = "new"
+    STAGING = "staging"
+    VERIFYING = "verifying"
+    DELIVERING = "delivering"
+    NOTIFYING = "notifying"
+    COMPLETE = "complete"  # every granule delivered
+    PARTIAL = "partial"  # some granules failed, some delivered
+    FAILED = "failed"  # every granule failed
+    CANCELLED = "cancelled"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (RequestState.COMPLETE, RequestState.PARTIAL, RequestState.FAILED, RequestState.CANCELLED)
+
+
+class GranuleStatus(str, enum.Enum):
+    """Per-granule progress inside a request."""
+
+    PENDING = "pending"
+    STAGED = "staged"
+    VERIFIED = "verified"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class NoticeState(str, enum.Enum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+
+
+def _enum(cls: type[enum.Enum]) -> Enum:
+    # Store the value (e.g. "FtpPull"), portable across SQLite and PostgreSQL.
+    return Enum(cls, native_enum=False, length=16, values_callable=lambda c: [m.value for m in c])
+
+
+class Collection(Base):
+    """An ESDT: short name + version (e.g. MOD09GHK.003)."""
+
+    __tablename__ = "collections"
+    __table_args__ = (UniqueConstraint("short_name", "version_id", name="uq_collection_esdt"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    short_name: Mapped[str] = mapped_column(String(32))
+    version_id: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    granules: Mapped[list[Granule]] = relationship(back_populates="collection")
+
+    @property
+    def esdt(self) -> str:
+        """``ShortName.VVV`` as the DN's ESDT field writes it."""
+        return f"{self.short_name}.{self.version_id:03d}"
+
+
+class Granule(Base):
+    """One granule of a collection, as archived."""
+
+    __tablename__ = "granules"
+    __table_args__ = (
+        UniqueConstraint("collection_id", "local_granule_id", "granule_version", name="uq_granule_lgid"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    collection_id: Mapped[int] = mapped_column(ForeignKey("collections.id"), index=True)
+    local_granule_id: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    granule_version: Mapped[int] = mapped_column(Integer, default=1)
+    inserted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    begin_time: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    end_time: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    west: Mapped[float | None] = mapped_column(Float, nullable=True)
+    east: Mapped[float | None] = mapped_column(Float, nullable=True)
+    north: Mapped[float | None] = mapped_column(Float, nullable=True)
+    south: Mapped[float | None] = mapped_column(Float, nullable=True)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    public_release_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    owner_group: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+    collection: Mapped[Collection] = relationship(back_populates="granules")
+    files: Mapped[list[GranuleFile]] = relationship(
+        back_populates="granule", order_by="GranuleFile.seq", cascade="all, delete-orphan"
+    )
+
+
+class GranuleFile(Base):
+    """One file of a granule in the archive, with its stored checksum."""
+
+    __tablename__ = "granule_files"
+    __table_args__ = (UniqueConstraint("granule_id", "seq", name="uq_granule_file_seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    granule_id: Mapped[int] = mapped_column(ForeignKey("granules.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(255))
+    file_type: Mapped[str] = mapped_column(String(16), default="SCIENCE")
+    size: Mapped[int] = mapped_column(BigInteger)
+    checksum_type: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    checksum_value: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    checksum_origin: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    archive_path: Mapped[str] = mapped_column(String(1024))
+
+    granule: Mapped[Granule] = relationship(back_populates="files")
+
+
+class User(Base):
+    """A person or system that orders data."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), unique=True)
+    first_name: Mapped[str] = mapped_column(String(64), default="")
+    last_name: Mapped[str] = mapped_column(String(64), default="")
+    title: Mapped[str] = mapped_column(String(32), default="")
+    organization: Mapped[str] = mapped_column(String(128), default="")
+    email: Mapped[str] = mapped_column(String(255))
+    phone: Mapped[str] = mapped_column(String(32), default="")
+    fax: Mapped[str] = mapped_column(String(32), default="")
+    shipping_address: Mapped[str] = mapped_column(Text, default="")
+    checksum_list: Mapped[bool] = mapped_column(Boolean, default=False)
+    groups: Mapped[str] = mapped_column(String(255), default="")
+
+
+class Order(Base):
+    """An order: one or more requests placed together by one user."""
+
+    __tablename__ = "orders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[str | None] = mapped_column(String(10), unique=True, nullable=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    source: Mapped[str] = mapped_column(String(32), default="cli")
+
+    user: Mapped[User] = relationship()
+    requests: Mapped[list[Request]] = relationship(back_populates="order", order_by="Request.id")
+
+
+class Request(Base):
+    """A distribution request: one delivery method and destination inside an order."""
+
+    __tablename__ = "requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[str | None] = mapped_column(String(10), unique=True, nullable=True)
+    order_pk: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    media_type: Mapped[MediaType] = mapped_column(_enum(MediaType))
+    state: Mapped[RequestState] = mapped_column(_enum(RequestState), default=RequestState.NEW, index=True)
+    # Destination of a push: host[:port], directory (or share/path for SMB), and the
+    # Airflow Connection that holds the credentials (never the credentials themselves).
+    host: Mapped[str] = mapped_column(String(255), default="")
+    port: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    directory: Mapped[str] = mapped_column(String(1024), default="")
+    conn_id: Mapped[str] = mapped_column(String(255), default="")
+    notify_email: Mapped[str] = mapped_column(String(255), default="")
+    userstring: Mapped[str] = mapped_column(String(255), default="")
+    ftp_dir: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    ftp_expires_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    airflow_run_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    failure: Mapped[str | None] = mapped_column(Text, nullable=True)
+    pull_purged_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+    order: Mapped[Order] = relationship(back_populates="requests")
+    granules: Mapped[list[RequestGranule]] = relationship(
+        back_populates="request", order_by="RequestGranule.directory_number", cascade="all, delete-orphan"
+    )
+
+
+class RequestGranule(Base):
+    """A granule inside a request, with its own status and failure explanation."""
+
+    __tablename__ = "request_granules"
+    __table_args__ = (
+        UniqueConstraint("request_pk", "granule_id", name="uq_request_granule"),
+        UniqueConstraint("request_pk", "directory_number", name="uq_request_granule_dir"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_pk: Mapped[int] = mapped_column(ForeignKey("requests.id"), index=True)
+    granule_id: Mapped[int] = mapped_column(ForeignKey("granules.id"))
+    directory_number: Mapped[int] = mapped_column(Integer)
+    status: Mapped[GranuleStatus] = mapped_column(_enum(GranuleStatus), default=GranuleStatus.PENDING)
+    failure_explanation: Mapped[str | None] = mapped_column(Text, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    request: Mapped[Request] = relationship(back_populates="granules")
+    granule: Mapped[Granule] = relationship()
+    files: Mapped[list[RequestFile]] = relationship(
+        back_populates="request_granule", order_by="RequestFile.id", cascade="all, delete-orphan"
+    )
+
+
+class RequestFile(Base):
+    """A staged copy of one granule file: its distribution name and delivery progress."""
+
+    __tablename__ = "request_files"
+    __table_args__ = (UniqueConstraint("request_granule_id", "granule_file_id", name="uq_request_file"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_granule_id: Mapped[int] = mapped_column(ForeignKey("request_granules.id"), index=True)
+    granule_file_id: Mapped[int] = mapped_column(ForeignKey("granule_files.id"))
+    dist_name: Mapped[str] = mapped_column(String(255))
+    staged_path: Mapped[str | None] = mapped_column(String(1024), nullable=True)
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+    request_granule: Mapped[RequestGranule] = relationship(back_populates="files")
+    granule_file: Mapped[GranuleFile] = relationship()
+
+
+class Notice(Base):
+    """An outgoing message (DN, PAN, notification): the outbox row.
+
+    ``dedupe_key`` makes each notice exist once; ``state`` moves pending → sending
+    → sent under an atomic claim, so a retried or concurrent sender never sends twice.
+    """
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(255), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    request_pk: Mapped[int | None] = mapped_column(ForeignKey("requests.id"), nullable=True, index=True)
+    recipient: Mapped[str] = mapped_column(String(255))
+    subject: Mapped[str] = mapped_column(String(512))
+    body: Mapped[str] = mapped_column(Text)
+    message_id: Mapped[str] = mapped_column(String(255))
+    state: Mapped[NoticeState] = mapped_column(_enum(NoticeState), default=NoticeState.PENDING, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    sent_via: Mapped[str | None] = mapped_column(String(255), nullable=True)

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The test command (README command 2, called by .ci/run). Uses PostgreSQL too when
+# one answers on 127.0.0.1:5432 (trust auth), so every DB test runs on both.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ -z "${ARDIS_TEST_DATABASE_URL:-}" ] && command -v pg_isready >/dev/null 2>&1 \
+   && pg_isready -q -h 127.0.0.1 -p 5432; then
+  export ARDIS_TEST_DATABASE_URL="postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+fi
+exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Debian packages Ardis's tests, demo and benchmarks use: real peers (sshd, smbd),
+# reference tools for benchmarks (curl, scp), media tools. Installs only what is missing.
+set -euo pipefail
+need=()
+for pair in sshd:openssh-server scp:openssh-client smbd:samba smbclient:smbclient curl:curl \
+            xorriso:xorriso pdftoppm:poppler-utils; do
+  cmd=${pair%%:*}; pkg=${pair#*:}
+  command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || need+=("$pkg")
+done
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+  echo "system-packages: not root; tests needing ${need[*]} will be skipped" >&2
+  exit 0
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

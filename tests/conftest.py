@@ -1,0 +1,91 @@
+"""Shared fixtures: Ardis settings on a fresh database, SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from distribution import db
+from distribution.config import Settings, load_settings
+from distribution.models import Base
+
+PG_ADMIN_URL = os.environ.get("ARDIS_TEST_DATABASE_URL", "")
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A throwaway PostgreSQL database for this test session, migrated to head."""
+    if not PG_ADMIN_URL:
+        pytest.skip("ARDIS_TEST_DATABASE_URL not set (no PostgreSQL)")
+    name = f"ardis_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    db.upgrade(url)
+    yield url
+    db.get_engine(url).dispose()
+    db.get_engine.cache_clear()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _truncate(url: str) -> None:
+    names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with db.get_engine(url).begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated, empty Ardis database: every DB test runs on both backends."""
+    if request.param == "postgresql":
+        url = request.getfixturevalue("pg_url")
+        _truncate(url)
+        return url
+    url = f"sqlite:///{tmp_path / 'ardis.db'}"
+    db.upgrade(url)
+    return url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'ardis.db'}"
+    db.upgrade(url)
+    return url
+
+
+def make_settings(monkeypatch: pytest.MonkeyPatch, home: Path, url: str, **env: str) -> Settings:
+    monkeypatch.setenv("ARDIS_HOME", str(home))
+    monkeypatch.setenv("ARDIS_DATABASE_URL", url)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    settings = load_settings()
+    settings.ensure_dirs()
+    return settings
+
+
+@pytest.fixture
+def settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, db_url: str) -> Settings:
+    """Settings under a temporary ARDIS_HOME, on SQLite and on PostgreSQL."""
+    return make_settings(monkeypatch, tmp_path / "home", db_url)
+
+
+@pytest.fixture
+def sqlite_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, sqlite_url: str) -> Settings:
+    """Settings on SQLite only, for tests whose subject is not the database."""
+    return make_settings(monkeypatch, tmp_path / "home", sqlite_url)
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    """Where tests keep screenshots and rendered files for people to look at."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
