@@ -54,6 +54,7 @@ class Settings:
     ftp_host: str = "127.0.0.1"
     ftp_port: int = 2121
     ftp_expiry_hours: int = 72
+    ftp_login_mode: str = "order"
     preamble: str = DEFAULT_PREAMBLE
     failed_preamble: str = DEFAULT_FAILED_PREAMBLE
     mail_from: str = "ardis@localhost"
@@ -94,6 +95,7 @@ def load_settings() -> Settings:
         ftp_host=_env("ARDIS_FTP_HOST", "127.0.0.1"),
         ftp_port=_env_int("ARDIS_FTP_PORT", 2121),
         ftp_expiry_hours=_env_int("ARDIS_FTP_EXPIRY_HOURS", 72),
+        ftp_login_mode=_env("ARDIS_FTP_LOGIN_MODE", "order"),
         preamble=_read_text_setting("ARDIS_DN_PREAMBLE", DEFAULT_PREAMBLE),
         failed_preamble=_read_text_setting("ARDIS_DN_FAILED_PREAMBLE", DEFAULT_FAILED_PREAMBLE),
         mail_from=_env("ARDIS_MAIL_FROM", "ardis@localhost"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,29 @@ from distribution.config import Settings, load_settings
 from distribution.models import Base
 
 PG_ADMIN_URL = os.environ.get("ARDIS_TEST_DATABASE_URL", "")
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One Airflow home per test session, set before anything imports airflow.
+
+    Retries are short (1 s) so failure paths finish quickly; runs are started by
+    the tests, never by ``ardis order create``.
+    """
+    home = Path(tempfile.mkdtemp(prefix="ardis-airflow-"))
+    os.environ.update(
+        {
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+            "ARDIS_RETRY_DELAY_SECONDS": "1",
+            "ARDIS_RETRIES": "2",
+            "ARDIS_TRIGGER": "off",
+        }
+    )
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,33 @@
+"""Reaching Airflow from the ``ardis`` command: only as another process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+PLUGINS = Path(__file__).resolve().parent.parent / "plugins"
+
+
+def plugins_folder() -> Path:
+    return Path(os.environ.get("AIRFLOW__CORE__PLUGINS_FOLDER") or PLUGINS)
+
+
+def trigger_distribution_run(request_id: str, order_id: str, media_type: str) -> str:
+    """Start the request's run now; on any failure say so (the dispatcher will start it)."""
+    if os.environ.get("ARDIS_TRIGGER", "airflow") == "off":
+        return "not triggered (ARDIS_TRIGGER=off); the dispatcher DAG will start it"
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(plugins_folder()), env.get("PYTHONPATH", "")]))
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "ardis_airflow.trigger", request_id, order_id, media_type],
+            env=env, capture_output=True, text=True, timeout=120,
+        )
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return f"not triggered ({e}); the dispatcher DAG will start it"
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["unknown error"])[-1]
+        return f"not triggered ({last}); the dispatcher DAG will start it"
+    return proc.stdout.strip()

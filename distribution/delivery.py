@@ -1,0 +1,272 @@
+"""Electronic distribution of one request: stage → verify → deliver → notify.
+
+Each step is a function of (settings, RequestID) that an Airflow task calls. The
+state of record is Ardis's database: a step retried after a crash finds what the
+earlier try did (staged links, delivered files) and finishes the rest; nothing is
+delivered or announced twice. Retryable errors are raised for Airflow to retry;
+permanent ones fail the granules they concern, are recorded for the DN, and are
+raised so the step shows as failed.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from distribution.config import Settings
+from distribution.db import session_scope
+from distribution.errors import ArdisError, FileVanished, PermanentError, RetryableError
+from distribution.models import GranuleStatus, MediaType, Request, RequestFile, RequestGranule, RequestState
+from distribution.orders import get_request
+from distribution.staging import distribution_names, place
+from distribution.time import utcnow
+from distribution.transfer import Endpoint, open_pusher
+from distribution.verify import FileCheck, verify_files
+
+RETRIEVAL_FAILED = "Granule retrieval failed. Please contact User Services"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What an Airflow Connection supplies for a push (never stored by Ardis)."""
+
+    host: str = ""
+    port: int | None = None
+    username: str = ""
+    password: str = ""
+    private_key: str | None = None
+    known_hosts: str | None = None
+
+
+_METHOD = {MediaType.FTP_PUSH: "ftp", MediaType.SCP: "sftp", MediaType.SMB_PUSH: "smb"}
+
+
+def push_endpoint(request: Request, credentials: Credentials | None) -> Endpoint:
+    """The request's destination with the connection's credentials filled in."""
+    creds = credentials or Credentials()
+    return Endpoint(
+        method=_METHOD[request.media_type],
+        host=request.host or creds.host,
+        port=request.port or creds.port,
+        directory=request.directory,
+        username=creds.username,
+        password=creds.password,
+        private_key=creds.private_key,
+        known_hosts=creds.known_hosts,
+    )
+
+
+def pull_login(settings: Settings, request: Request) -> str:
+    """The FTP login that sees this request's pull directory (per order or per user)."""
+    return request.order.user.user_id if settings.ftp_login_mode == "user" else str(request.order.order_id)
+
+
+def pull_directory(settings: Settings, request: Request) -> Path:
+    return settings.pull_root / pull_login(settings, request) / str(request.request_id)
+
+
+def staging_directory(settings: Settings, request: Request) -> Path:
+    return settings.staging_root / str(request.request_id)
+
+
+def _open(request: Request) -> bool:
+    """Whether the request still wants work done (not cancelled, not finished)."""
+    return not request.state.is_terminal
+
+
+def _fail(rg: RequestGranule, explanation: str) -> None:
+    rg.status = GranuleStatus.FAILED
+    rg.failure_explanation = explanation
+
+
+def begin_request(settings: Settings, request_id: str, run_id: str | None) -> str:
+    """Record which Airflow run carries the request; returns its state."""
+    with session_scope(settings.database_url) as session:
+        request = get_request(session, request_id)
+        if run_id and request.airflow_run_id != run_id:
+            request.airflow_run_id = run_id
+        return request.state.value
+
+
+def stage_request(settings: Settings, request_id: str) -> dict[str, int]:
+    """Link (or copy) every file of every pending granule into the staging area."""
+    counts: Counter[str] = Counter()
+    with session_scope(settings.database_url) as session:
+        request = get_request(session, request_id)
+        if not _open(request):
+            return dict(counts)
+        request.state = RequestState.STAGING
+        root = staging_directory(settings, request)
+        seen_names: dict[str, int] = {}
+        for rg in request.granules:
+            if rg.status not in (GranuleStatus.PENDING, GranuleStatus.STAGED):
+                continue
+            granule = rg.granule
+            names = distribution_names(granule.local_granule_id, granule.files)
+            clash = next((n for n in names if seen_names.get(n, rg.directory_number) != rg.directory_number), None)
+            if clash:
+                _fail(rg, f"file name {clash} already used by granule {seen_names[clash]} of this request")
+                continue
+            existing = {rf.granule_file_id: rf for rf in rg.files}
+            try:
+                for gf, name in zip(granule.files, names, strict=True):
+                    rf = existing.get(gf.id) or RequestFile(granule_file=gf, dist_name=name)
+                    if gf.id not in existing:
+                        rg.files.append(rf)
+                    staged = root / f"{rg.directory_number:05d}" / name
+                    counts[place(Path(gf.archive_path), staged)] += 1
+                    rf.staged_path = str(staged)
+            except FileVanished as e:
+                _fail(rg, f"{RETRIEVAL_FAILED} ({e})")
+                continue
+            for name in names:
+                seen_names[name] = rg.directory_number
+            rg.status = GranuleStatus.STAGED
+    return dict(counts)
+
+
+def verify_request(settings: Settings, request_id: str) -> dict[str, int]:
+    """Recompute the stored checksum of every staged file; a mismatch fails its granule."""
+    with session_scope(settings.database_url) as session:
+        request = get_request(session, request_id)
+        if not _open(request):
+            return {}
+        request.state = RequestState.VERIFYING
+        staged = [rg for rg in request.granules if rg.status == GranuleStatus.STAGED]
+        checks = []
+        for rg in staged:
+            for rf in rg.files:
+                gf = rf.granule_file
+                checks.append(
+                    FileCheck(
+                        path=Path(str(rf.staged_path)),
+                        checksum_type=gf.checksum_type,
+                        expected_value=gf.checksum_value,
+                        expected_size=gf.size,
+                        key=rf.id,
+                    )
+                )
+        results = {r.key: r for r in verify_files(checks, workers=settings.verify_workers)}
+        failed = 0
+        now = utcnow()
+        for rg in staged:
+            errors = [f"{rf.dist_name}: {results[rf.id].error}" for rf in rg.files if not results[rf.id].ok]
+            if errors:
+                _fail(rg, "checksum verification failed - " + "; ".join(errors))
+                failed += 1
+                continue
+            for rf in rg.files:
+                rf.verified_at = now
+            rg.status = GranuleStatus.VERIFIED
+        return {"verified": len(staged) - failed, "failed": failed, "files": len(checks)}
+
+
+def deliver_request(settings: Settings, request_id: str, credentials: Credentials | None = None) -> dict[str, int]:
+    """Put every verified granule where the request says; resumes after a failed try."""
+    with session_scope(settings.database_url) as session:
+        request = get_request(session, request_id)
+        if not _open(request):
+            return {}
+        request.state = RequestState.DELIVERING
+        session.commit()
+        todo = [rg for rg in request.granules if rg.status == GranuleStatus.VERIFIED]
+        if request.media_type == MediaType.FTP_PULL:
+            delivered = _deliver_pull(settings, session, request, todo)
+        else:
+            delivered = _deliver_push(session, request, todo, credentials)
+        if request.finished_at is None and any(rg.status == GranuleStatus.DELIVERED for rg in request.granules):
+            request.finished_at = utcnow()
+        return {"delivered": delivered}
+
+
+def _deliver_pull(settings: Settings, session: Session, request: Request, todo: list[RequestGranule]) -> int:
+    target = pull_directory(settings, request)
+    for rg in todo:
+        for rf in rg.files:
+            place(Path(str(rf.staged_path)), target / rf.dist_name)
+            rf.delivered_at = rf.delivered_at or utcnow()
+        rg.status = GranuleStatus.DELIVERED
+    request.ftp_dir = f"/{request.request_id}"
+    if request.ftp_expires_at is None:
+        request.ftp_expires_at = utcnow() + timedelta(hours=settings.ftp_expiry_hours)
+    return len(todo)
+
+
+def _deliver_push(
+    session: Session, request: Request, todo: list[RequestGranule], credentials: Credentials | None
+) -> int:
+    if not todo:
+        return 0
+    endpoint = push_endpoint(request, credentials)
+    delivered = 0
+    try:
+        with open_pusher(endpoint) as pusher:
+            for rg in todo:
+                try:
+                    for rf in rg.files:
+                        if rf.delivered_at is None:
+                            pusher.put_file(Path(str(rf.staged_path)), rf.dist_name)
+                            rf.delivered_at = utcnow()
+                            session.commit()  # a retry must not resend this file
+                except PermanentError as e:
+                    _fail(rg, f"delivery failed - {e}")
+                    session.commit()
+                    continue
+                rg.status = GranuleStatus.DELIVERED
+                rg.last_error = None
+                delivered += 1
+                session.commit()
+    except RetryableError as e:
+        for rg in todo:
+            if rg.status == GranuleStatus.VERIFIED:
+                rg.last_error = f"delivery failed - {e}"
+        session.commit()
+        raise
+    except PermanentError as e:
+        for rg in todo:
+            if rg.status == GranuleStatus.VERIFIED:
+                _fail(rg, f"delivery failed - {e}")
+        session.commit()
+        raise
+    return delivered
+
+
+def close_unfinished_granules(session: Session, request: Request) -> None:
+    """Before the DN: a granule still on its way did not make it; say why."""
+    for rg in request.granules:
+        if rg.status in (GranuleStatus.DELIVERED, GranuleStatus.FAILED):
+            continue
+        if request.state == RequestState.CANCELLED or rg.status == GranuleStatus.CANCELLED:
+            rg.status = GranuleStatus.CANCELLED
+            rg.failure_explanation = rg.failure_explanation or "Request Canceled"
+        else:
+            _fail(rg, rg.last_error or "distribution did not complete")
+
+
+def final_state(request: Request) -> RequestState:
+    statuses = [rg.status for rg in request.granules]
+    delivered = statuses.count(GranuleStatus.DELIVERED)
+    if request.state == RequestState.CANCELLED and not delivered:
+        return RequestState.CANCELLED
+    if delivered == len(statuses):
+        return RequestState.COMPLETE
+    return RequestState.PARTIAL if delivered else RequestState.FAILED
+
+
+def request_outcome(settings: Settings, request_id: str) -> str:
+    """The request's final state; a failed request fails the last step so the run shows it."""
+    with session_scope(settings.database_url) as session:
+        request = get_request(session, request_id)
+        state = request.state
+    if state == RequestState.FAILED:
+        raise PermanentError(f"request {request_id} failed: no granule was distributed")
+    return state.value
+
+
+def describe_error(e: BaseException) -> str:
+    """One line for a log or a DN, without a traceback."""
+    return str(e) if isinstance(e, ArdisError) else f"{type(e).__name__}: {e}"

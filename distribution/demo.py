@@ -1,0 +1,244 @@
+"""``ardis demo --workdir DIR``: Ardis end to end on one machine, nothing faked.
+
+It builds a sample archive, starts real peers on 127.0.0.1 (the embedded FTP pull
+server, an FTP server to push to, OpenSSH sshd for scp, Samba smbd for SMB where
+installed), starts Airflow (api-server, scheduler, dag-processor; LocalExecutor),
+places one order per delivery method, waits for the DAG runs, downloads the
+pulled files with a real FTP client, checks every delivered file against the
+archive's checksums, and prints where the files and DNs are.
+"""
+
+from __future__ import annotations
+
+import ftplib
+import hashlib
+import os
+import threading
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+
+from distribution import db
+from distribution.airflow_bridge import trigger_distribution_run
+from distribution.airflow_stack import AirflowStack, free_port
+from distribution.archive import granule_ur
+from distribution.config import Settings, load_settings
+from distribution.db import session_scope
+from distribution.demo_data import load_samples
+from distribution.delivery import pull_login
+from distribution.errors import ArdisError
+from distribution.ftpserver import build_pull_server, load_or_create_secret, pull_password
+from distribution.models import GranuleStatus, MediaType, Request
+from distribution.orders import Contact, Destination, RequestSpec, create_order
+from distribution.peers import PeerUnavailable, run_ftp_server, run_smbd, run_sshd
+
+DAGS = ["ardis_distribution", "ardis_dispatcher", "ardis_housekeeping"]
+RUN_TIMEOUT = 600.0
+
+
+@dataclass
+class DemoRequest:
+    label: str
+    request_id: str
+    order_id: str
+    media_type: MediaType
+    where: Path | None
+
+
+def _say(text: str) -> None:
+    print(f"[demo] {text}", flush=True)
+
+
+def _configure(workdir: Path, ftp_port: int) -> Settings:
+    os.environ.update(
+        {
+            "ARDIS_HOME": str(workdir / "ardis"),
+            "ARDIS_DATABASE_URL": f"sqlite:///{workdir / 'ardis' / 'ardis.db'}",
+            "ARDIS_OUTBOX_DIR": str(workdir / "outbox"),
+            "ARDIS_FTP_PORT": str(ftp_port),
+            "ARDIS_RETRY_DELAY_SECONDS": "5",
+            "ARDIS_RETRIES": "2",
+            "ARDIS_ARCHIVE_NAME": "ARDIS DEMO",
+        }
+    )
+    settings = load_settings()
+    settings.ensure_dirs()
+    db.upgrade(settings.database_url)
+    return settings
+
+
+def _serve_pull_area(stack: ExitStack, settings: Settings) -> None:
+    server = build_pull_server(settings.pull_root, "127.0.0.1", settings.ftp_port, load_or_create_secret(settings.home))
+    thread = threading.Thread(target=server.serve_forever, kwargs={"handle_exit": False}, daemon=True)
+    thread.start()
+    stack.callback(server.close_all)
+
+
+def _place_orders(settings: Settings, urs: list[str], targets: dict[MediaType, tuple[Destination, Path]],
+                  ) -> list[DemoRequest]:
+    contact = Contact(user_id="demo", email="demo.user@example.org", first_name="Demo", last_name="User",
+                      checksum_list=True)
+    placed = []
+    specs = [("FtpPull: every sample granule", RequestSpec(MediaType.FTP_PULL, urs, userstring="demo pull"))]
+    for media, (dest, _) in targets.items():
+        specs.append((f"{media.value} to {dest.host}:{dest.directory}",
+                      RequestSpec(media, urs[:2], dest, userstring=f"demo {media.value}")))
+    for label, spec in specs:
+        with session_scope(settings.database_url) as session:
+            order = create_order(session, settings, contact, [spec], source="demo")
+            request = order.requests[0]
+            placed.append(DemoRequest(label, str(request.request_id), str(order.order_id), spec.media_type,
+                                      targets.get(spec.media_type, (None, None))[1]))
+    return placed
+
+
+def _wait(settings: Settings, placed: list[DemoRequest]) -> None:
+    deadline = time.monotonic() + RUN_TIMEOUT
+    ids = [p.request_id for p in placed]
+    while time.monotonic() < deadline:
+        with session_scope(settings.database_url) as session:
+            states = {r.request_id: r.state for r in session.scalars(select(Request).where(Request.request_id.in_(ids)))}
+        if all(s.is_terminal for s in states.values()):
+            return
+        time.sleep(3)
+    raise ArdisError(f"requests not finished after {RUN_TIMEOUT:.0f} s: {states}")
+
+
+def _md5(path: Path) -> str:
+    h = hashlib.md5()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _check_pull(settings: Settings, request: Request, download_dir: Path) -> list[str]:
+    """Download the pull directory with ftplib and compare with the archive's MD5s."""
+    login = pull_login(settings, request)
+    problems = []
+    with ftplib.FTP() as ftp:
+        ftp.connect("127.0.0.1", settings.ftp_port, timeout=30)
+        ftp.login(login, pull_password(load_or_create_secret(settings.home), login))
+        ftp.cwd(str(request.ftp_dir))
+        for rg in request.granules:
+            for rf in rg.files:
+                local = download_dir / rf.dist_name
+                with local.open("wb") as out:
+                    ftp.retrbinary(f"RETR {rf.dist_name}", out.write, blocksize=1 << 20)
+                problems += _compare(local, rf.granule_file.checksum_value, rf.granule_file.size)
+    return problems
+
+
+def _compare(path: Path, md5: str | None, size: int) -> list[str]:
+    if not path.exists():
+        return [f"{path} missing"]
+    if path.stat().st_size != size:
+        return [f"{path} has {path.stat().st_size} bytes, archive {size}"]
+    if md5 and _md5(path) != md5:
+        return [f"{path} MD5 differs from the archive"]
+    return []
+
+
+def _check(settings: Settings, placed: list[DemoRequest], workdir: Path) -> list[str]:
+    problems: list[str] = []
+    with session_scope(settings.database_url) as session:
+        for p in placed:
+            request = session.scalar(select(Request).where(Request.request_id == p.request_id))
+            assert request is not None
+            delivered = [rg for rg in request.granules if rg.status == GranuleStatus.DELIVERED]
+            if len(delivered) != len(request.granules):
+                problems.append(f"request {p.request_id} ({p.media_type.value}) ended {request.state.value}")
+            if p.media_type == MediaType.FTP_PULL:
+                download = workdir / "downloaded" / p.request_id
+                download.mkdir(parents=True, exist_ok=True)
+                problems += _check_pull(settings, request, download)
+                p.where = download
+            elif p.where is not None:
+                for rg in delivered:
+                    for rf in rg.files:
+                        problems += _compare(p.where / rf.dist_name, rf.granule_file.checksum_value,
+                                             rf.granule_file.size)
+    return problems
+
+
+def _summary(settings: Settings, placed: list[DemoRequest], skipped: list[str], problems: list[str]) -> None:
+    print()
+    print("Ardis demo — requests")
+    with session_scope(settings.database_url) as session:
+        for p in placed:
+            request = session.scalar(select(Request).where(Request.request_id == p.request_id))
+            assert request is not None
+            print(f"  order {p.order_id} request {p.request_id}  {p.media_type.value:<8} {request.state.value:<9}"
+                  f" run {request.airflow_run_id}")
+            print(f"      {p.label}; files: {p.where}")
+            if p.media_type == MediaType.SCP and p.where is not None:
+                print(f"      DN copy: {p.where / (p.request_id + '.notifyscp')}")
+    print(f"  DNs (one .eml per notice): {settings.outbox_dir}")
+    for line in skipped:
+        print(f"  skipped: {line}")
+    print("  checks: " + ("every delivered file matches the archive's checksum" if not problems else "FAILED"))
+    for line in problems:
+        print(f"    - {line}")
+
+
+def run_demo(workdir: Path, keep_running: bool = False) -> int:
+    """Run the whole demo; 0 when every request delivered verified files."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    settings = _configure(workdir, free_port())
+    _say(f"archive under {settings.home}")
+    with session_scope(settings.database_url) as session:
+        urs = [granule_ur(g, settings) for g in load_samples(session, settings, workdir / "incoming")]
+    _say(f"{len(urs)} sample granules archived")
+    skipped: list[str] = []
+    with ExitStack() as stack:
+        _serve_pull_area(stack, settings)
+        airflow = AirflowStack(workdir / "airflow")
+        _say("preparing Airflow (db migrate)")
+        airflow.migrate()
+        targets: dict[MediaType, tuple[Destination, Path]] = {}
+        push_root = workdir / "delivered"
+        ftp = stack.enter_context(run_ftp_server(push_root / "ftp", "pushuser", "push-secret"))
+        airflow.add_connection("ardis_demo_ftp", {"conn_type": "ftp", "host": "127.0.0.1", "port": ftp.port,
+                                                  "login": "pushuser", "password": "push-secret"})
+        targets[MediaType.FTP_PUSH] = (Destination("127.0.0.1", ftp.port, "/incoming", "ardis_demo_ftp"),
+                                       push_root / "ftp" / "incoming")
+        (push_root / "ftp" / "incoming").mkdir(parents=True, exist_ok=True)
+        try:
+            ssh = stack.enter_context(run_sshd(workdir / "sshd"))
+            scp_dir = push_root / "scp"
+            scp_dir.mkdir(parents=True, exist_ok=True)
+            airflow.add_connection("ardis_demo_scp", {
+                "conn_type": "sftp", "host": "127.0.0.1", "port": ssh.port, "login": ssh.username,
+                "extra": {"private_key": ssh.private_key, "known_hosts": ssh.known_hosts}})
+            targets[MediaType.SCP] = (Destination("127.0.0.1", ssh.port, str(scp_dir), "ardis_demo_scp"), scp_dir)
+        except PeerUnavailable as e:
+            skipped.append(f"scp: {e}")
+        try:
+            smb = stack.enter_context(run_smbd(workdir / "smbd"))
+            airflow.add_connection("ardis_demo_smb", {"conn_type": "samba", "host": "127.0.0.1", "port": smb.port,
+                                                      "login": smb.username, "password": smb.password})
+            targets[MediaType.SMB_PUSH] = (Destination("127.0.0.1", smb.port, f"{smb.share}/incoming",
+                                                       "ardis_demo_smb"), smb.root / "incoming")
+            (smb.root / "incoming").mkdir(parents=True, exist_ok=True)
+        except PeerUnavailable as e:
+            skipped.append(f"SmbPush: {e}")
+        _say("starting Airflow: api-server, scheduler, dag-processor")
+        airflow.start(workdir / "logs")
+        if not keep_running:
+            stack.callback(airflow.stop)
+        os.environ.update({k: v for k, v in airflow.env().items() if k.startswith("AIRFLOW") or k == "PYTHONPATH"})
+        airflow.wait_ready(DAGS)
+        _say(f"Airflow is up at {airflow.api_url}")
+        placed = _place_orders(settings, urs, targets)
+        for p in placed:
+            _say(f"order {p.order_id} request {p.request_id} {p.media_type.value}: "
+                 f"{trigger_distribution_run(p.request_id, p.order_id, p.media_type.value)}")
+        _wait(settings, placed)
+        problems = _check(settings, placed, workdir)
+        _summary(settings, placed, skipped, problems)
+        if keep_running:
+            _say(f"Airflow stays up at {airflow.api_url} (stop it with: pkill -f 'airflow ')")
+    return 1 if problems else 0

@@ -1,0 +1,76 @@
+"""Periodic chores: requests left without a run, expired pull areas, stale staging, unsent notices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from distribution.config import Settings
+from distribution.db import session_scope
+from distribution.delivery import pull_directory, staging_directory
+from distribution.models import MediaType, Notice, NoticeState, Order, Request, RequestState
+from distribution.notices.outbox import Transport, send_pending
+from distribution.staging import remove_tree
+from distribution.time import utcnow
+
+MAX_DISPATCH = 500  # stays well under Airflow's max_map_length (1024)
+
+
+@dataclass(frozen=True)
+class RequestRef:
+    request_id: str
+    order_id: str
+    media_type: str
+
+
+def requests_without_run(settings: Settings, limit: int = MAX_DISPATCH) -> list[RequestRef]:
+    """New requests whose DAG run has not begun (its trigger was lost or never made)."""
+    with session_scope(settings.database_url) as session:
+        rows = session.execute(
+            select(Request.request_id, Order.order_id, Request.media_type)
+            .join(Order, Request.order_pk == Order.id)
+            .where(Request.state == RequestState.NEW, Request.airflow_run_id.is_(None))
+            .order_by(Request.id)
+            .limit(limit)
+        ).all()
+    return [RequestRef(str(r[0]), str(r[1]), MediaType(r[2]).value) for r in rows]
+
+
+def purge_expired_pull_areas(settings: Settings) -> list[str]:
+    """Remove pull directories past their FTPEXPR; returns the RequestIDs purged."""
+    purged = []
+    with session_scope(settings.database_url) as session:
+        expired = session.scalars(
+            select(Request).where(
+                Request.media_type == MediaType.FTP_PULL,
+                Request.ftp_expires_at.is_not(None),
+                Request.ftp_expires_at < utcnow(),
+                Request.pull_purged_at.is_(None),
+            )
+        ).all()
+        for request in expired:
+            remove_tree(pull_directory(settings, request))
+            request.pull_purged_at = utcnow()
+            purged.append(str(request.request_id))
+    return purged
+
+
+def purge_finished_staging(settings: Settings) -> list[str]:
+    """Staging of finished requests is no longer needed (the archive keeps the data)."""
+    purged = []
+    with session_scope(settings.database_url) as session:
+        terminal = [s for s in RequestState if s.is_terminal]
+        for request in session.scalars(select(Request).where(Request.state.in_(terminal))):
+            if remove_tree(staging_directory(settings, request)):
+                purged.append(str(request.request_id))
+    return purged
+
+
+def send_pending_notices(settings: Settings, transport: Transport) -> list[int]:
+    """Send notices still pending (their first send failed); each is sent once."""
+    with session_scope(settings.database_url) as session:
+        ids = list(session.scalars(select(Notice.id).where(Notice.state == NoticeState.PENDING)))
+    if not ids:
+        return []
+    return send_pending(settings.database_url, transport, notice_ids=ids)

@@ -1,0 +1,217 @@
+"""Orders and requests: placing, showing and cancelling them.
+
+An order holds one or more requests; each request has one delivery method and
+destination and goes through its own DAG run (``request-<RequestID>``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from distribution.archive import find_granule, granule_ur
+from distribution.config import Settings
+from distribution.errors import NotFound, UserError
+from distribution.identifiers import format_id
+from distribution.models import GranuleStatus, MediaType, Order, Request, RequestGranule, RequestState, User
+from distribution.time import utcnow
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+_USER_ID = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
+PUSH_METHODS = (MediaType.FTP_PUSH, MediaType.SCP, MediaType.SMB_PUSH)
+
+
+@dataclass
+class Contact:
+    """Who orders: found by user_id, created or updated from these fields."""
+
+    user_id: str
+    email: str
+    first_name: str = ""
+    last_name: str = ""
+    phone: str = ""
+    organization: str = ""
+    shipping_address: str = ""
+    checksum_list: bool | None = None
+
+
+@dataclass
+class Destination:
+    """Where a push goes; credentials stay in the named Airflow Connection."""
+
+    host: str = ""
+    port: int | None = None
+    directory: str = ""
+    conn_id: str = ""
+
+
+@dataclass
+class RequestSpec:
+    media_type: MediaType
+    granules: list[str]
+    destination: Destination = field(default_factory=Destination)
+    userstring: str = ""
+    notify_email: str = ""
+
+
+def parse_media_type(text: str) -> MediaType:
+    wanted = text.strip().lower().replace("_", "").replace("-", "")
+    for m in MediaType:
+        if m.value.lower() == wanted:
+            return m
+    raise UserError(f"unknown delivery method {text!r}; use one of {', '.join(m.value for m in MediaType)}")
+
+
+def upsert_user(session: Session, contact: Contact) -> User:
+    if not _USER_ID.match(contact.user_id):
+        raise UserError(f"user id must be 1-32 letters, digits, '.', '_' or '-': {contact.user_id!r}")
+    user = session.scalar(select(User).where(User.user_id == contact.user_id))
+    if user is None:
+        if not _EMAIL.match(contact.email or ""):
+            raise UserError(f"a new user needs a valid e-mail address, not {contact.email!r}")
+        user = User(user_id=contact.user_id, email=contact.email)
+        session.add(user)
+    elif contact.email:
+        if not _EMAIL.match(contact.email):
+            raise UserError(f"not a valid e-mail address: {contact.email!r}")
+        user.email = contact.email
+    for name in ("first_name", "last_name", "phone", "organization", "shipping_address"):
+        value = getattr(contact, name)
+        if value:
+            setattr(user, name, value)
+    if contact.checksum_list is not None:
+        user.checksum_list = contact.checksum_list
+    session.flush()
+    return user
+
+
+def _check_spec(spec: RequestSpec) -> None:
+    if not spec.media_type.is_electronic:
+        raise UserError(f"{spec.media_type.value} orders are not available yet (electronic delivery only)")
+    if not spec.granules:
+        raise UserError("a request needs at least one granule")
+    if len(spec.userstring) > 255:
+        raise UserError("USERSTRING is limited to 255 characters (Table 4.3.6-1)")
+    dest = spec.destination
+    if spec.media_type in PUSH_METHODS:
+        if not (dest.host or dest.conn_id):
+            raise UserError(f"{spec.media_type.value} needs a destination host or an Airflow connection id")
+        if not dest.directory:
+            raise UserError(f"{spec.media_type.value} needs a destination directory")
+        if len(dest.host) > 64:
+            raise UserError("host name is limited to 64 characters (FTPHOST, Table 4.3.6-1)")
+    if dest.port is not None and not 0 < dest.port < 65536:
+        raise UserError(f"port out of range: {dest.port}")
+    if spec.notify_email and not _EMAIL.match(spec.notify_email):
+        raise UserError(f"not a valid e-mail address: {spec.notify_email!r}")
+
+
+def create_order(
+    session: Session, settings: Settings, contact: Contact, specs: list[RequestSpec], source: str = "cli"
+) -> Order:
+    """Create an order with one request per spec; ids are assigned on flush."""
+    if not specs:
+        raise UserError("an order needs at least one request")
+    for spec in specs:
+        _check_spec(spec)
+    user = upsert_user(session, contact)
+    order = Order(user=user, source=source)
+    session.add(order)
+    session.flush()
+    order.order_id = format_id(settings.id_prefix, order.id)
+    for spec in specs:
+        request = Request(
+            order=order,
+            media_type=spec.media_type,
+            host=spec.destination.host,
+            port=spec.destination.port,
+            directory=spec.destination.directory,
+            conn_id=spec.destination.conn_id,
+            userstring=spec.userstring,
+            notify_email=spec.notify_email,
+        )
+        session.add(request)
+        seen: set[int] = set()
+        for number, ref in enumerate(spec.granules, start=1):
+            granule = find_granule(session, ref)
+            if granule.id in seen:
+                raise UserError(f"granule listed twice in one request: {ref}")
+            seen.add(granule.id)
+            request.granules.append(RequestGranule(granule=granule, directory_number=number))
+        session.flush()
+        request.request_id = format_id(settings.id_prefix, request.id)
+    session.flush()
+    return order
+
+
+def get_order(session: Session, order_id: str) -> Order:
+    order = session.scalar(select(Order).where(Order.order_id == order_id.strip()))
+    if order is None:
+        raise NotFound(f"no order {order_id}")
+    return order
+
+
+def get_request(session: Session, request_id: str) -> Request:
+    request = session.scalar(select(Request).where(Request.request_id == request_id.strip()))
+    if request is None:
+        raise NotFound(f"no request {request_id}")
+    return request
+
+
+def cancel_order(session: Session, order_id: str) -> list[Request]:
+    """Cancel every request of the order that has not finished; returns them.
+
+    Granules already delivered stay delivered; the rest are marked cancelled and
+    the request's DAG run sends the cancellation DN.
+    """
+    order = get_order(session, order_id)
+    open_requests = [r for r in order.requests if not r.state.is_terminal]
+    if not open_requests:
+        raise UserError(f"order {order_id} has no request left to cancel")
+    for request in open_requests:
+        request.state = RequestState.CANCELLED
+        request.failure = "The request was cancelled"
+        for rg in request.granules:
+            if rg.status not in (GranuleStatus.DELIVERED, GranuleStatus.FAILED):
+                rg.status = GranuleStatus.CANCELLED
+                rg.failure_explanation = "Request Canceled"
+        request.updated_at = utcnow()
+    session.flush()
+    return open_requests
+
+
+def describe_order(session: Session, settings: Settings, order: Order) -> dict[str, Any]:
+    """A plain summary of an order for the CLI and the web pages."""
+    return {
+        "order_id": order.order_id,
+        "user": order.user.user_id,
+        "created": order.created_at.isoformat(sep=" "),
+        "requests": [
+            {
+                "request_id": r.request_id,
+                "media_type": r.media_type.value,
+                "state": r.state.value,
+                "destination": f"{r.host}{':' + str(r.port) if r.port else ''}:{r.directory}"
+                if r.host
+                else r.directory,
+                "ftp_dir": r.ftp_dir,
+                "ftp_expires": r.ftp_expires_at.isoformat(sep=" ") if r.ftp_expires_at else None,
+                "finished": r.finished_at.isoformat(sep=" ") if r.finished_at else None,
+                "airflow_run_id": r.airflow_run_id,
+                "granules": [
+                    {
+                        "directory": rg.directory_number,
+                        "ur": granule_ur(rg.granule, settings),
+                        "status": rg.status.value,
+                        "explanation": rg.failure_explanation,
+                    }
+                    for rg in r.granules
+                ],
+            }
+            for r in order.requests
+        ],
+    }

@@ -1,0 +1,62 @@
+"""Credentials from Airflow Connections, turned into Ardis's plain types.
+
+Ardis never stores a password: a request names a connection id, and the task
+reads it here at run time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from airflow.sdk import BaseHook
+
+from distribution.config import Settings
+from distribution.delivery import Credentials
+from distribution.notices.outbox import OutboxFolder, SmtpTransport, Transport
+
+
+def _known_hosts(host: str, port: int | None, extra: dict[str, object]) -> str | None:
+    """``known_hosts`` text from the extra ``known_hosts`` or ``host_key`` (SFTPHook's name)."""
+    if extra.get("known_hosts"):
+        return str(extra["known_hosts"])
+    key = str(extra.get("host_key") or "").strip()
+    if not key:
+        return None
+    pattern = f"[{host}]:{port}" if port and port != 22 else host
+    return f"{pattern} {key}\n"
+
+
+def push_credentials(conn_id: str) -> Credentials | None:
+    """Credentials of a push destination, or None when the request names no connection."""
+    if not conn_id:
+        return None
+    conn = BaseHook.get_connection(conn_id)
+    extra = conn.extra_dejson
+    private_key = extra.get("private_key")
+    if not private_key and extra.get("key_file"):
+        private_key = Path(str(extra["key_file"])).read_text()
+    return Credentials(
+        host=conn.host or "",
+        port=conn.port,
+        username=conn.login or "",
+        password=conn.password or "",
+        private_key=str(private_key) if private_key else None,
+        known_hosts=_known_hosts(conn.host or "", conn.port, extra),
+    )
+
+
+def notice_transport(settings: Settings) -> Transport:
+    """SMTP through the configured Airflow connection, else the outbox folder."""
+    if not settings.smtp_conn_id:
+        return OutboxFolder(settings.outbox_dir)
+    conn = BaseHook.get_connection(settings.smtp_conn_id)
+    extra = conn.extra_dejson
+    return SmtpTransport(
+        host=conn.host or "localhost",
+        port=conn.port or 25,
+        username=conn.login or "",
+        password=conn.password or "",
+        starttls=bool(extra.get("starttls", False)),
+        ssl=bool(extra.get("ssl", False)),
+        timeout=float(extra.get("timeout", 30)),
+    )
