@@ -75,6 +75,7 @@ def add_granule(
     ``mode``: ``copy`` into the archive (default), ``link`` (hard link, same
     filesystem) or ``in-place`` (the archive points at the files where they are).
     """
+    parse_esdt(esdt)  # a bad collection name is the first thing to say
     if not files:
         raise UserError("a granule needs at least one file")
     if checksum_type and checksum_type not in CHECKSUM_TYPES:

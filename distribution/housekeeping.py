@@ -73,4 +73,4 @@ def send_pending_notices(settings: Settings, transport: Transport) -> list[int]:
         ids = list(session.scalars(select(Notice.id).where(Notice.state == NoticeState.PENDING)))
     if not ids:
         return []
-    return send_pending(settings.database_url, transport, notice_ids=ids)
+    return send_pending(settings.database_url, transport, notice_ids=ids, mail_from=settings.mail_from)

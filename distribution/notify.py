@@ -91,7 +91,6 @@ def _enqueue_dn(session: Session, settings: Settings, request: Request) -> Notic
         subject=dn_subject(settings.archive_name, str(request.order.order_id)),
         body=render_dn(notice, preamble),
         request_pk=request.id,
-        mail_from=settings.mail_from,
     )
 
 
@@ -144,5 +143,5 @@ def notify_request(
         if request.media_type == MediaType.SCP and request.state in (RequestState.COMPLETE, RequestState.PARTIAL):
             scp_copy = _write_scp_copy(session, request, dn, credentials)
         state, notice_id = request.state.value, dn.id
-    send_pending(settings.database_url, transport, notice_ids=[notice_id])
+    send_pending(settings.database_url, transport, notice_ids=[notice_id], mail_from=settings.mail_from)
     return NotifyResult(state=state, notice_id=notice_id, scp_copy=scp_copy)

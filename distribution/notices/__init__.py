@@ -1,0 +1,1 @@
+"""Notices Ardis sends: Distribution Notices and the outbox that sends them once."""

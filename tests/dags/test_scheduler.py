@@ -1,0 +1,87 @@
+"""The real scheduler path: Airflow's api-server, scheduler and dag-processor as processes.
+
+One request is started by ``ardis order create`` (it triggers ``request-<id>``
+with a note); another is created without a trigger and the dispatcher DAG starts
+it. Both must end COMPLETE with their files in the pull area and one DN each.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from distribution import db
+from distribution.airflow_stack import AirflowStack
+from distribution.db import session_scope
+from distribution.demo_data import SAMPLES, write_granule_files
+from distribution.models import RequestState
+from distribution.orders import get_request
+
+pytestmark = pytest.mark.dags
+
+
+def ardis(env: dict[str, str], *args: str) -> str:
+    proc = subprocess.run([str(Path(sys.executable).parent / "ardis"), *args], env=env, capture_output=True,
+                          text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_requests_run_under_the_real_scheduler(tmp_path: Path) -> None:
+    home = tmp_path / "ardis"
+    url = f"sqlite:///{home / 'ardis.db'}"
+    ardis_env = {"ARDIS_HOME": str(home), "ARDIS_DATABASE_URL": url, "ARDIS_TRIGGER": "airflow",
+                 "ARDIS_RETRY_DELAY_SECONDS": "2", "ARDIS_RETRIES": "1"}
+    stack = AirflowStack(tmp_path / "airflow", extra_env=ardis_env)
+    env = stack.env()
+    db.upgrade(url)
+    files = write_granule_files(tmp_path / "in", SAMPLES[0], seed=1, scale=0.01)
+    ur = ardis(env, "archive", "add", "--esdt", SAMPLES[0].esdt, *map(str, files)).split("\t")[0]
+    stack.migrate()
+    stack.start(tmp_path / "logs")
+    try:
+        stack.wait_ready(["ardis_distribution", "ardis_dispatcher"])
+        common = ["order", "create", "--user", "sched", "--email", "s@example.org", "--method", "FtpPull",
+                  "--granule", ur]
+        triggered = ardis(env, *common)
+        assert "triggered" in triggered, triggered
+        first = triggered.split("REQUESTID: ")[1].split()[0]
+        second = ardis(env, *common, "--no-trigger").split("REQUESTID: ")[1].split()[0]
+
+        deadline = time.monotonic() + 300
+        states: dict[str, RequestState] = {}
+        while time.monotonic() < deadline:
+            with session_scope(url) as session:
+                states = {rid: get_request(session, rid).state for rid in (first, second)}
+            if all(s.is_terminal for s in states.values()):
+                break
+            time.sleep(3)
+        assert states == {first: RequestState.COMPLETE, second: RequestState.COMPLETE}, (
+            (tmp_path / "logs" / "scheduler.log").read_text()[-3000:]
+        )
+        with session_scope(url) as session:
+            for rid in (first, second):
+                request = get_request(session, rid)
+                assert request.airflow_run_id == f"request-{rid}"
+                pulled = home / "pull" / str(request.order.order_id) / rid
+                assert sorted(p.name for p in pulled.iterdir()) == sorted(
+                    rf.dist_name for rg in request.granules for rf in rg.files
+                )
+        with urllib.request.urlopen(
+            f"{stack.api_url}/api/v2/dags/ardis_distribution/dagRuns/request-{first}", timeout=10
+        ) as r:
+            run = json.loads(r.read())
+        assert run["state"] == "success"
+        assert run["conf"]["request_id"] == first
+        assert f"Request {first}" in (run.get("note") or "")
+        assert len(list((home / "outbox").glob("*.eml"))) == 2
+    finally:
+        stack.stop()
+    assert not os.environ.get("ARDIS_HOME", "").startswith(str(home))  # the test leaked no settings
