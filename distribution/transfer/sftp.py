@@ -25,7 +25,7 @@ from distribution.transfer.base import (
     check_size,
 )
 
-BLOCK_SIZE = 256 * 1024
+BLOCK_SIZE = 128 * 1024  # OpenSSH caps an SFTP message at 256 KiB with headers
 MAX_REQUESTS = 128
 
 
