@@ -25,7 +25,7 @@ def airflow_db() -> str:
 def dagbag(airflow_db: str) -> Any:
     from airflow.dag_processing.dagbag import DagBag
 
-    return DagBag(dag_folder=str(ROOT / "dags"), include_examples=False)
+    return DagBag(dag_folder=str(ROOT / "dags"))
 
 
 def run_dag(dagbag: Any, dag_id: str, conf: dict[str, Any]) -> Any:
@@ -36,4 +36,4 @@ def run_dag(dagbag: Any, dag_id: str, conf: dict[str, Any]) -> Any:
 
 
 def task_states(dag_run: Any) -> dict[str, str]:
-    return {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
+    return {ti.task_id: getattr(ti.state, "value", ti.state) for ti in dag_run.get_task_instances()}

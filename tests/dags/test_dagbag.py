@@ -19,7 +19,7 @@ def test_distribution_dag_shape(dagbag: Any) -> None:
     order = ["begin", "stage", "verify", "deliver", "notify", "outcome"]
     for upstream, downstream in zip(order, order[1:], strict=False):
         assert downstream in dag.get_task(upstream).downstream_task_ids
-    assert str(dag.get_task("notify").trigger_rule) == "all_done"
+    assert dag.get_task("notify").trigger_rule == "all_done"
     assert dag.schedule is None
     deliver = dag.get_task("deliver")
     assert deliver.retries >= 1 and deliver.retry_policy is not None
