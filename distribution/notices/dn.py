@@ -37,7 +37,8 @@ GRANULES_WERE = "The requested granules were:"
 FAILED_STATUS = "DISTRIBUTION FAILED"
 _ID = re.compile(r"^(?:[A-Za-z0-9]{1,10}|NONE)$")
 _PREAMBLE_KEYWORD = re.compile(r"\b(?:" + "|".join(KEYWORDS) + r"):")
-_UR_ESDT = re.compile(r"SC:([A-Za-z0-9_]+\.\d{3}):\d+$")
+_UR_ESDT = re.compile(r"SC:([A-Za-z0-9_]+\.\d{3})(?::\d+)?$")
+_DELIMITER_LINE = re.compile(r"^\+{10}[ \t]*$", re.M)
 
 
 @dataclass
@@ -136,8 +137,10 @@ def split_preamble(text: str) -> tuple[str, str]:
     if marker in text:
         head, body = text.split(marker, 1)
         return head, body
-    if text.startswith(f"{DELIMITER}\n"):
-        return "", text[len(DELIMITER) + 1 :].lstrip("\n")
+    # Real notices (S4PA's) put the delimiter without the blank lines around it.
+    m = _DELIMITER_LINE.search(text)
+    if m:
+        return text[: m.start()].rstrip("\n"), text[m.end() :].lstrip("\n")
     return "", text  # no preamble: search KEYWORD: lines, as the ICD allows
 
 
@@ -152,6 +155,11 @@ def parse_dn(text: str) -> DistributionNotice:
         line = raw.strip()
         if line == "FAILURE":
             failure = lines[i + 1].strip() if i + 1 < len(lines) else ""
+            continue
+        if line.startswith("UR:") and failure is not None:
+            # Some systems list the failed granules as bare URs.
+            m = _UR_ESDT.search(line)
+            granules.append(DnGranule(ur=line, esdt=m.group(1) if m else ""))
             continue
         key, sep, value = line.partition(":")
         if not sep or key not in KEYWORDS:
