@@ -139,8 +139,10 @@ class AirflowStack:
 
     def _dags_parsed(self, dag_ids: list[str]) -> bool:
         out = self.cli("dags", "list", "-o", "json", check=False)
+        # Warnings are printed before the JSON; the list is the line that starts with "[{".
+        lines = [line for line in out.splitlines() if line.startswith("[{")]
         try:
-            listed = {d["dag_id"] for d in json.loads(out[out.index("[") :])}
+            listed = {d["dag_id"] for d in json.loads(lines[-1])} if lines else set()
         except (ValueError, KeyError):
             return False
         return set(dag_ids) <= listed
