@@ -30,4 +30,5 @@ def trigger_distribution_run(request_id: str, order_id: str, media_type: str) ->
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["unknown error"])[-1]
         return f"not triggered ({last}); the dispatcher DAG will start it"
-    return proc.stdout.strip()
+    lines = proc.stdout.strip().splitlines()
+    return lines[-1] if lines else "triggered"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ftplib
 import hashlib
+import logging
 import os
 import threading
 import time
@@ -151,10 +152,13 @@ def _check(settings: Settings, placed: list[DemoRequest], workdir: Path) -> list
             delivered = [rg for rg in request.granules if rg.status == GranuleStatus.DELIVERED]
             if len(delivered) != len(request.granules):
                 problems.append(f"request {p.request_id} ({p.media_type.value}) ended {request.state.value}")
-            if p.media_type == MediaType.FTP_PULL:
+            if p.media_type == MediaType.FTP_PULL and request.ftp_dir:
                 download = workdir / "downloaded" / p.request_id
                 download.mkdir(parents=True, exist_ok=True)
-                problems += _check_pull(settings, request, download)
+                try:
+                    problems += _check_pull(settings, request, download)
+                except (OSError, EOFError, ftplib.Error) as e:
+                    problems.append(f"FTP pull of request {p.request_id} failed: {e}")
                 p.where = download
             elif p.where is not None:
                 for rg in delivered:
@@ -187,6 +191,7 @@ def _summary(settings: Settings, placed: list[DemoRequest], skipped: list[str], 
 def run_demo(workdir: Path, keep_running: bool = False) -> int:
     """Run the whole demo; 0 when every request delivered verified files."""
     workdir.mkdir(parents=True, exist_ok=True)
+    logging.getLogger("pyftpdlib").setLevel(logging.WARNING)  # not one line per FTP command
     settings = _configure(workdir, free_port())
     _say(f"archive under {settings.home}")
     with session_scope(settings.database_url) as session:
@@ -234,8 +239,8 @@ def run_demo(workdir: Path, keep_running: bool = False) -> int:
         _say(f"Airflow is up at {airflow.api_url}")
         placed = _place_orders(settings, urs, targets)
         for p in placed:
-            _say(f"order {p.order_id} request {p.request_id} {p.media_type.value}: "
-                 f"{trigger_distribution_run(p.request_id, p.order_id, p.media_type.value)}")
+            outcome = trigger_distribution_run(p.request_id, p.order_id, p.media_type.value)
+            _say(f"order {p.order_id} request {p.request_id} {p.media_type.value}: {outcome}")
         _wait(settings, placed)
         problems = _check(settings, placed, workdir)
         _summary(settings, placed, skipped, problems)

@@ -19,6 +19,7 @@ from typing import Any
 
 from pyftpdlib.authorizers import AuthenticationFailed, DummyAuthorizer
 from pyftpdlib.handlers import FTPHandler
+from pyftpdlib.ioloop import IOLoop
 from pyftpdlib.servers import FTPServer
 
 READ_ONLY = "elr"  # change dir, list, retrieve
@@ -110,7 +111,9 @@ def build_pull_server(pull_root: Path, host: str, port: int, secret: bytes,
     handler.permit_foreign_addresses = False
     if passive_ports is not None:
         handler.passive_ports = passive_ports
-    server = FTPServer((host, port), handler)
+    # Its own IOLoop: pyftpdlib's default is one per process, and two servers in
+    # two threads of one process must not share it.
+    server = FTPServer((host, port), handler, ioloop=IOLoop())
     server.max_cons = 256
     return server
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from pyftpdlib.authorizers import DummyAuthorizer
 from pyftpdlib.handlers import FTPHandler
+from pyftpdlib.ioloop import IOLoop
 from pyftpdlib.servers import FTPServer
 
 from distribution.errors import ArdisError
@@ -144,7 +145,7 @@ def run_ftp_server(root: Path, username: str, password: str) -> Iterator[FtpServ
     authorizer = DummyAuthorizer()
     authorizer.add_user(username, password, str(root), perm="elradfmwMT")
     handler = type("PushTargetHandler", (FTPHandler,), {"authorizer": authorizer})
-    server = FTPServer(("127.0.0.1", 0), handler)
+    server = FTPServer(("127.0.0.1", 0), handler, ioloop=IOLoop())  # never the shared default loop
     thread = threading.Thread(target=server.serve_forever, kwargs={"timeout": 0.5, "handle_exit": False},
                               daemon=True)
     thread.start()

@@ -1,0 +1,232 @@
+"""A small PVL lexer for PDRs, PDRDs and PANs that keeps the raw text of every value.
+
+Why not the ``pvl`` package: it turns ``DATA_VERSION = 006`` into the integer 6,
+an MD5 made only of digits into an int and one like ``8e12…`` into a float, and
+refuses what real producers send (``OBJECT = "FILE_GROUP"``, ``DESCRIPTOR = NOT
+USED``). Here a value is never converted: :class:`Value` holds the characters as
+written, and the PDR validator decides what they must look like.
+
+The dialect, as the ICD (4.5.3 b) and the PVL standard it cites define it, with the
+latitude real producers need:
+
+* ``NAME = value;`` statements; names are case-insensitive. The semicolon may be
+  left out where the line ends (the PVL standard makes it optional; real PDRs drop
+  it, most often on the last statement).
+* Values are unquoted text, ``"text"`` or ``'text'`` on one line. Unquoted text
+  runs to ``;``, the line end or a comment and may hold blanks (S4PA writes
+  ``DESCRIPTOR = NOT USED;``); it may not hold ``= " ' ( ) { } < > , # &`` — PVL's
+  reserved characters that would make the statement mean something else (two
+  statements run together, a sequence, a set, units, a foreign comment).
+  ``NAME = ;`` gives an empty value, left to the validator to reject.
+* ``/* … */`` comments anywhere blanks may stand; CR, LF and CRLF line ends.
+* ``OBJECT``/``BEGIN_OBJECT`` … ``END_OBJECT`` and ``GROUP``/``BEGIN_GROUP`` …
+  ``END_GROUP`` aggregates, their names quoted or not, the closing name optional but
+  checked when given. ``END`` ends the module; what follows it is not read.
+* Only printable ASCII and the PVL blanks (HT, LF, VT, FF, CR): a PDR is "ASCII
+  strings" (4.5.3 b), so a binary EDOS header or a UTF-8 curly quote is an error.
+
+Every error names the line and column where reading stopped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from distribution.errors import PermanentError
+
+_BLANKS = " \t\r\n\f\v"
+_SKIP = re.compile(r"(?:[ \t\r\n\f\v]+|/\*.*?\*/)*", re.S)
+_STATEMENT = re.compile(
+    r"""
+    (?P<key>[A-Za-z_](?:[A-Za-z0-9_.:\-]|/(?!\*))*)
+    (?P<gap>(?:[ \t\f\v]+|/\*.*?\*/)*)
+    (?:=(?:[ \t\r\n\f\v]+|/\*.*?\*/)*
+       (?:"(?P<dq>[^"\r\n]*)"|'(?P<sq>[^'\r\n]*)'|(?P<bare>(?:[^;\r\n/"'=(){}<>,\#&]|/(?!\*))*))
+       (?P<tail>(?:[ \t\f\v]+|/\*.*?\*/)*)
+    )?
+    (?P<semi>;?)
+    """,
+    re.X | re.S,
+)
+_NOT_ALLOWED = re.compile(r"[^\t\n\v\f\r\x20-\x7e]")
+_FORBIDDEN_IN_BARE = "=\"'(){}<>,#&"
+BEGIN = {"OBJECT": "OBJECT", "BEGIN_OBJECT": "OBJECT", "GROUP": "GROUP", "BEGIN_GROUP": "GROUP"}
+END = {"END_OBJECT": "OBJECT", "END_GROUP": "GROUP"}
+
+
+class PvlError(PermanentError):
+    """The text is not PVL as a PDR may be written; retrying the same bytes cannot help."""
+
+    def __init__(self, message: str, line: int, column: int) -> None:
+        super().__init__(f"line {line}, column {column}: {message}")
+        self.message = message
+        self.line = line
+        self.column = column
+
+
+@dataclass(frozen=True, slots=True)
+class Value:
+    """A value as written: ``text`` without its quotes, ``quote`` is ``"``, ``'`` or ``""``."""
+
+    text: str
+    quote: str = ""
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """``key = value``; ``value`` is None for a bare ``END_OBJECT``/``END_GROUP``."""
+
+    key: str
+    value: Value | None
+    line: int
+    column: int
+
+    @property
+    def name(self) -> str:
+        """The key upper-cased: PVL names are case-insensitive."""
+        return self.key.upper()
+
+
+@dataclass(slots=True)
+class Block:
+    """An aggregate (``kind`` OBJECT or GROUP, or ROOT for the whole module) and what it holds, in order."""
+
+    kind: str
+    name: str
+    line: int = 1
+    column: int = 1
+    items: list[Statement | Block] = field(default_factory=list)
+
+    def statements(self) -> Iterator[Statement]:
+        return (i for i in self.items if isinstance(i, Statement))
+
+    def blocks(self) -> Iterator[Block]:
+        return (i for i in self.items if isinstance(i, Block))
+
+
+def _position(text: str, pos: int) -> tuple[int, int]:
+    line = text.count("\n", 0, pos) + 1
+    return line, pos - (text.rfind("\n", 0, pos) + 1) + 1
+
+
+def _error(text: str, pos: int, message: str) -> PvlError:
+    return PvlError(message, *_position(text, pos))
+
+
+def decode(source: bytes | str) -> str:
+    """The text of a PVL module, or a PvlError at the first byte that is not ASCII PVL may hold."""
+    if isinstance(source, bytes | bytearray | memoryview):
+        text = bytes(source).decode("latin-1")
+    else:
+        text = source
+    bad = _NOT_ALLOWED.search(text)
+    if bad:
+        code = ord(bad.group())
+        raise _error(text, bad.start(), f"character 0x{code:02x} is not printable ASCII")
+    return text
+
+
+def tokenize(source: bytes | str, *, max_statement: int | None = None) -> list[Statement]:
+    """The statements of a PVL module, in order, up to ``END`` or the end of the text.
+
+    ``max_statement`` caps the length of one statement (name to value; the ICD says
+    256 characters) — comments do not count.
+    """
+    text = decode(source)
+    n = len(text)
+    out: list[Statement] = []
+    pos = 0
+    line, line_start = 1, 0
+    skip, match = _SKIP.match, _STATEMENT.match
+    while True:
+        pos = skip(text, pos).end()  # _SKIP always matches (it may match nothing)
+        if pos >= n:
+            return out
+        newlines = text.count("\n", line_start, pos)
+        if newlines:
+            line += newlines
+            line_start = text.rfind("\n", 0, pos) + 1
+        m = match(text, pos)
+        if m is None:
+            if text.startswith("/*", pos):
+                raise _error(text, pos, "comment is never closed with */")
+            raise _error(text, pos, f"a parameter name was expected, not {text[pos]!r}")
+        key = m.group("key")
+        column = pos - line_start + 1
+        dq, sq, bare = m.group("dq", "sq", "bare")
+        end = m.end()
+        if dq is None and sq is None and bare is None:
+            if "=" == text[m.end("gap"):m.end("gap") + 1]:
+                raise _error(text, m.end("gap") + 1, f"the value of {key} was expected")
+            if key.upper() not in ("END", "END_OBJECT", "END_GROUP"):
+                raise _error(text, m.end("gap"), f"'=' was expected after {key}")
+            value = None
+            finished = bool(m.group("semi")) or end >= n or text[end] in "\r\n" or "\n" in m.group("gap")
+        else:
+            if dq is not None:
+                value = Value(dq, '"')
+            elif sq is not None:
+                value = Value(sq, "'")
+            else:
+                value = Value(bare.rstrip(" \t\f\v"))
+                if not value.text and not m.group("semi"):
+                    stop = m.end("bare")
+                    if stop < n and text[stop] in _FORBIDDEN_IN_BARE:
+                        raise _error(text, stop, f"{text[stop]!r} may not stand in an unquoted value")
+                    if stop < n and text[stop] in "\"'":
+                        raise _error(text, stop, "quoted string is never closed on its line")
+                    raise _error(text, stop, f"the value of {key} was expected")
+            finished = bool(m.group("semi")) or end >= n or text[end] in "\r\n" or "\n" in m.group("tail")
+        if not finished:
+            if bare is not None and text[end] in _FORBIDDEN_IN_BARE:
+                if text[end] in "\"'" and not bare.strip():
+                    raise _error(text, end, "quoted string is never closed on its line")
+                raise _error(text, end, f"{text[end]!r} may not stand in an unquoted value")
+            raise _error(text, end, f"';' or a line end was expected after {key}")
+        if max_statement is not None:
+            length = (m.end("tail") if value is not None else m.end("gap")) - pos
+            if length > max_statement:
+                raise _error(text, pos, f"statement is {length} characters long; at most {max_statement}")
+        if key.upper() == "END":
+            return out
+        out.append(Statement(key, value, line, column))
+        pos = end
+
+
+def build(statements: list[Statement]) -> Block:
+    """Nest the statements into their aggregates; unbalanced or misnamed ends are errors."""
+    root = Block("ROOT", "")
+    stack: list[Block] = [root]
+    for st in statements:
+        name = st.name
+        if name in BEGIN:
+            if st.value is None or not st.value.text.strip():
+                raise PvlError(f"{st.key} needs a name", st.line, st.column)
+            block = Block(BEGIN[name], st.value.text.strip(), st.line, st.column)
+            stack[-1].items.append(block)
+            stack.append(block)
+        elif name in END:
+            top = stack[-1]
+            if top.kind != END[name]:
+                where = f"{top.kind} = {top.name} (line {top.line})" if top.kind != "ROOT" else "nothing"
+                raise PvlError(f"{st.key} closes {where}", st.line, st.column)
+            if st.value is not None and st.value.text.strip() and st.value.text.strip().upper() != top.name.upper():
+                raise PvlError(f"{st.key} = {st.value.text} closes {top.kind} = {top.name} (line {top.line})",
+                               st.line, st.column)
+            stack.pop()
+        else:
+            stack[-1].items.append(st)
+    if len(stack) > 1:
+        top = stack[-1]
+        raise PvlError(f"{top.kind} = {top.name} is never closed", top.line, top.column)
+    return root
+
+
+def parse(source: bytes | str, *, max_statement: int | None = None) -> Block:
+    """Tokenize and nest a whole module."""
+    return build(tokenize(source, max_statement=max_statement))
