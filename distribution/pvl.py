@@ -21,9 +21,12 @@ latitude real producers need:
 * ``/* … */`` comments anywhere blanks may stand; CR, LF and CRLF line ends.
 * ``OBJECT``/``BEGIN_OBJECT`` … ``END_OBJECT`` and ``GROUP``/``BEGIN_GROUP`` …
   ``END_GROUP`` aggregates, their names quoted or not, the closing name optional but
-  checked when given. ``END`` ends the module; what follows it is not read.
-* Only printable ASCII and the PVL blanks (HT, LF, VT, FF, CR): a PDR is "ASCII
-  strings" (4.5.3 b), so a binary EDOS header or a UTF-8 curly quote is an error.
+  checked when given. ``END`` ends the module; what follows it is not read (but
+  must still be free of control characters).
+* Statements are printable ASCII and the PVL blanks (HT, LF, VT, FF, CR): a PDR is
+  "ASCII strings" (4.5.3 b), so a binary EDOS header or a curly quote in a value is
+  an error. A comment is not a statement and may hold other bytes (the ICD's own
+  Figure 4.5-3 has a curly quote in one); control characters are refused anywhere.
 
 Every error names the line and column where reading stopped.
 """
@@ -36,21 +39,21 @@ from dataclasses import dataclass, field
 
 from distribution.errors import PermanentError
 
-_BLANKS = " \t\r\n\f\v"
 _SKIP = re.compile(r"(?:[ \t\r\n\f\v]+|/\*.*?\*/)*", re.S)
 _STATEMENT = re.compile(
     r"""
     (?P<key>[A-Za-z_](?:[A-Za-z0-9_.:\-]|/(?!\*))*)
     (?P<gap>(?:[ \t\f\v]+|/\*.*?\*/)*)
     (?:=(?:[ \t\r\n\f\v]+|/\*.*?\*/)*
-       (?:"(?P<dq>[^"\r\n]*)"|'(?P<sq>[^'\r\n]*)'|(?P<bare>(?:[^;\r\n/"'=(){}<>,\#&]|/(?!\*))*))
+       (?:"(?P<dq>[^"\r\n\x7f-\U0010ffff]*)"|'(?P<sq>[^'\r\n\x7f-\U0010ffff]*)'
+         |(?P<bare>(?:[^;\r\n/"'=(){}<>,\#&\x7f-\U0010ffff]|/(?!\*))*))
        (?P<tail>(?:[ \t\f\v]+|/\*.*?\*/)*)
     )?
     (?P<semi>;?)
     """,
     re.X | re.S,
 )
-_NOT_ALLOWED = re.compile(r"[^\t\n\v\f\r\x20-\x7e]")
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 _FORBIDDEN_IN_BARE = "=\"'(){}<>,#&"
 BEGIN = {"OBJECT": "OBJECT", "BEGIN_OBJECT": "OBJECT", "GROUP": "GROUP", "BEGIN_GROUP": "GROUP"}
 END = {"END_OBJECT": "OBJECT", "END_GROUP": "GROUP"}
@@ -119,23 +122,42 @@ def _error(text: str, pos: int, message: str) -> PvlError:
 
 
 def decode(source: bytes | str) -> str:
-    """The text of a PVL module, or a PvlError at the first byte that is not ASCII PVL may hold."""
-    if isinstance(source, bytes | bytearray | memoryview):
-        text = bytes(source).decode("latin-1")
-    else:
-        text = source
-    bad = _NOT_ALLOWED.search(text)
+    """The text of a PVL module; control characters (a binary header, NULs) are an error.
+
+    Bytes are read as Latin-1 so that every byte maps to one character and a column;
+    characters beyond ASCII are then refused everywhere but inside comments.
+    """
+    text = bytes(source).decode("latin-1") if isinstance(source, bytes | bytearray | memoryview) else source
+    bad = _CONTROL.search(text)
     if bad:
-        code = ord(bad.group())
-        raise _error(text, bad.start(), f"character 0x{code:02x} is not printable ASCII")
+        raise _error(text, bad.start(), f"control character 0x{ord(bad.group()):02x} may not stand in PVL")
     return text
+
+
+def _stopped(text: str, pos: int, key: str) -> PvlError:
+    """Why reading the statement ``key`` stopped at ``pos``."""
+    if pos >= len(text):
+        return _error(text, pos, f"the value of {key} was expected before the end of the text")
+    ch = text[pos]
+    if ord(ch) > 0x7E:
+        return _error(text, pos, f"character 0x{ord(ch):02x} is not ASCII (only a comment may hold it)")
+    if ch in "\"'":
+        line_end = text.find("\n", pos)
+        inside = text[pos + 1:line_end if line_end >= 0 else len(text)].split(ch, 1)[0]
+        wide = next((i for i, c in enumerate(inside) if ord(c) > 0x7E), None)
+        if wide is not None:
+            return _stopped(text, pos + 1 + wide, key)
+        return _error(text, pos, f"{ch} here opens a string that is never closed on its line, or ends a value")
+    if ch in _FORBIDDEN_IN_BARE:
+        return _error(text, pos, f"{ch!r} may not stand in an unquoted value")
+    return _error(text, pos, f"';' or a line end was expected after the value of {key}")
 
 
 def tokenize(source: bytes | str, *, max_statement: int | None = None) -> list[Statement]:
     """The statements of a PVL module, in order, up to ``END`` or the end of the text.
 
-    ``max_statement`` caps the length of one statement (name to value; the ICD says
-    256 characters) — comments do not count.
+    ``max_statement`` caps the length of one statement, name to value (the ICD says
+    256 characters); comments do not count.
     """
     text = decode(source)
     n = len(text)
@@ -155,46 +177,35 @@ def tokenize(source: bytes | str, *, max_statement: int | None = None) -> list[S
         if m is None:
             if text.startswith("/*", pos):
                 raise _error(text, pos, "comment is never closed with */")
+            if ord(text[pos]) > 0x7E:
+                raise _stopped(text, pos, "")
             raise _error(text, pos, f"a parameter name was expected, not {text[pos]!r}")
         key = m.group("key")
-        column = pos - line_start + 1
         dq, sq, bare = m.group("dq", "sq", "bare")
+        semi = bool(m.group("semi"))
         end = m.end()
-        if dq is None and sq is None and bare is None:
-            if "=" == text[m.end("gap"):m.end("gap") + 1]:
-                raise _error(text, m.end("gap") + 1, f"the value of {key} was expected")
+        if dq is None and sq is None and bare is None:  # no '=': only an end statement may stand alone
             if key.upper() not in ("END", "END_OBJECT", "END_GROUP"):
                 raise _error(text, m.end("gap"), f"'=' was expected after {key}")
-            value = None
-            finished = bool(m.group("semi")) or end >= n or text[end] in "\r\n" or "\n" in m.group("gap")
+            value, value_end, gap = None, m.start("gap"), m.group("gap")
         else:
             if dq is not None:
-                value = Value(dq, '"')
+                value, value_end = Value(dq, '"'), m.end("dq") + 1
             elif sq is not None:
-                value = Value(sq, "'")
+                value, value_end = Value(sq, "'"), m.end("sq") + 1
             else:
                 value = Value(bare.rstrip(" \t\f\v"))
-                if not value.text and not m.group("semi"):
-                    stop = m.end("bare")
-                    if stop < n and text[stop] in _FORBIDDEN_IN_BARE:
-                        raise _error(text, stop, f"{text[stop]!r} may not stand in an unquoted value")
-                    if stop < n and text[stop] in "\"'":
-                        raise _error(text, stop, "quoted string is never closed on its line")
-                    raise _error(text, stop, f"the value of {key} was expected")
-            finished = bool(m.group("semi")) or end >= n or text[end] in "\r\n" or "\n" in m.group("tail")
-        if not finished:
-            if bare is not None and text[end] in _FORBIDDEN_IN_BARE:
-                if text[end] in "\"'" and not bare.strip():
-                    raise _error(text, end, "quoted string is never closed on its line")
-                raise _error(text, end, f"{text[end]!r} may not stand in an unquoted value")
-            raise _error(text, end, f"';' or a line end was expected after {key}")
-        if max_statement is not None:
-            length = (m.end("tail") if value is not None else m.end("gap")) - pos
-            if length > max_statement:
-                raise _error(text, pos, f"statement is {length} characters long; at most {max_statement}")
+                value_end = m.start("bare") + len(value.text)
+                if not value.text and not semi:
+                    raise _stopped(text, m.end("bare"), key)
+            gap = m.group("tail")
+        if not (semi or end >= n or text[end] in "\r\n" or "\n" in gap):
+            raise _stopped(text, end, key)
+        if max_statement is not None and value_end - pos > max_statement:
+            raise _error(text, pos, f"statement is {value_end - pos} characters long; at most {max_statement}")
         if key.upper() == "END":
             return out
-        out.append(Statement(key, value, line, column))
+        out.append(Statement(key, value, line, pos - line_start + 1))
         pos = end
 
 
