@@ -80,8 +80,11 @@ class SshServer:
 
 
 @contextmanager
-def run_sshd(workdir: Path, ciphers: str | None = None) -> Iterator[SshServer]:
-    """OpenSSH sshd with a throwaway host key and a throwaway client key for this user."""
+def run_sshd(workdir: Path, ciphers: str | None = None, sftp_only: bool = False) -> Iterator[SshServer]:
+    """OpenSSH sshd with a throwaway host key and a throwaway client key for this user.
+
+    ``sftp_only`` makes it an SFTP-only server (no ``scp`` program reachable).
+    """
     if not os.path.exists(SSHD) or not shutil.which("ssh-keygen"):
         raise PeerUnavailable("OpenSSH sshd is not installed (Debian package openssh-server)")
     workdir.mkdir(parents=True, exist_ok=True)
@@ -108,6 +111,7 @@ def run_sshd(workdir: Path, ciphers: str | None = None) -> Iterator[SshServer]:
                 "Subsystem sftp internal-sftp",
                 "LogLevel ERROR",
                 *([f"Ciphers {ciphers}"] if ciphers else []),
+                *(["ForceCommand internal-sftp"] if sftp_only else []),
             ]
         )
         + "\n"

@@ -112,6 +112,17 @@ def test_sftp_wrong_host_key_is_refused_before_any_data(sshd: SshServer, tmp_pat
     assert list(target.iterdir()) == []
 
 
+def test_sftp_only_server_gets_sftp(tmp_path: Path) -> None:
+    with run_sshd(tmp_path / "sftp-only", sftp_only=True) as server:
+        target = tmp_path / "in"
+        target.mkdir()
+        src = data_file(tmp_path, 200_001)
+        with open_pusher(ssh_endpoint(server, target)) as pusher:
+            assert pusher.put_file(src, "a.hdf") == 200_001
+            assert pusher.put_file(src, "b.hdf") == 200_001
+        assert (target / "a.hdf").read_bytes() == src.read_bytes() == (target / "b.hdf").read_bytes()
+
+
 def test_sftp_errors(sshd: SshServer, tmp_path: Path) -> None:
     other_key = tmp_path / "k"
     import subprocess
