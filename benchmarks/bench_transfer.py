@@ -43,7 +43,7 @@ def _scp(src: Path, work: Path) -> Result:
         a, r = best_of(ardis), best_of(openssh)
         assert (ardis_dir / "one_gib.bin").stat().st_size == SIZE
         return Result("scp push 1 GiB", a, f"OpenSSH scp ({CIPHER})", r, "throughput", "≥ 0.9×",
-                      "Ardis: SFTP via asyncssh")
+                      "Ardis: SCP protocol via asyncssh")
 
 
 def _ftp_push(src: Path, work: Path) -> Result:

@@ -1,13 +1,21 @@
-"""FTP push (FtpPush) with ftplib: binary, passive by default, large blocks."""
+"""FTP push (FtpPush) with ftplib: binary, passive by default, 1 MiB blocks.
+
+ftplib's own download loop (``recv(blocksize)`` per block) runs at ~0.4x curl on
+loopback; ``get_file`` reads into one reused buffer instead and keeps up.
+"""
 
 from __future__ import annotations
 
 import ftplib
 import io
-import socket
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
+from typing import BinaryIO
 
+from distribution.errors import PermanentError
 from distribution.transfer.base import (
     AuthenticationFailed,
     Endpoint,
@@ -19,59 +27,60 @@ from distribution.transfer.base import (
 )
 
 BLOCK_SIZE = 1 << 20
+_NETWORK_ERRORS = (OSError, EOFError, ftplib.Error)
 
 
 class FtpPusher:
+    """One FTP control connection, logged in and in the endpoint's directory."""
+
     def __init__(self, endpoint: Endpoint) -> None:
         self.endpoint = endpoint
         self.ftp = ftplib.FTP()
 
+    @contextmanager
+    def _mapped(self, what: str, permanent: type[PermanentError] = TransferRefused) -> Iterator[None]:
+        """FTP 5xx is permanent (as ``permanent``); 4xx, broken connections and timeouts are retryable."""
+        try:
+            yield
+        except ftplib.error_perm as e:
+            raise permanent(f"{what}: {e}") from e
+        except _NETWORK_ERRORS as e:  # error_temp (4xx), error_reply, error_proto, resets, timeouts
+            raise TransferRetryable(f"{what}: {e or type(e).__name__}") from e
+
     def __enter__(self) -> FtpPusher:
         ep = self.endpoint
+        user = ep.username or "anonymous"
         try:
-            self.ftp.connect(ep.host, ep.port or 21, timeout=ep.timeout)
-        except (OSError, EOFError, ftplib.Error) as e:
-            raise TransferRetryable(f"cannot connect to {ep.where}: {e}") from e
-        try:
-            self.ftp.login(ep.username or "anonymous", ep.password)
-        except ftplib.error_perm as e:
+            with self._mapped(f"cannot connect to {ep.where}"):
+                self.ftp.connect(ep.host, ep.port or 21, timeout=ep.timeout)
+            with self._mapped(f"{ep.where}: login as {user} refused", AuthenticationFailed):
+                self.ftp.login(user, ep.password)
+            self.ftp.set_pasv(ep.passive)
+            with self._mapped(f"{ep.where}: cannot use directory {ep.directory}", RemotePathError):
+                self.ftp.voidcmd("TYPE I")
+                if ep.directory:
+                    self.ftp.cwd(ep.directory)
+        except BaseException:
             self.ftp.close()
-            raise AuthenticationFailed(f"{ep.where}: login as {ep.username or 'anonymous'} refused: {e}") from e
-        except (OSError, EOFError, ftplib.Error) as e:
-            self.ftp.close()
-            raise TransferRetryable(f"{ep.where}: login failed: {e}") from e
-        self.ftp.set_pasv(ep.passive)
-        try:
-            self.ftp.voidcmd("TYPE I")
-            if ep.directory:
-                self.ftp.cwd(ep.directory)
-        except ftplib.error_perm as e:
-            self.ftp.close()
-            raise RemotePathError(f"{ep.where}: cannot use directory {ep.directory}: {e}") from e
-        except (OSError, EOFError, ftplib.Error) as e:
-            self.ftp.close()
-            raise TransferRetryable(f"{ep.where}: {e}") from e
+            raise
         return self
 
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
         try:
             self.ftp.quit()
-        except (OSError, EOFError, ftplib.Error):
+        except _NETWORK_ERRORS:
             self.ftp.close()
 
-    def _store(self, remote_name: str, source: io.BufferedIOBase) -> None:
+    def _store(self, remote_name: str, source: BinaryIO) -> None:
         check_name(remote_name)
-        try:
+        # STOR replaces a partial file from an earlier try; 553/550 (no permission) is permanent.
+        with self._mapped(f"{self.endpoint.at(remote_name)}: upload failed", RemotePathError):
             self.ftp.storbinary(f"STOR {remote_name}", source, blocksize=BLOCK_SIZE)
-        except ftplib.error_perm as e:
-            raise TransferRefused(f"{self.endpoint.where}/{remote_name}: refused: {e}") from e
-        except (OSError, EOFError, socket.timeout, ftplib.Error) as e:
-            raise TransferRetryable(f"{self.endpoint.where}/{remote_name}: transfer broke: {e}") from e
 
     def put_file(self, local: Path, remote_name: str) -> int:
         size = local.stat().st_size
         with local.open("rb") as f:
-            self._store(remote_name, f)  # STOR replaces a partial file from an earlier try
+            self._store(remote_name, f)
         check_size(self.endpoint, remote_name, size, self.remote_size(remote_name))
         return size
 
@@ -79,9 +88,32 @@ class FtpPusher:
         self._store(remote_name, io.BytesIO(text.encode("utf-8")))
 
     def remote_size(self, remote_name: str) -> int | None:
+        check_name(remote_name)
         try:
             return self.ftp.size(remote_name)
         except ftplib.error_perm:
-            return None
-        except (OSError, EOFError, ftplib.Error) as e:
-            raise TransferRetryable(f"{self.endpoint.where}/{remote_name}: SIZE failed: {e}") from e
+            return None  # 550: no such file
+        except _NETWORK_ERRORS as e:
+            raise TransferRetryable(f"{self.endpoint.at(remote_name)}: SIZE failed: {e}") from e
+
+    def get_file(self, remote_name: str, local: Path) -> int:
+        """Download ``remote_name`` to ``local`` (via ``<local>.part``, renamed when whole); return bytes."""
+        check_name(remote_name)
+        part = local.with_name(local.name + ".part")
+        received = 0
+        buf = bytearray(BLOCK_SIZE)
+        view = memoryview(buf)
+        try:
+            with part.open("wb") as out:
+                with self._mapped(f"{self.endpoint.at(remote_name)}: download failed"):
+                    with self.ftp.transfercmd(f"RETR {remote_name}") as conn:
+                        while n := conn.recv_into(buf):
+                            out.write(view[:n])
+                            received += n
+                    self.ftp.voidresp()
+            check_size(self.endpoint, remote_name, received, self.remote_size(remote_name))
+            os.replace(part, local)
+        except BaseException:
+            part.unlink(missing_ok=True)
+            raise
+        return received
