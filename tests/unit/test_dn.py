@@ -68,7 +68,8 @@ def golden(name: str) -> str:
 
 
 def test_urs_of_the_examples_are_rebuilt_exactly() -> None:
-    assert ur("FN2", "L70R.002", 17720) == "UR:10:DsShESDTUR:UR:15:DsShSciServerUR:13:[FN2:DSSDSRV]:17:SC:L70R.002:17720"
+    expected = "UR:10:DsShESDTUR:UR:15:DsShSciServerUR:13:[FN2:DSSDSRV]:17:SC:L70R.002:17720"
+    assert ur("FN2", "L70R.002", 17720) == expected
 
 
 def test_figure_4_3_6_1_ftppull_dn_byte_for_byte() -> None:
@@ -254,5 +255,5 @@ def test_real_failure_dn_from_gsfc() -> None:
     dn = parse_dn(text)
     assert (dn.failure, dn.order_id, dn.request_id, dn.userstring) == ("The request failed", "NONE", "NONE", "ML0ENG3")
     assert (dn.media_type, dn.ftp_dir) == ("FtpPush", "/ftp/private/push/TS1/ECS/DATA/MLS/")
-    assert dn.granules == [DnGranule("UR:10:DsShESDTUR:UR:15:DsShSciServerUR:13:[GSF:DSSDSRV]:23:SC:ML0ENG3.001:81420563",
-                                     "ML0ENG3.001")]
+    requested = "UR:10:DsShESDTUR:UR:15:DsShSciServerUR:13:[GSF:DSSDSRV]:23:SC:ML0ENG3.001:81420563"
+    assert dn.granules == [DnGranule(requested, "ML0ENG3.001")]
