@@ -92,6 +92,7 @@ RETRYABLE_PDRD = frozenset({
 NULL_STAMP = " " * 20
 _BARE_SAFE = re.compile(r"[A-Za-z0-9_.:+\-/~!%|$@^\[\]*]+")
 _PRINTABLE = re.compile(r"[\x20-\x7e]*")
+_QUOTABLE = re.compile(r"[\t\v\f\x20-\x7e]*")  # what a PVL quoted string holds
 _STAMP = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?Z?")
 
 
@@ -179,7 +180,7 @@ def response_name(pdr_name: str, kind: str) -> str:
 
 def _word(value: str) -> str:
     """A value as PVL: bare when it reads back the same, else quoted."""
-    if not _PRINTABLE.fullmatch(value):
+    if not _QUOTABLE.fullmatch(value):
         raise ValueError(f"not printable ASCII: {value!r}")
     if _BARE_SAFE.fullmatch(value) and "/*" not in value:
         return value
@@ -269,8 +270,8 @@ class _Reader:
         try:
             if m is None:
                 raise ValueError(text)
-            fraction = int((m.group(7) or "0").ljust(6, "0"))
-            return datetime(*(int(g) for g in m.groups()[:6]), fraction)
+            year, month, day, hour, minute, second = (int(g) for g in m.groups()[:6])
+            return datetime(year, month, day, hour, minute, second, int((m.group(7) or "0").ljust(6, "0")))
         except ValueError:
             raise PvlError(f"TIME_STAMP is not yyyy-mm-ddThh:mm:ssZ: {text!r}", st.line, st.column) from None
 

@@ -166,7 +166,8 @@ def tokenize(source: bytes | str, *, max_statement: int | None = None) -> list[S
     line, line_start = 1, 0
     skip, match = _SKIP.match, _STATEMENT.match
     while True:
-        pos = skip(text, pos).end()  # _SKIP always matches (it may match nothing)
+        blank = skip(text, pos)  # always matches, maybe nothing
+        pos = blank.end() if blank else pos
         if pos >= n:
             return out
         newlines = text.count("\n", line_start, pos)

@@ -12,6 +12,7 @@ in four named ways only, which :func:`ardis_form` applies to the verbatim text:
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from distribution import pan
 from distribution.pan import LongPan, LongPdrd, PanFile, PdrdGroup, ShortPan, ShortPdrd
 from distribution.pvl import PvlError
 
-settings.register_profile("pan-fuzz", max_examples=200, deadline=None)
+settings.register_profile("pan-fuzz", max_examples=int(os.environ.get("ARDIS_FUZZ_EXAMPLES", 200)), deadline=None)
 FUZZ = settings.get_profile("pan-fuzz")
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 SEEDS = Path(__file__).resolve().parents[3] / "shared" / "seeds"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -9,7 +11,7 @@ from hypothesis import strategies as st
 from distribution.errors import PermanentError
 from distribution.pvl import Block, PvlError, Statement, Value, build, parse, tokenize
 
-settings.register_profile("pvl-fuzz", max_examples=300, deadline=None)
+settings.register_profile("pvl-fuzz", max_examples=int(os.environ.get("ARDIS_FUZZ_EXAMPLES", 300)), deadline=None)
 FUZZ = settings.get_profile("pvl-fuzz")
 
 
