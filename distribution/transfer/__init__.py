@@ -1,8 +1,18 @@
-"""Electronic delivery transfers: FTP, SFTP (the DN's "scp"), SMB and local, one interface."""
+"""Electronic delivery transfers: FTP, scp (SCP or SFTP over SSH), SMB and local, one interface.
+
+``open_pusher(endpoint)`` gives a context manager holding one connection::
+
+    with open_pusher(Endpoint("sftp", host, 22, "/incoming", user, private_key=pem, known_hosts=line)) as p:
+        p.put_file(staged, "MOD09GHK.A2001.hdf")
+        p.put_text(f"{request_id}.notifyscp", dn_text)
+
+Errors: ``TransferRetryable`` (retry later) or a ``PermanentError`` subclass below.
+"""
 
 from __future__ import annotations
 
 from distribution.transfer.base import (
+    METHODS,
     AuthenticationFailed,
     Endpoint,
     HostKeyMismatch,
@@ -11,10 +21,9 @@ from distribution.transfer.base import (
     TransferRefused,
     TransferRetryable,
 )
-from distribution.transfer.ftp import FtpPusher
-from distribution.transfer.local import LocalPusher
 
 __all__ = [
+    "METHODS",
     "AuthenticationFailed",
     "Endpoint",
     "HostKeyMismatch",
@@ -27,8 +36,10 @@ __all__ = [
 
 
 def open_pusher(endpoint: Endpoint) -> Pusher:
-    """A pusher for the endpoint's method (enter it to connect)."""
+    """A pusher for the endpoint's method (enter it to connect). Libraries load only when used."""
     if endpoint.method == "ftp":
+        from distribution.transfer.ftp import FtpPusher
+
         return FtpPusher(endpoint)
     if endpoint.method == "sftp":
         from distribution.transfer.sftp import SftpPusher
@@ -39,5 +50,7 @@ def open_pusher(endpoint: Endpoint) -> Pusher:
 
         return SmbPusher(endpoint)
     if endpoint.method == "local":
+        from distribution.transfer.local import LocalPusher
+
         return LocalPusher(endpoint)
-    raise TransferRefused(f"unknown transfer method {endpoint.method!r}")
+    raise TransferRefused(f"unknown transfer method {endpoint.method!r} (one of {', '.join(METHODS)})")

@@ -1,10 +1,17 @@
-"""SMB push (SmbPush) with smbprotocol's smbclient; directory is ``<share>/<path>``."""
+"""SMB push (SmbPush) with smbprotocol's smbclient; the directory is ``<share>/<path inside share>``.
+
+Each pusher keeps its own connection cache, so two pushers in one worker process
+(different credentials, or a failed logon) never share or poison a session.
+"""
 
 from __future__ import annotations
 
+import errno
+import io
 import shutil
 from pathlib import Path
 from types import TracebackType
+from typing import Any, BinaryIO
 
 import smbclient
 from smbprotocol.exceptions import LogonFailure, SMBAuthenticationError, SMBException, SMBOSError
@@ -19,70 +26,84 @@ from distribution.transfer.base import (
 )
 
 BLOCK_SIZE = 1 << 20
+_PATH_ERRNOS = {errno.ENOENT, errno.EACCES, errno.EPERM, errno.ENOTDIR, errno.EISDIR, errno.EROFS}
 
 
 class SmbPusher:
+    """One SMB session on ``\\\\host\\share``, writing into the path inside the share."""
+
     def __init__(self, endpoint: Endpoint) -> None:
         self.endpoint = endpoint
         self.port = endpoint.port or 445
         share_path = endpoint.directory.strip("/\\").replace("/", "\\")
         self.base = f"\\\\{endpoint.host}\\{share_path}"
+        self._cache: dict[str, Any] = {}
+
+    @property
+    def _kw(self) -> dict[str, Any]:
+        return {"port": self.port, "connection_cache": self._cache}
 
     def __enter__(self) -> SmbPusher:
         ep = self.endpoint
+        if not ep.directory.strip("/\\"):
+            raise RemotePathError(f"{ep.where}: no share given (directory must be <share>/<path>)")
         try:
             smbclient.register_session(ep.host, username=ep.username or None, password=ep.password or None,
-                                       port=self.port, connection_timeout=int(ep.timeout))
+                                       connection_timeout=max(1, int(ep.timeout)), **self._kw)
         except (LogonFailure, SMBAuthenticationError) as e:
+            self._hang_up()
             raise AuthenticationFailed(f"{ep.where}: logon as {ep.username} refused") from e
-        except (OSError, SMBException, ValueError) as e:
+        except (OSError, SMBException, ValueError) as e:  # ValueError: smbprotocol's "failed to connect"
+            self._hang_up()
             raise TransferRetryable(f"cannot connect to {ep.where}: {e}") from e
         try:
-            if not smbclient.path.isdir(self.base, port=self.port):
-                raise RemotePathError(f"{ep.where}: directory {ep.directory} does not exist")
-        except (SMBOSError, SMBException) as e:
+            is_dir = smbclient.path.isdir(self.base, **self._kw)
+        except (SMBOSError, SMBException) as e:  # e.g. no such share
+            self._hang_up()
             raise RemotePathError(f"{ep.where}: cannot use {ep.directory}: {e}") from e
+        if not is_dir:
+            self._hang_up()
+            raise RemotePathError(f"{ep.where}: directory {ep.directory} does not exist")
         return self
 
+    def _hang_up(self) -> None:
+        smbclient.reset_connection_cache(fail_on_error=False, connection_cache=self._cache)
+
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
-        try:
-            smbclient.delete_session(self.endpoint.host, port=self.port)
-        except (OSError, SMBException, KeyError):
-            pass
+        self._hang_up()
 
     def _path(self, remote_name: str) -> str:
         check_name(remote_name)
         return f"{self.base}\\{remote_name}"
 
-    def _write(self, remote_name: str, data_source: object) -> None:
-        path = self._path(remote_name)
+    def _write(self, remote_name: str, source: BinaryIO) -> None:
+        where = self.endpoint.at(remote_name)
         try:
-            with smbclient.open_file(path, mode="wb", port=self.port) as out:  # truncates a partial file
-                if isinstance(data_source, bytes):
-                    out.write(data_source)
-                else:
-                    with open(data_source, "rb") as src:  # type: ignore[call-overload]
-                        shutil.copyfileobj(src, out, BLOCK_SIZE)
+            with smbclient.open_file(self._path(remote_name), mode="wb", **self._kw) as out:  # truncates
+                shutil.copyfileobj(source, out, BLOCK_SIZE)
         except SMBOSError as e:
-            if e.errno in (2, 13, 20, 21):  # ENOENT, EACCES, ENOTDIR, EISDIR
-                raise RemotePathError(f"{self.endpoint.where}/{remote_name}: {e.strerror}") from e
-            raise TransferRetryable(f"{self.endpoint.where}/{remote_name}: {e}") from e
-        except (OSError, SMBException) as e:
-            raise TransferRetryable(f"{self.endpoint.where}/{remote_name}: transfer broke: {e}") from e
+            if e.errno in _PATH_ERRNOS:
+                raise RemotePathError(f"{where}: {e.strerror}") from e
+            raise TransferRetryable(f"{where}: {e.strerror}") from e
+        except (OSError, SMBException, ValueError) as e:
+            raise TransferRetryable(f"{where}: transfer broke: {e}") from e
 
     def put_file(self, local: Path, remote_name: str) -> int:
         size = local.stat().st_size
-        self._write(remote_name, local)
+        with local.open("rb") as f:
+            self._write(remote_name, f)
         check_size(self.endpoint, remote_name, size, self.remote_size(remote_name))
         return size
 
     def put_text(self, remote_name: str, text: str) -> None:
-        self._write(remote_name, text.encode("utf-8"))
+        self._write(remote_name, io.BytesIO(text.encode("utf-8")))
 
     def remote_size(self, remote_name: str) -> int | None:
         try:
-            return int(smbclient.stat(self._path(remote_name), port=self.port).st_size)
-        except SMBOSError:
-            return None
-        except (OSError, SMBException) as e:
-            raise TransferRetryable(f"{self.endpoint.where}/{remote_name}: stat failed: {e}") from e
+            return int(smbclient.stat(self._path(remote_name), **self._kw).st_size)
+        except SMBOSError as e:
+            if e.errno == errno.ENOENT:
+                return None
+            raise TransferRetryable(f"{self.endpoint.at(remote_name)}: stat failed: {e.strerror}") from e
+        except (OSError, SMBException, ValueError) as e:
+            raise TransferRetryable(f"{self.endpoint.at(remote_name)}: stat failed: {e}") from e
