@@ -5,9 +5,12 @@ a PDR that fails validation gets back. :func:`validate_pdr` returns either a
 :class:`Pdr` or the PDRD to send (``distribution.pan`` writes it):
 
 * the PDR as a whole is checked first, in Table 4.5-5's order — readable PVL no
-  larger than 1 MB (else INVALID PVL STATEMENT, an empty one is ECS INTERNAL
-  ERROR as the table says), TOTAL_FILE_COUNT, ORIGINATING_SYSTEM — and any failure
-  there is a short PDRD;
+  larger than 1 MB, TOTAL_FILE_COUNT, ORIGINATING_SYSTEM — and any failure there
+  is a short PDRD. Unreadable PVL is INVALID PVL STATEMENT, as real ingest systems
+  write it (the table has no entry for it); so is a PDR over 1 MB, since the size
+  cap is part of the PDR format (4.5.3 b) and a disposition of our own would mean
+  nothing to the provider's tools. An empty PDR is ECS INTERNAL ERROR, as the
+  table says for a PDR "of size 0";
 * then every FILE_GROUP in order, stopping at the group's first error (4.5.4):
   DATA_TYPE and its version, NODE_NAME, then file by file DIRECTORY_ID, FILE_ID,
   FILE_TYPE, FILE_SIZE and the checksum pair;
@@ -56,7 +59,7 @@ Where real PDRs differ from the ICD (each decision has a test on a real sample):
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -271,6 +274,12 @@ def _expiration(text: str | None) -> datetime | None:
         return None
 
 
+def is_pdr_name(path: str) -> bool:
+    """A file the poller takes as a PDR (4.5.2): a name before ``.PDR``, at most 255 characters with its path."""
+    name = path.rsplit("/", 1)[-1]
+    return len(path) <= 255 and len(name) > 4 and name[-4:].upper() == ".PDR"
+
+
 def _kind(data_type: str) -> GroupKind:
     upper = data_type.upper()
     if upper in LINKED:
@@ -426,16 +435,16 @@ def _layout(root: Block) -> tuple[list[Statement], list[Block]]:
     """The top-level statements and the FILE_GROUPs, the PRODUCT_DELIVERY_RECORD wrapper opened."""
     statements: list[Statement] = []
     groups: list[Block] = []
-    pending: list[Statement | Block] = list(root.items)
+    pending: deque[Statement | Block] = deque(root.items)
     while pending:
-        item = pending.pop(0)
+        item = pending.popleft()
         if isinstance(item, Statement):
             statements.append(item)
             continue
         name = item.name.upper()
         bad: Block | None = None
         if item.kind == "GROUP" and name == WRAPPER:
-            pending[:0] = item.items
+            pending.extendleft(reversed(item.items))
         elif item.kind == "OBJECT" and name == "FILE_GROUP":
             groups.append(item)
             for inner in item.blocks():

@@ -40,18 +40,22 @@ from typing import NamedTuple
 
 from distribution.errors import PermanentError
 
-_SKIP = re.compile(r"(?:[ \t\r\n\f\v]+|/\*.*?\*/)*", re.S)
+# Blanks and comments are matched in atomic groups: a failing match must not go back
+# into a run of blanks and try every way of splitting it (that is exponential).
+_BLANKS = r"(?>(?:[ \t\r\n\f\v]+|/\*.*?\*/)*)"
+_LINE_BLANKS = r"(?>(?:[ \t\f\v]+|/\*.*?\*/)*)"
+_SKIP = re.compile(_BLANKS, re.S)
 _NAME = r"[A-Za-z0-9_.:\-]"
 _BARE = r"[^;\r\n/\"'=(){}<>,\#&\x7f-\U0010ffff]"
 _STATEMENT = re.compile(
     rf"""
-    (?:[ \t\r\n\f\v]+|/\*.*?\*/)*
+    {_BLANKS}
     (?P<key>[A-Za-z_]{_NAME}*(?:/(?!\*){_NAME}*)*)
-    (?P<gap>(?:[ \t\f\v]+|/\*.*?\*/)*)
-    (?:=(?:[ \t\r\n\f\v]+|/\*.*?\*/)*
+    (?P<gap>{_LINE_BLANKS})
+    (?:={_BLANKS}
        (?:"(?P<dq>[^"\r\n\x7f-\U0010ffff]*)"|'(?P<sq>[^'\r\n\x7f-\U0010ffff]*)'
          |(?P<bare>{_BARE}*(?:/(?!\*){_BARE}*)*))
-       (?P<tail>(?:[ \t\f\v]+|/\*.*?\*/)*)
+       (?P<tail>{_LINE_BLANKS})
     )?
     (?P<semi>;?)
     """,
@@ -182,11 +186,11 @@ def tokenize(source: bytes | str, *, max_statement: int | None = None) -> list[S
             if ord(text[pos]) > 0x7E:
                 raise _stopped(text, pos, "")
             raise _error(text, pos, f"a parameter name was expected, not {text[pos]!r}")
-        pos = m.start(1)
-        newlines = text.count("\n", line_start, pos)
+        last, pos = pos, m.start(1)
+        newlines = text.count("\n", last, pos)  # from the last statement: linear however long the lines
         if newlines:
             line += newlines
-            line_start = text.rfind("\n", 0, pos) + 1
+            line_start = text.rfind("\n", last, pos) + 1
         key, gap, dq, sq, bare, tail, semi = m.groups()
         end = m.end()
         if dq is not None:

@@ -22,6 +22,7 @@ from distribution.pdr import (
     PdrRejected,
     Thresholds,
     ValidationPolicy,
+    is_pdr_name,
     parse_pdr,
     validate_pdr,
 )
@@ -491,6 +492,11 @@ def test_parse_pdr_raises_with_the_pdrd() -> None:
     assert "TOTAL_FILE_COUNT is 9" in str(err.value)
     with pytest.raises(PdrRejected, match="file group 2"):
         parse_pdr(make(GROUP, group(("FILE_ID = g.hdf;", "FILE_ID = ;"))))
+
+
+def test_pdr_names() -> None:
+    assert is_pdr_name("LATIS123.20010719123845.PDR") and is_pdr_name("in/x.pdr")
+    assert not any(is_pdr_name(n) for n in (".PDR", "in/.PDR", "x.PDRD", "x.PAN", "x" * 252 + ".PDR"))
 
 
 def test_policy_file_types() -> None:

@@ -184,3 +184,21 @@ def test_written_values_read_back_unchanged(pairs: list[tuple[str, str]], end: s
     text = "".join(f"{k} = {v}{end}" for k, v in pairs)
     assert [(s.key, s.value.text if s.value else None) for s in tokenize(text)] == [
         (k, v.strip('"') if v.startswith('"') else v) for k, v in pairs]
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("text", [
+    " " * 50_000 + "#",  # a failing statement must not re-split the blanks before it
+    "/* */ " * 20_000 + "#",
+    "A" + " " * 50_000 + "B",
+    "A = x" + "/" * 50_000 + "#",
+])
+def test_pathological_blanks_fail_fast(text: str) -> None:
+    with pytest.raises(PvlError):
+        tokenize(text)
+
+
+@pytest.mark.timeout(20)
+def test_one_long_line_reads_in_linear_time() -> None:
+    statements = tokenize("A=1;" * 250_000)
+    assert len(statements) == 250_000 and statements[-1].column == 4 * 249_999 + 1
