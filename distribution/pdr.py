@@ -26,7 +26,8 @@ the PDR; it is set on :attr:`FileGroup.problem`, and ingest reports it for every
 file of the group instead of archiving the granule. A FILE_TYPE that is not allowed
 for the group's data type is INVALID FILE TYPE in the PDRD, as Table 4.5-6 says.
 
-Where real PDRs differ from the ICD (each decision has a test on a real sample):
+Where real PDRs differ from the ICD, or the ICD leaves it open (each decision has a
+test, most on a real sample from ``shared/corpus/pdr``):
 
 * NODE_NAME absent → None, meaning the provider's own host (most real PDRs omit
   it); present but empty or not a host name → INVALID NODE NAME.
@@ -54,6 +55,13 @@ Where real PDRs differ from the ICD (each decision has a test on a real sample):
   stray final ``END_GROUP = PRODUCT_DELIVERY_RECORD`` without its BEGIN_GROUP.
 * Footnote 3 of Table 4.5-6 ("Null string check only"): DATA_TYPE and
   ORIGINATING_SYSTEM lengths are not enforced (real ESDTs exceed 8 characters).
+  What the ICD does bound is kept, and configurable: 256 characters a statement,
+  FILE_SIZE below 2 GB, 1 MB a PDR.
+* The generic DATA_TYPEs Browse, QA, PH and FAILPGE are not looked up; their
+  version defaults to 001 (Table 4.5-2: "presently no significance").
+* A checksum the provider must give (``checksum_mandatory``) and did not is
+  MISSING FILE_CKSUM_TYPE PARAMETER, for the granule's data files only: 4.5.3 d
+  speaks of checksums for science files.
 """
 
 from __future__ import annotations
@@ -322,7 +330,7 @@ def _checksum(params: Params, data_file: bool, policy: ValidationPolicy) -> tupl
         return None, None
     upper = ctype.upper()
     syntax = CHECKSUM_SYNTAX.get(upper)
-    if upper not in policy.checksum_types or syntax is None:
+    if syntax is None or upper not in {t.upper() for t in policy.checksum_types}:
         raise _Invalid(pan.UNSUPPORTED_CHECKSUM_TYPE, f"FILE_CKSUM_TYPE {ctype} is not supported")
     if value is None:
         raise _Invalid(pan.MISSING_CHECKSUM_VALUE, f"FILE_CKSUM_TYPE {ctype} is given without FILE_CKSUM_VALUE")
