@@ -18,9 +18,10 @@ from distribution.config import Settings
 from distribution.db import session_scope
 from distribution.models import GranuleStatus, MediaType, RequestState
 from distribution.orders import Destination, RequestSpec, get_request
-from distribution.peers import FtpServer, PeerUnavailable, SmbServer, SshServer, run_ftp_server, run_smbd, run_sshd
+from distribution.peers import FtpServer, SmbServer, SshServer
 from tests.dags.conftest import run_dag, task_states
-from tests.integration.test_transfers import closed_port
+from tests.integration.conftest import smbd, sshd  # noqa: F401  (fixtures)
+from tests.servers import closed_port, foreign_known_hosts, run_ftp_server
 from tests.dags.test_distribution_dag import archive, dn_of, order, outbox
 
 pytestmark = pytest.mark.dags
@@ -32,27 +33,9 @@ def connection(monkeypatch: pytest.MonkeyPatch, conn_id: str, conn: dict[str, An
 
 @pytest.fixture
 def ftp_target(tmp_path: Path) -> Iterator[FtpServer]:
-    with run_ftp_server(tmp_path / "ftproot", "pusher", "push-pw") as server:
+    with run_ftp_server(tmp_path / "ftproot") as server:
         (server.root / "in").mkdir()
         yield server
-
-
-@pytest.fixture
-def sshd(tmp_path: Path) -> Iterator[SshServer]:
-    try:
-        with run_sshd(tmp_path / "sshd") as server:
-            yield server
-    except PeerUnavailable as e:
-        pytest.skip(str(e))
-
-
-@pytest.fixture
-def smbd(tmp_path: Path) -> Iterator[SmbServer]:
-    try:
-        with run_smbd(tmp_path / "smbd") as server:
-            yield server
-    except PeerUnavailable as e:
-        pytest.skip(str(e))
 
 
 def assert_delivered(settings: Settings, request_id: str, target: Path) -> None:
@@ -72,7 +55,7 @@ def assert_delivered(settings: Settings, request_id: str, target: Path) -> None:
 def test_ftp_push(dagbag: Any, sqlite_settings: Settings, tmp_path: Path, ftp_target: FtpServer,
                   monkeypatch: pytest.MonkeyPatch) -> None:
     connection(monkeypatch, "t_ftp", {"conn_type": "ftp", "host": "127.0.0.1", "port": ftp_target.port,
-                                      "login": "pusher", "password": "push-pw"})
+                                      "login": ftp_target.username, "password": ftp_target.password})
     urs = archive(sqlite_settings, tmp_path)
     request_id = order(sqlite_settings, RequestSpec(MediaType.FTP_PUSH, urs,
                                                     Destination("127.0.0.1", ftp_target.port, "/in", "t_ftp")))
@@ -143,8 +126,7 @@ def test_wrong_host_key_fails_at_once_and_sends_nothing(
 ) -> None:
     target = tmp_path / "scp-in"
     target.mkdir()
-    with run_sshd(tmp_path / "impostor") as other:
-        wrong = f"[127.0.0.1]:{sshd.port} " + " ".join(other.known_hosts.split()[1:]) + "\n"
+    wrong = foreign_known_hosts(sshd)
     connection(monkeypatch, "t_bad_key", {"conn_type": "sftp", "host": "127.0.0.1", "port": sshd.port,
                                           "login": sshd.username,
                                           "extra": {"private_key": sshd.private_key, "known_hosts": wrong}})
