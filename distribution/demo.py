@@ -191,7 +191,10 @@ def _summary(settings: Settings, placed: list[DemoRequest], skipped: list[str], 
 def run_demo(workdir: Path, keep_running: bool = False) -> int:
     """Run the whole demo; 0 when every request delivered verified files."""
     workdir.mkdir(parents=True, exist_ok=True)
-    logging.getLogger("pyftpdlib").setLevel(logging.WARNING)  # not one line per FTP command
+    # Not one line per FTP command: with a handler present pyftpdlib keeps our level.
+    ftp_log = logging.getLogger("pyftpdlib")
+    ftp_log.addHandler(logging.NullHandler())
+    ftp_log.setLevel(logging.WARNING)
     settings = _configure(workdir, free_port())
     _say(f"archive under {settings.home}")
     with session_scope(settings.database_url) as session:
