@@ -22,6 +22,8 @@ from typing import Any, TypeVar
 
 import asyncssh
 
+from distribution.transfer import openssh
+from distribution.transfer.openssh import OpenSshCopier
 from distribution.transfer.base import (
     AuthenticationFailed,
     Endpoint,
@@ -55,6 +57,8 @@ class SftpPusher:
         self.conn: asyncssh.SSHClientConnection | None = None
         self._sftp: asyncssh.SFTPClient | None = None
         self.use_scp = False  # decided after connecting: does the server run scp for us?
+        # Key logins send file data with the OpenSSH scp client (see openssh.py).
+        self.openssh: OpenSshCopier | None = None
 
     @property
     def sftp(self) -> asyncssh.SFTPClient:
@@ -122,6 +126,8 @@ class SftpPusher:
             if attrs.type != asyncssh.FILEXFER_TYPE_DIRECTORY:
                 raise RemotePathError(f"{ep.where}: {ep.directory} is not a directory")
         self.use_scp = await self._server_has_scp()
+        if openssh.usable(self.endpoint):
+            self.openssh = OpenSshCopier(self.endpoint)
 
     async def _server_has_scp(self) -> bool:
         """Ask the login shell for ``scp``; an SFTP-only server answers nothing (stdin is closed at once)."""
@@ -145,6 +151,9 @@ class SftpPusher:
         finally:
             self._sftp = self.conn = None
             self.loop.close()
+            if self.openssh is not None:
+                self.openssh.close()
+                self.openssh = None
 
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
         self._close()
@@ -182,8 +191,10 @@ class SftpPusher:
         if attrs is not None and attrs.type == asyncssh.FILEXFER_TYPE_DIRECTORY:
             # scp and SFTP put would both copy INTO a directory of that name: refuse instead.
             raise RemotePathError(f"{self.endpoint.at(posixpath.basename(path))}: a directory stands there")
-        # Both replace a partial file from an earlier try (scp truncates to the sent size, put opens with O_TRUNC).
-        if self.use_scp:
+        # All three replace a partial file from an earlier try (scp truncates, put opens with O_TRUNC).
+        if self.openssh is not None:
+            await asyncio.to_thread(self.openssh.copy, local, path)
+        elif self.use_scp:
             # The remote shell reads the path: quote it (directories come from subscriptions, i.e. from users).
             await asyncssh.scp(str(local), (self.conn, shlex.quote(path)), block_size=SCP_BLOCK_SIZE)
         else:
