@@ -125,9 +125,10 @@ class SftpPusher:
             attrs = await self._guard(ep.directory, self._sftp.stat(ep.directory))
             if attrs.type != asyncssh.FILEXFER_TYPE_DIRECTORY:
                 raise RemotePathError(f"{ep.where}: {ep.directory} is not a directory")
-        self.use_scp = await self._server_has_scp()
         if openssh.usable(self.endpoint):
-            self.openssh = OpenSshCopier(self.endpoint)
+            self.openssh = OpenSshCopier(self.endpoint)  # the OpenSSH client picks its own protocol
+        else:
+            self.use_scp = await self._server_has_scp()
 
     async def _server_has_scp(self) -> bool:
         """Ask the login shell for ``scp``; an SFTP-only server answers nothing (stdin is closed at once)."""

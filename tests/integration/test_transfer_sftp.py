@@ -57,13 +57,18 @@ def test_an_sftp_only_server_gets_the_files_by_sftp(tmp_path: Path, target: Path
     assert (target / "0100000002.notifyscp").read_text() == "DN\n"
 
 
-def test_a_directory_the_shell_would_misread_is_used_verbatim(sshd: SshServer, tmp_path: Path) -> None:
+@pytest.mark.parametrize("client", ["asyncssh", "openssh"])
+def test_a_directory_the_shell_would_misread_is_used_verbatim(sshd: SshServer, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch, client: str) -> None:
+    monkeypatch.setenv("ARDIS_SCP_CLIENT", client)
     odd = tmp_path / "in box $(touch pwned) 'q'; x"
     odd.mkdir()
     src = tmp_path / "a"
     src.write_bytes(b"x" * 1000)
     with SftpPusher(sftp_endpoint(sshd, odd)) as pusher:
-        assert pusher.use_scp  # a full OpenSSH server: file data by the SCP protocol
+        # A full OpenSSH server: asyncssh sends by the SCP protocol; a key login may use the OpenSSH client.
+        assert pusher.use_scp == (client == "asyncssh")
+        assert (pusher.openssh is not None) == (client == "openssh")
         pusher.put_file(src, "a b.hdf")
     assert (odd / "a b.hdf").read_bytes() == src.read_bytes()
     assert not list(tmp_path.rglob("pwned"))
