@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from distribution.archive import granule_ur
-from distribution.config import Settings
+from distribution.config import Settings, load_settings
 from distribution.db import session_scope
 from distribution.delivery import begin_request, deliver_request, pull_directory, stage_request, verify_request
 from distribution.demo_data import load_samples
 from distribution.housekeeping import purge_expired_pull_areas, purge_finished_staging, requests_without_run
-from distribution.models import RequestState
+from distribution.models import MediaType, RequestState
 from distribution.orders import Contact, RequestSpec, create_order, get_request
-from distribution.models import MediaType
 from distribution.time import utcnow
 
 
@@ -64,3 +65,14 @@ def test_requests_without_run_until_their_run_begins(settings: Settings, tmp_pat
     assert [r.request_id for r in requests_without_run(settings)] == ids
     begin_request(settings, ids[0], f"request-{ids[0]}")
     assert [r.request_id for r in requests_without_run(settings)] == ids[1:]
+
+
+def test_pull_login_per_order_or_per_user(monkeypatch: pytest.MonkeyPatch, settings: Settings,
+                                          tmp_path: Path) -> None:
+    request_id = _pulled_request(settings, tmp_path)
+    with session_scope(settings.database_url) as session:
+        request = get_request(session, request_id)
+        assert pull_directory(settings, request) == settings.pull_root / str(request.order.order_id) / request_id
+        monkeypatch.setenv("ARDIS_FTP_LOGIN_MODE", "user")
+        by_user = load_settings()
+        assert pull_directory(by_user, request) == by_user.pull_root / "hk" / request_id

@@ -56,3 +56,19 @@ def test_place_replaces_a_partial_copy(tmp_path: Path) -> None:
 def test_place_of_a_vanished_archive_file(tmp_path: Path) -> None:
     with pytest.raises(FileVanished, match="missing"):
         place(tmp_path / "gone", tmp_path / "dst")
+
+
+def test_place_copies_across_filesystems(tmp_path: Path) -> None:
+    """/dev/shm is a tmpfs: a hard link from there fails with EXDEV, so the file is copied."""
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or os.stat(shm).st_dev == os.stat(tmp_path).st_dev:
+        pytest.skip("no second filesystem to stage across")
+    src = shm / f"ardis-test-{os.getpid()}"
+    src.write_bytes(b"granule bytes")
+    try:
+        dst = tmp_path / "stage" / "g"
+        assert place(src, dst) == "copy"
+        assert dst.read_bytes() == b"granule bytes" and not os.path.samefile(src, dst)
+        assert not (tmp_path / "stage" / "g.part").exists()
+    finally:
+        src.unlink()
