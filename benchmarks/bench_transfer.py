@@ -20,7 +20,6 @@ from __future__ import annotations
 import os
 import resource
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,7 +30,7 @@ from pathlib import Path
 
 from benchmarks.common import Result, make_file
 from distribution.ftpserver import pull_dir_for, pull_password
-from distribution.peers import PeerUnavailable, run_sshd
+from distribution.peers import PeerUnavailable, free_port, run_sshd, wait_for_port
 from distribution.transfer import Endpoint, open_pusher
 from distribution.transfer.ftp import FtpPusher
 
@@ -65,25 +64,13 @@ def _alternate(ardis: Callable[[], None], reference: Callable[[], None],
     return best[0], best[1]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def _server_process(code: str, port: int, log: Path) -> Iterator[None]:
     """Run ``code`` (a server listening on ``port``) in its own Python process until the block ends."""
     with log.open("wb") as out:
         proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     try:
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"server exited: {log.read_text()[-500:]}")
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.05)
+        wait_for_port(port, proc, log, timeout=60)
         yield
     finally:
         proc.terminate()
@@ -148,7 +135,7 @@ serve_pull_area(Path({root!r}), "127.0.0.1", {port}, {secret!r})
 def _bench_ftp_push(tmp: Path, src: Path) -> Result:
     root = tmp / "ftp-push"
     root.mkdir()
-    port = _free_port()
+    port = free_port()
     with _server_process(PUSH_TARGET.format(root=str(root), port=port), port, tmp / "push-target.log"):
         endpoint = Endpoint("ftp", "127.0.0.1", port, "/", "bench", "bench-pw")
 
@@ -175,7 +162,7 @@ def _bench_ftp_pull(tmp: Path, src: Path) -> Result:
     os.link(src, staged / "G.bin")  # staged as Ardis stages: a hard link, no second GiB on disk
     out = tmp / "downloads"
     out.mkdir()
-    port = _free_port()
+    port = free_port()
     password = pull_password(SECRET, "0100000001")
     code = PULL_SERVER.format(root=str(pull_root), port=port, secret=SECRET)
     with _server_process(code, port, tmp / "pull-server.log"):

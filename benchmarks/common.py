@@ -75,10 +75,6 @@ def make_file(path: Path, size: int, seed: int = 0) -> Path:
     return path
 
 
-def drop_caches_hint() -> str:
-    return "page cache warm (files read once before timing)"
-
-
 def save(results: list[Result]) -> None:
     """Merge these results into benchmarks/results.json by name."""
     existing: dict[str, dict[str, object]] = {}

@@ -13,7 +13,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,14 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from distribution.errors import ArdisError
+from distribution.peers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def airflow_bin() -> str:
@@ -40,6 +34,16 @@ def airflow_bin() -> str:
     if not found:
         raise ArdisError("the airflow command is not installed (make install)")
     return found
+
+
+def ardis_airflow_home(home: Path) -> dict[str, str]:
+    """The settings every Ardis Airflow needs: its home, Ardis's DAGs and plugins, no examples."""
+    return {
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+    }
 
 
 @dataclass
@@ -68,10 +72,7 @@ class AirflowStack:
         env = dict(os.environ)
         env.update(
             {
-                "AIRFLOW_HOME": str(self.home),
-                "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-                "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
-                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+                **ardis_airflow_home(self.home),
                 "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
                 "AIRFLOW__CORE__PARALLELISM": "4",
                 "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",

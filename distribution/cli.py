@@ -107,7 +107,7 @@ def _cmd_order_show(settings: Settings, args: argparse.Namespace) -> int:
 
     with db.session_scope(settings.database_url) as session:
         order = get_order(session, args.order_id)
-        summary = describe_order(session, settings, order)
+        summary = describe_order(settings, order)
         logins = {str(r.request_id): pull_login(settings, r) for r in order.requests if r.ftp_dir}
     if args.json:
         print(json.dumps(summary, indent=2))

@@ -9,7 +9,7 @@ they come from Airflow Connections or the environment of the process that uses t
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_PREAMBLE = (
@@ -60,7 +60,6 @@ class Settings:
     mail_from: str = "ardis@localhost"
     smtp_conn_id: str = ""
     verify_workers: int = 0
-    extra: dict[str, str] = field(default_factory=dict)
 
     def ensure_dirs(self) -> None:
         """Create the working folders of the embedded default if missing."""

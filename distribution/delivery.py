@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from distribution.config import Settings
 from distribution.db import session_scope
-from distribution.errors import ArdisError, FileVanished, PermanentError, RetryableError
+from distribution.errors import FileVanished, PermanentError, RetryableError
 from distribution.models import GranuleStatus, MediaType, Request, RequestFile, RequestGranule, RequestState
 from distribution.orders import get_request
 from distribution.staging import distribution_names, place
@@ -265,8 +265,3 @@ def request_outcome(settings: Settings, request_id: str) -> str:
     if state == RequestState.FAILED:
         raise PermanentError(f"request {request_id} failed: no granule was distributed")
     return state.value
-
-
-def describe_error(e: BaseException) -> str:
-    """One line for a log or a DN, without a traceback."""
-    return str(e) if isinstance(e, ArdisError) else f"{type(e).__name__}: {e}"

@@ -11,7 +11,6 @@ archive's checksums, and prints where the files and DNs are.
 from __future__ import annotations
 
 import ftplib
-import hashlib
 import logging
 import os
 import threading
@@ -24,8 +23,9 @@ from sqlalchemy import select
 
 from distribution import db
 from distribution.airflow_bridge import trigger_distribution_run
-from distribution.airflow_stack import AirflowStack, free_port
+from distribution.airflow_stack import AirflowStack
 from distribution.archive import granule_ur
+from distribution.checksums import checksum_file
 from distribution.config import Settings, load_settings
 from distribution.db import session_scope
 from distribution.demo_data import load_samples
@@ -34,7 +34,7 @@ from distribution.errors import ArdisError
 from distribution.ftpserver import build_pull_server, load_or_create_secret, pull_password
 from distribution.models import GranuleStatus, MediaType, Request
 from distribution.orders import Contact, Destination, RequestSpec, create_order
-from distribution.peers import PeerUnavailable, run_ftp_server, run_smbd, run_sshd
+from distribution.peers import PeerUnavailable, free_port, run_ftp_server, run_smbd, run_sshd
 
 DAGS = ["ardis_distribution", "ardis_dispatcher", "ardis_housekeeping"]
 RUN_TIMEOUT = 600.0
@@ -108,14 +108,6 @@ def _wait(settings: Settings, placed: list[DemoRequest]) -> None:
     raise ArdisError(f"requests not finished after {RUN_TIMEOUT:.0f} s: {states}")
 
 
-def _md5(path: Path) -> str:
-    h = hashlib.md5()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _check_pull(settings: Settings, request: Request, download_dir: Path) -> list[str]:
     """Download the pull directory with ftplib and compare with the archive's MD5s."""
     login = pull_login(settings, request)
@@ -138,7 +130,7 @@ def _compare(path: Path, md5: str | None, size: int) -> list[str]:
         return [f"{path} missing"]
     if path.stat().st_size != size:
         return [f"{path} has {path.stat().st_size} bytes, archive {size}"]
-    if md5 and _md5(path) != md5:
+    if md5 and checksum_file(path, "MD5") != md5:
         return [f"{path} MD5 differs from the archive"]
     return []
 

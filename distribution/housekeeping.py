@@ -58,10 +58,18 @@ def purge_expired_pull_areas(settings: Settings) -> list[str]:
 
 def purge_finished_staging(settings: Settings) -> list[str]:
     """Staging of finished requests is no longer needed (the archive keeps the data)."""
+    # Ask only about the staging folders that exist, not about every request ever finished.
+    staged = sorted(p.name for p in settings.staging_root.iterdir() if p.is_dir()) if settings.staging_root.is_dir() \
+        else []
+    if not staged:
+        return []
     purged = []
     with session_scope(settings.database_url) as session:
         terminal = [s for s in RequestState if s.is_terminal]
-        for request in session.scalars(select(Request).where(Request.state.in_(terminal))):
+        finished = session.scalars(
+            select(Request).where(Request.request_id.in_(staged), Request.state.in_(terminal)).order_by(Request.id)
+        )
+        for request in finished:
             if remove_tree(staging_directory(settings, request)):
                 purged.append(str(request.request_id))
     return purged

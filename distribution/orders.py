@@ -184,7 +184,7 @@ def cancel_order(session: Session, order_id: str) -> list[Request]:
     return open_requests
 
 
-def describe_order(session: Session, settings: Settings, order: Order) -> dict[str, Any]:
+def describe_order(settings: Settings, order: Order) -> dict[str, Any]:
     """A plain summary of an order for the CLI and the web pages."""
     return {
         "order_id": order.order_id,

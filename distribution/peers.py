@@ -35,13 +35,15 @@ class PeerUnavailable(ArdisError):
     """The server program is missing or cannot run here."""
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A loopback port free a moment ago (bind to 0 and ask), for a server to start on."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
-def _wait_port(port: int, proc: subprocess.Popen[bytes], log: Path, timeout: float = 15) -> None:
+def wait_for_port(port: int, proc: subprocess.Popen[bytes], log: Path, timeout: float = 15) -> None:
+    """Until the server process listens on ``port``; PeerUnavailable if it exits or takes too long."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -93,7 +95,7 @@ def run_sshd(workdir: Path, ciphers: str | None = None, sftp_only: bool = False)
         if not key.exists():
             _keygen(key)
     (workdir / "authorized_keys").write_text(client_key.with_suffix(".pub").read_text())
-    port = _free_port()
+    port = free_port()
     config = workdir / "sshd_config"
     config.write_text(
         "\n".join(
@@ -123,7 +125,7 @@ def run_sshd(workdir: Path, ciphers: str | None = None, sftp_only: bool = False)
         proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
     try:
-        _wait_port(port, proc, log)
+        wait_for_port(port, proc, log)
         key_type, key_data = host_key.with_suffix(".pub").read_text().split()[:2]
         known = f"[127.0.0.1]:{port} {key_type} {key_data}\n"
         known_path = workdir / "known_hosts"
@@ -180,7 +182,7 @@ def run_smbd(workdir: Path, share: str = "ardis", password: str = "ardis-smb-tes
     dirs = {name: workdir / name for name in ("private", "lock", "state", "cache", "pid", "log", "ncalrpc", "share")}
     for d in dirs.values():
         d.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
+    port = free_port()
     user = getpass.getuser()
     config = workdir / "smb.conf"
     config.write_text(
@@ -218,7 +220,7 @@ def run_smbd(workdir: Path, share: str = "ardis", password: str = "ardis-smb-tes
         proc = subprocess.Popen([SMBD, "--foreground", "--no-process-group", "-s", str(config)], stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        _wait_port(port, proc, log)
+        wait_for_port(port, proc, log)
         yield SmbServer("127.0.0.1", port, share, user, password, dirs["share"])
     finally:
         _stop(proc)

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from distribution import db
+from distribution.airflow_stack import ardis_airflow_home
 from distribution.config import Settings, load_settings
 from distribution.models import Base
 
@@ -29,11 +30,7 @@ def pytest_configure(config: pytest.Config) -> None:
     home = Path(tempfile.mkdtemp(prefix="ardis-airflow-"))
     os.environ.update(
         {
-            "AIRFLOW_HOME": str(home),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-            "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+            **ardis_airflow_home(home),
             "ARDIS_RETRY_DELAY_SECONDS": "1",
             "ARDIS_RETRIES": "2",
             "ARDIS_TRIGGER": "off",

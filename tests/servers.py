@@ -14,7 +14,6 @@ The same helpers are pytest fixtures in ``tests/integration/conftest.py``.
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -62,9 +61,7 @@ def _or_skip(runner: AbstractContextManager[T]) -> Iterator[T]:
 
 def closed_port() -> int:
     """A loopback port nobody listens on (it was free a moment ago): "connection refused"."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return peers.free_port()
 
 
 # --- OpenSSH sshd (scp/SFTP push) ---------------------------------------------------------------

@@ -51,10 +51,6 @@ def dn_of(settings: Settings, request_id: str) -> Any:
     return parse_dn(messages[0].get_payload(decode=True).decode())
 
 
-def md5(path: Path) -> str:
-    return hashlib.md5(path.read_bytes()).hexdigest()
-
-
 def test_ftp_pull_end_to_end(dagbag: Any, sqlite_settings: Settings, tmp_path: Path) -> None:
     settings = sqlite_settings
     urs = archive(settings, tmp_path)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import email
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from distribution.db import session_scope
 from distribution.errors import PermanentError, RetryableError
 from distribution.models import Notice, NoticeState
 from distribution.notices.dn import dn_subject
+from distribution.peers import free_port
 from distribution.notices.outbox import SmtpTransport, enqueue_notice, message_id_for, send_pending
 
 pytestmark = pytest.mark.integration
@@ -37,12 +37,6 @@ class Inbox:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.envelopes.append(envelope)
         return "250 OK"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager
@@ -72,7 +66,7 @@ def _notice(url: str, notice_id: int) -> Notice:
 def test_smtp_delivery_down_then_up(sqlite_settings: Settings) -> None:
     url = sqlite_settings.database_url
     notice_id = _enqueue(url)
-    port = _free_port()
+    port = free_port()
     transport = SmtpTransport("127.0.0.1", port, timeout=5)
 
     with pytest.raises(RetryableError, match="refused"):  # nobody listens on the port yet
@@ -105,7 +99,7 @@ def _authenticator(server: Any, session: Any, envelope: Any, mechanism: str, aut
 def test_smtp_login_and_a_wrong_password(sqlite_settings: Settings) -> None:
     url = sqlite_settings.database_url
     notice_id = _enqueue(url)
-    port = _free_port()
+    port = free_port()
     with smtp_server(port, authenticator=_authenticator, auth_require_tls=False, auth_required=True) as inbox:
         with pytest.raises(PermanentError, match="535"):  # waiting cannot fix a wrong password
             send_pending(url, SmtpTransport("127.0.0.1", port, "ardis", "wrong", timeout=5))

@@ -85,7 +85,7 @@ def test_order_has_ten_digit_ids_and_numbered_granules(settings: Settings, tmp_p
         assert len(str(request.request_id)) == 10
         assert [rg.directory_number for rg in request.granules] == [1, 2, 3]
         assert request.state == RequestState.NEW
-        summary = describe_order(session, settings, order)
+        summary = describe_order(settings, order)
         assert summary["requests"][0]["granules"][0]["ur"] == urs[0]
 
 
