@@ -94,32 +94,10 @@ def add_granule(
         meta = read_metadata(met_files[0].path)
     lgid = local_granule_id or meta.local_granule_id
     if lgid is not None:
-        _check_lgid(lgid)
+        check_lgid(lgid)
     collection = get_or_create_collection(session, esdt)
-    version = 1
-    if lgid:
-        latest = session.scalar(
-            select(func.max(Granule.granule_version)).where(
-                Granule.collection_id == collection.id, Granule.local_granule_id == lgid
-            )
-        )
-        version = (latest or 0) + 1
-    granule = Granule(
-        collection=collection,
-        local_granule_id=lgid,
-        granule_version=version,
-        begin_time=meta.begin_time,
-        end_time=meta.end_time,
-        west=meta.west,
-        east=meta.east,
-        north=meta.north,
-        south=meta.south,
-        attributes=meta.attributes,
-        owner_group=owner_group,
-    )
-    session.add(granule)
-    session.flush()
-    target = settings.archive_root / collection.esdt / str(granule.id)
+    granule = new_granule(session, collection, lgid, meta, owner_group=owner_group)
+    target = granule_directory(settings, granule)
     if mode != "in-place":
         target.mkdir(parents=True, exist_ok=False)
     for seq, f in enumerate(files, start=1):
@@ -143,7 +121,46 @@ def add_granule(
     return granule
 
 
-def _check_lgid(lgid: str) -> None:
+def new_granule(session: Session, collection: Collection, lgid: str | None, meta: GranuleMetadata, *,
+                owner_group: str | None = None, source_pdr_id: int | None = None) -> Granule:
+    """A new granule row (flushed, with its id): the next version when the LocalGranuleID is known.
+
+    The archive never replaces a granule: a re-delivery is version n+1 and the
+    older versions stay (the ISDC rule).
+    """
+    version = 1
+    if lgid:
+        latest = session.scalar(
+            select(func.max(Granule.granule_version)).where(
+                Granule.collection_id == collection.id, Granule.local_granule_id == lgid
+            )
+        )
+        version = (latest or 0) + 1
+    granule = Granule(
+        collection=collection,
+        local_granule_id=lgid,
+        granule_version=version,
+        begin_time=meta.begin_time,
+        end_time=meta.end_time,
+        west=meta.west,
+        east=meta.east,
+        north=meta.north,
+        south=meta.south,
+        attributes=meta.attributes,
+        owner_group=owner_group,
+        source_pdr_id=source_pdr_id,
+    )
+    session.add(granule)
+    session.flush()
+    return granule
+
+
+def granule_directory(settings: Settings, granule: Granule) -> Path:
+    """``<archive_root>/<ShortName>.<VVV>/<granule id>``: one directory per granule, never reused."""
+    return settings.archive_root / granule.collection.esdt / str(granule.id)
+
+
+def check_lgid(lgid: str) -> None:
     """ICD 5.3.1: a valid Unix/Windows file name, no directory part, ≤ 80 characters."""
     if not lgid or len(lgid) > 80:
         raise UserError(f"LocalGranuleID must be 1 to 80 characters: {lgid!r}")

@@ -48,6 +48,7 @@ class Settings:
     staging_root: Path
     pull_root: Path
     outbox_dir: Path
+    ingest_root: Path
     archive_name: str = "ARDIS"
     site_name: str = "ARDIS"
     id_prefix: str = "01"
@@ -60,10 +61,13 @@ class Settings:
     mail_from: str = "ardis@localhost"
     smtp_conn_id: str = ""
     verify_workers: int = 0
+    system_request_threshold: int = 0  # PDRs in flight archive-wide (Table 4.5-5); 0 = no limit
+    system_volume_threshold: int = 0  # bytes in flight archive-wide; 0 = no limit
 
     def ensure_dirs(self) -> None:
         """Create the working folders of the embedded default if missing."""
-        for path in (self.home, self.archive_root, self.staging_root, self.pull_root, self.outbox_dir):
+        for path in (self.home, self.archive_root, self.staging_root, self.pull_root, self.outbox_dir,
+                     self.ingest_root):
             path.mkdir(parents=True, exist_ok=True)
 
 
@@ -88,6 +92,7 @@ def load_settings() -> Settings:
         staging_root=Path(_env("ARDIS_STAGING_ROOT", str(home / "staging"))),
         pull_root=Path(_env("ARDIS_PULL_ROOT", str(home / "pull"))),
         outbox_dir=Path(_env("ARDIS_OUTBOX_DIR", str(home / "outbox"))),
+        ingest_root=Path(_env("ARDIS_INGEST_ROOT", str(home / "ingest"))),
         archive_name=_env("ARDIS_ARCHIVE_NAME", "ARDIS"),
         site_name=_env("ARDIS_SITE_NAME", "ARDIS"),
         id_prefix=prefix,
@@ -100,4 +105,6 @@ def load_settings() -> Settings:
         mail_from=_env("ARDIS_MAIL_FROM", "ardis@localhost"),
         smtp_conn_id=_env("ARDIS_SMTP_CONN_ID", ""),
         verify_workers=_env_int("ARDIS_VERIFY_WORKERS", 0),
+        system_request_threshold=_env_int("ARDIS_SYSTEM_REQUEST_THRESHOLD", 0),
+        system_volume_threshold=_env_int("ARDIS_SYSTEM_VOLUME_THRESHOLD", 0),
     )

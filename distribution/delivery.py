@@ -45,19 +45,25 @@ class Credentials:
 _METHOD = {MediaType.FTP_PUSH: "ftp", MediaType.SCP: "sftp", MediaType.SMB_PUSH: "smb"}
 
 
-def push_endpoint(request: Request, credentials: Credentials | None) -> Endpoint:
-    """The request's destination with the connection's credentials filled in."""
+def endpoint_with(credentials: Credentials | None, method: str, host: str, port: int | None,
+                  directory: str) -> Endpoint:
+    """An endpoint from Ardis's own record of a place and a connection's credentials (host/port as fallback)."""
     creds = credentials or Credentials()
     return Endpoint(
-        method=_METHOD[request.media_type],
-        host=request.host or creds.host,
-        port=request.port or creds.port,
-        directory=request.directory,
+        method=method,
+        host=host or creds.host,
+        port=port or creds.port,
+        directory=directory,
         username=creds.username,
         password=creds.password,
         private_key=creds.private_key,
         known_hosts=creds.known_hosts,
     )
+
+
+def push_endpoint(request: Request, credentials: Credentials | None) -> Endpoint:
+    """The request's destination with the connection's credentials filled in."""
+    return endpoint_with(credentials, _METHOD[request.media_type], request.host, request.port, request.directory)
 
 
 def pull_login(settings: Settings, request: Request) -> str:

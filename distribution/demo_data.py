@@ -14,8 +14,10 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from distribution.archive import NewFile, add_granule
+from distribution.checksums import checksum_file
 from distribution.config import Settings
 from distribution.models import Granule
+from distribution.pdr import FileGroup, FileSpec, Pdr
 
 MET_TEMPLATE = """GROUP                  = INVENTORYMETADATA
   GROUPTYPE            = MASTERGROUP
@@ -146,3 +148,25 @@ def load_samples(session: Session, settings: Settings, incoming: Path, scale: fl
         files = [NewFile(p, "METADATA" if p.suffix == ".met" else "SCIENCE") for p in paths]
         granules.append(add_granule(session, settings, sample.esdt, files, checksum_type=checksum_type))
     return granules
+
+
+def write_delivery(area: Path, data_dir: str, samples: tuple[SampleGranule, ...] = SAMPLES, *,
+                   scale: float = 1.0, checksum_type: str | None = "MD5", originating_system: str = "SIPS1",
+                   first_seed: int = 1) -> Pdr:
+    """Write sample granules under ``area/data_dir`` as a provider would, and the PDR that announces them.
+
+    DIRECTORY_IDs are absolute from the provider's root (``/data_dir``), as FTP
+    shows them. The caller writes ``render_pdr(pdr)`` wherever the PDR must go.
+    """
+    groups = []
+    for seed, sample in enumerate(samples, start=first_seed):
+        directory = area / data_dir / sample.lgid
+        specs = []
+        for path in write_granule_files(directory, sample, seed, scale):
+            is_met = path.suffix == ".met"
+            ctype = None if is_met or not checksum_type else checksum_type
+            specs.append(FileSpec(f"/{data_dir}/{sample.lgid}", path.name, "METADATA" if is_met else "SCIENCE",
+                                  path.stat().st_size, ctype, checksum_file(path, ctype) if ctype else None))
+        short, _, version = sample.esdt.partition(".")
+        groups.append(FileGroup(short, version, None, tuple(specs)))
+    return Pdr(originating_system, sum(len(g.files) for g in groups), None, tuple(groups))

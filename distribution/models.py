@@ -21,6 +21,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -132,6 +133,8 @@ class Granule(Base):
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     public_release_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     owner_group: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The PDR it came in with (None: added by hand); the ISDC rule keeps every version.
+    source_pdr_id: Mapped[int | None] = mapped_column(ForeignKey("pdrs.id"), nullable=True, index=True)
 
     collection: Mapped[Collection] = relationship(back_populates="granules")
     files: Mapped[list[GranuleFile]] = relationship(
@@ -291,3 +294,147 @@ class Notice(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     sent_via: Mapped[str | None] = mapped_column(String(255), nullable=True)
+
+
+class PdrState(str, enum.Enum):
+    """Life of one PDR taken from a provider; ``responded`` is final."""
+
+    NEW = "new"  # seen and recorded, not validated yet
+    REJECTED = "rejected"  # a PDRD is owed
+    PULLING = "pulling"
+    ARCHIVING = "archiving"
+    ANSWERING = "answering"  # the PAN is built, not yet delivered everywhere
+    RESPONDED = "responded"
+
+
+class IngestFileState(str, enum.Enum):
+    PENDING = "pending"
+    RETRYING = "retrying"  # the last try failed in a way that may pass (network, connection)
+    PULLED = "pulled"
+    FAILED = "failed"
+    ARCHIVED = "archived"
+
+
+class Provider(Base):
+    """A data provider and its PDR server (ICD 4.5.1: what the Operations Agreement sets).
+
+    Credentials for an FTP or SFTP server live in the Airflow Connection ``conn_id``.
+    """
+
+    __tablename__ = "providers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    method: Mapped[str] = mapped_column(String(16), default="local")  # local | ftp | sftp
+    host: Mapped[str] = mapped_column(String(255), default="")
+    port: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    conn_id: Mapped[str] = mapped_column(String(255), default="")
+    # local: the provider's area, where absolute DIRECTORY_IDs start (as a chrooted FTP server shows it);
+    # ftp/sftp: the directory relative DIRECTORY_IDs start from ('' = where the login lands).
+    root_directory: Mapped[str] = mapped_column(String(1024), default="")
+    polling_directory: Mapped[str] = mapped_column(String(1024))
+    polling_interval_seconds: Mapped[int] = mapped_column(Integer, default=60)
+    last_polled_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    respond_to_server: Mapped[bool] = mapped_column(Boolean, default=True)
+    response_email: Mapped[str] = mapped_column(String(255), default="")
+    request_threshold: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    volume_threshold: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    checksum_mandatory: Mapped[bool] = mapped_column(Boolean, default=False)
+    verify_percent: Mapped[int] = mapped_column(Integer, default=100)
+    compute_cksum: Mapped[bool] = mapped_column(Boolean, default=True)
+    extra_file_types: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    metadata_optional: Mapped[list[str]] = mapped_column(JSON, default=list)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class PdrRecord(Base):
+    """One PDR as taken from a provider's directory, once: the ingest request of record.
+
+    (provider, name, digest) is unique: a PDR seen again, or by two overlapping polls,
+    is taken once; the same name with new content (a corrected PDR) is a new ingest.
+    """
+
+    __tablename__ = "pdrs"
+    __table_args__ = (UniqueConstraint("provider_id", "name", "digest", name="uq_pdr_seen"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    digest: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    mtime: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)  # the PDR as received (bytes: it may hold NULs)
+    state: Mapped[PdrState] = mapped_column(_enum(PdrState), default=PdrState.NEW, index=True)
+    originating_system: Mapped[str] = mapped_column(String(255), default="")
+    total_size: Mapped[int] = mapped_column(BigInteger, default=0)
+    response_kind: Mapped[str | None] = mapped_column(String(8), nullable=True)  # PDRD | PAN
+    response_text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    response_written_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    response_notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id"), nullable=True)
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    airflow_run_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    discovered_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+    provider: Mapped[Provider] = relationship()
+    files: Mapped[list[IngestFile]] = relationship(
+        back_populates="pdr", order_by="(IngestFile.group_index, IngestFile.file_index)",
+        cascade="all, delete-orphan")
+
+
+class IngestFile(Base):
+    """One FILE_SPEC of a valid PDR: where it is, what it became, and its PAN disposition."""
+
+    __tablename__ = "ingest_files"
+    __table_args__ = (UniqueConstraint("pdr_id", "group_index", "file_index", name="uq_ingest_file"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pdr_id: Mapped[int] = mapped_column(ForeignKey("pdrs.id"), index=True)
+    group_index: Mapped[int] = mapped_column(Integer)
+    file_index: Mapped[int] = mapped_column(Integer)
+    data_type: Mapped[str] = mapped_column(String(64))
+    data_version: Mapped[str] = mapped_column(String(16))
+    group_kind: Mapped[str] = mapped_column(String(16))
+    directory_id: Mapped[str] = mapped_column(String(1024))
+    file_id: Mapped[str] = mapped_column(String(255))
+    file_type: Mapped[str] = mapped_column(String(32))
+    size: Mapped[int] = mapped_column(BigInteger)
+    checksum_type: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    checksum_value: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    state: Mapped[IngestFileState] = mapped_column(_enum(IngestFileState), default=IngestFileState.PENDING)
+    staged_path: Mapped[str | None] = mapped_column(String(1024), nullable=True)
+    computed_type: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    computed_value: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    disposition: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    time_stamp: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    granule_id: Mapped[int | None] = mapped_column(ForeignKey("granules.id"), nullable=True)
+
+    pdr: Mapped[PdrRecord] = relationship(back_populates="files")
+
+
+class GranuleEvent(Base):
+    """An INSERT of a granule, for subscriptions to consume (swept, never trusted to one asset event)."""
+
+    __tablename__ = "granule_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    granule_id: Mapped[int] = mapped_column(ForeignKey("granules.id"), unique=True)
+    event: Mapped[str] = mapped_column(String(16), default="INSERT")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True, index=True)
+
+    granule: Mapped[Granule] = relationship()
+
+
+class GranuleLink(Base):
+    """A browse, QA or production-history granule linked to a science granule (Table 4.5-3 pointers)."""
+
+    __tablename__ = "granule_links"
+    __table_args__ = (UniqueConstraint("granule_id", "linked_granule_id", name="uq_granule_link"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    granule_id: Mapped[int] = mapped_column(ForeignKey("granules.id"), index=True)
+    linked_granule_id: Mapped[int] = mapped_column(ForeignKey("granules.id"), index=True)
+    link_type: Mapped[str] = mapped_column(String(16))  # Browse | QA | PH

@@ -178,7 +178,7 @@ def response_name(pdr_name: str, kind: str) -> str:
     return f"{stem}.{kind}"
 
 
-def _word(value: str) -> str:
+def pvl_word(value: str) -> str:
     """A value as PVL: bare when it reads back the same, else quoted."""
     if not _QUOTABLE.fullmatch(value):
         raise ValueError(f"not printable ASCII: {value!r}")
@@ -218,7 +218,7 @@ def render(message: Pdrd | Pan) -> str:
             raise ValueError("a long PDRD lists at least one file group")
         lines = [("MESSAGE_TYPE", "LONGPDRD"), ("NO_FILE_GRPS", str(len(message.groups)))]
         for g in message.groups:
-            lines += [("DATA_TYPE", _word(g.data_type)), ("DISPOSITION", _disposition(g.disposition))]
+            lines += [("DATA_TYPE", pvl_word(g.data_type)), ("DISPOSITION", _disposition(g.disposition))]
     elif isinstance(message, ShortPan):
         lines = [("MESSAGE_TYPE", "SHORTPAN"), ("DISPOSITION", _disposition(message.disposition)),
                  ("TIME_STAMP", _stamp(message.disposition, message.time_stamp))]
@@ -227,7 +227,7 @@ def render(message: Pdrd | Pan) -> str:
             raise ValueError("a long PAN lists at least one file")
         lines = [("MESSAGE_TYPE", "LONGPAN"), ("NO_OF_FILES", str(len(message.files)))]
         for f in message.files:
-            lines += [("FILE_DIRECTORY", _word(f.directory)), ("FILE_NAME", _word(f.name)),
+            lines += [("FILE_DIRECTORY", pvl_word(f.directory)), ("FILE_NAME", pvl_word(f.name)),
                       ("DISPOSITION", _disposition(f.disposition)), ("TIME_STAMP", _stamp(f.disposition, f.time_stamp))]
     return "".join(f"{key} = {value};\n" for key, value in lines)
 

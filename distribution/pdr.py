@@ -144,6 +144,8 @@ class ValidationPolicy:
     """
 
     known_collections: Callable[[str], str | None] | None = None
+    #: (DATA_TYPE, DATA_VERSION as written) -> does the archive hold that collection version?
+    known_versions: Callable[[str, str], bool] | None = None
     extra_file_types: Mapping[str, frozenset[str]] = field(default_factory=dict)
     metadata_optional: frozenset[str] = frozenset()
     thresholds: Thresholds = Thresholds()
@@ -404,6 +406,8 @@ def _group(block: Block, policy: ValidationPolicy) -> FileGroup:
         if latest is None:
             raise _Invalid(pan.INVALID_DATA_TYPE, f"{data_type} is not a collection of this archive")
         version = version or latest
+        if policy.known_versions is not None and not policy.known_versions(data_type, version):
+            raise _Invalid(pan.INVALID_DATA_TYPE, f"{data_type} has no version {version} in this archive")
     elif version is None:
         raise _Invalid(pan.INVALID_DATA_TYPE, "DATA_VERSION is missing and no collection list gives the latest")
     node = _one(p, "NODE_NAME", pan.INVALID_NODE_NAME)
