@@ -166,3 +166,12 @@ def pdrs_without_run(settings: Settings) -> list[PdrRecord]:
     with session_scope(settings.database_url) as session:
         return list(session.scalars(select(PdrRecord).where(
             PdrRecord.state != PdrState.RESPONDED, PdrRecord.airflow_run_id.is_(None)).order_by(PdrRecord.id)))
+
+
+def begin(settings: Settings, pdr_id: int, run_id: str | None) -> None:
+    """Record the Airflow run that carries this ingest (the sweep then leaves it alone)."""
+    with session_scope(settings.database_url) as session:
+        record = session.get(PdrRecord, pdr_id)
+        if record is None:
+            raise NotFound(f"no ingest {pdr_id}")
+        record.airflow_run_id = run_id
