@@ -31,6 +31,14 @@ BLOCK_SIZE = 1 << 20
 _NETWORK_ERRORS = (OSError, EOFError, ftplib.Error)
 
 
+def hang_up(ftp: ftplib.FTP) -> None:
+    """QUIT politely; on a broken connection just close it."""
+    try:
+        ftp.quit()
+    except _NETWORK_ERRORS:
+        ftp.close()
+
+
 class FtpPusher:
     """One FTP control connection, logged in and in the endpoint's directory."""
 
@@ -67,10 +75,7 @@ class FtpPusher:
         return self
 
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
-        try:
-            self.ftp.quit()
-        except _NETWORK_ERRORS:
-            self.ftp.close()
+        hang_up(self.ftp)
 
     def _store(self, remote_name: str, source: BinaryIO) -> None:
         check_name(remote_name)
