@@ -23,10 +23,10 @@ from sqlalchemy.orm import Session
 from distribution import pan
 from distribution.config import Settings
 from distribution.db import session_scope
-from distribution.errors import ArdisError, NotFound
+from distribution.errors import ArdisError, NotFound, RetryableError
 from distribution.models import IngestFile, IngestFileState, PdrRecord, PdrState, Provider
 from distribution.pdr import Pdr, PdrRejected, ValidationPolicy, validate_pdr
-from distribution.pdrserver import PdrServer, PdrTooLarge, RemoteFile
+from distribution.pdrserver import PdrServer, PdrServerError, PdrTooLarge, RemoteFile
 from distribution.providers import current_load, providers_due, validation_policy
 from distribution.time import utcnow
 
@@ -89,6 +89,11 @@ def poll_provider(settings: Settings, provider_name: str, server_for: ServerFor)
                     digest = hashlib.sha256(data).hexdigest()
                 except PdrTooLarge:
                     data, digest = None, f"over-limit:{entry.size}:{entry.mtime}"
+                except PdrServerError as e:
+                    if isinstance(e, RetryableError):
+                        raise
+                    log.warning("provider %s: %s skipped: %s", provider.name, entry.name, e)  # gone, unreadable
+                    continue
                 pdr_id = _record(session, provider, entry, data, digest)
                 session.commit()  # each PDR is taken on its own: a later failure loses none
                 if pdr_id is not None:
@@ -110,6 +115,9 @@ def discover(settings: Settings, server_for: ServerFor) -> tuple[list[Discovered
         except ArdisError as e:
             log.warning("provider %s: %s", name, e)
             problems.append(f"{name}: {e}")
+        except Exception as e:  # noqa: BLE001 - one provider's fault never stops the others' polls
+            log.exception("provider %s: unexpected failure", name)
+            problems.append(f"{name}: {type(e).__name__}: {e}")
     return found, problems
 
 
