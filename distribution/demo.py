@@ -1,6 +1,8 @@
 """``ardis demo --workdir DIR``: Ardis end to end on one machine, nothing faked.
 
-It builds a sample archive, starts real peers on 127.0.0.1 (the embedded FTP pull
+A sample provider drops products and a PDR into its directory; the polling DAG
+takes the PDR, ingests the granules into the archive and writes the PAN back
+(shown). Then it starts real peers on 127.0.0.1 (the embedded FTP pull
 server, an FTP server to push to, OpenSSH sshd for scp, Samba smbd for SMB where
 installed), starts Airflow (api-server, scheduler, dag-processor; LocalExecutor),
 places one order per delivery method, waits for the DAG runs, downloads the
@@ -28,15 +30,20 @@ from distribution.archive import granule_ur
 from distribution.checksums import checksum_file
 from distribution.config import Settings, load_settings
 from distribution.db import session_scope
-from distribution.demo_data import load_samples
+from distribution.demo_data import SAMPLES, write_delivery
 from distribution.delivery import pull_login
 from distribution.errors import ArdisError
 from distribution.ftpserver import build_pull_server, load_or_create_secret, pull_password
-from distribution.models import GranuleStatus, MediaType, Request
+from distribution.archive import get_or_create_collection
+from distribution.models import Granule, GranuleFile, GranuleStatus, MediaType, PdrRecord, PdrState, Request
+from distribution.pdr_writer import render_pdr
+from distribution.providers import ProviderSpec, add_provider
 from distribution.orders import Contact, Destination, RequestSpec, create_order
 from distribution.peers import PeerUnavailable, free_port, run_ftp_server, run_smbd, run_sshd
 
-DAGS = ["ardis_distribution", "ardis_dispatcher", "ardis_housekeeping"]
+DAGS = ["ardis_distribution", "ardis_dispatcher", "ardis_housekeeping", "ardis_pdr_poll", "ardis_ingest"]
+PROVIDER = "DEMO_SIPS"
+PDR_NAME = "DEMO_SIPS.20261201.PDR"
 RUN_TIMEOUT = 600.0
 
 
@@ -69,6 +76,34 @@ def _configure(workdir: Path, ftp_port: int) -> Settings:
     settings.ensure_dirs()
     db.upgrade(settings.database_url)
     return settings
+
+
+def _provide(settings: Settings, workdir: Path) -> Path:
+    """A provider's area with sample products and the PDR announcing them; returns the PDR's directory."""
+    area = workdir / "provider"
+    (area / "PDR").mkdir(parents=True, exist_ok=True)
+    with session_scope(settings.database_url) as session:
+        add_provider(session, ProviderSpec(name=PROVIDER, root_directory=str(area), polling_directory="/PDR",
+                                           response_email="sips-ops@example.org", polling_interval_seconds=30))
+        for esdt in sorted({s.esdt for s in SAMPLES}):
+            get_or_create_collection(session, esdt)
+    pdr = write_delivery(area, "DATA", originating_system=PROVIDER)
+    (area / "PDR" / PDR_NAME).write_text(render_pdr(pdr))
+    return area / "PDR"
+
+
+def _wait_ingest(settings: Settings) -> list[str]:
+    """Wait for the PDR's ingest to be answered; the URs of the granules it archived."""
+    deadline = time.monotonic() + RUN_TIMEOUT
+    while time.monotonic() < deadline:
+        with session_scope(settings.database_url) as session:
+            record = session.scalar(select(PdrRecord).where(PdrRecord.name == PDR_NAME))
+            if record is not None and record.state is PdrState.RESPONDED:
+                granules = session.scalars(select(Granule).where(Granule.source_pdr_id == record.id)
+                                           .order_by(Granule.id))
+                return [granule_ur(g, settings) for g in granules]
+        time.sleep(3)
+    raise ArdisError(f"the PDR {PDR_NAME} was not answered within {RUN_TIMEOUT:.0f} s")
 
 
 def _serve_pull_area(stack: ExitStack, settings: Settings) -> None:
@@ -121,17 +156,18 @@ def _check_pull(settings: Settings, request: Request, download_dir: Path) -> lis
                 local = download_dir / rf.dist_name
                 with local.open("wb") as out:
                     ftp.retrbinary(f"RETR {rf.dist_name}", out.write, blocksize=1 << 20)
-                problems += _compare(local, rf.granule_file.checksum_value, rf.granule_file.size)
+                problems += _compare(local, rf.granule_file)
     return problems
 
 
-def _compare(path: Path, md5: str | None, size: int) -> list[str]:
+def _compare(path: Path, archived: GranuleFile) -> list[str]:
     if not path.exists():
         return [f"{path} missing"]
-    if path.stat().st_size != size:
-        return [f"{path} has {path.stat().st_size} bytes, archive {size}"]
-    if md5 and checksum_file(path, "MD5") != md5:
-        return [f"{path} MD5 differs from the archive"]
+    if path.stat().st_size != archived.size:
+        return [f"{path} has {path.stat().st_size} bytes, archive {archived.size}"]
+    ctype = archived.checksum_type
+    if ctype and checksum_file(path, ctype) != archived.checksum_value:
+        return [f"{path} {ctype} differs from the archive"]
     return []
 
 
@@ -155,8 +191,7 @@ def _check(settings: Settings, placed: list[DemoRequest], workdir: Path) -> list
             elif p.where is not None:
                 for rg in delivered:
                     for rf in rg.files:
-                        problems += _compare(p.where / rf.dist_name, rf.granule_file.checksum_value,
-                                             rf.granule_file.size)
+                        problems += _compare(p.where / rf.dist_name, rf.granule_file)
     return problems
 
 
@@ -175,7 +210,7 @@ def _summary(settings: Settings, placed: list[DemoRequest], skipped: list[str], 
     print(f"  DNs (one .eml per notice): {settings.outbox_dir}")
     for line in skipped:
         print(f"  skipped: {line}")
-    print("  checks: " + ("every delivered file matches the archive's checksum" if not problems else "FAILED"))
+    print("  checks: " + ("every delivered file matches the archive's size and checksum" if not problems else "FAILED"))
     for line in problems:
         print(f"    - {line}")
 
@@ -189,9 +224,8 @@ def run_demo(workdir: Path, keep_running: bool = False) -> int:
     ftp_log.setLevel(logging.WARNING)
     settings = _configure(workdir, free_port())
     _say(f"archive under {settings.home}")
-    with session_scope(settings.database_url) as session:
-        urs = [granule_ur(g, settings) for g in load_samples(session, settings, workdir / "incoming")]
-    _say(f"{len(urs)} sample granules archived")
+    pdr_dir = _provide(settings, workdir)
+    _say(f"provider {PROVIDER} put {len(SAMPLES)} granules and {PDR_NAME} into {pdr_dir}")
     skipped: list[str] = []
     with ExitStack() as stack:
         _serve_pull_area(stack, settings)
@@ -232,6 +266,13 @@ def run_demo(workdir: Path, keep_running: bool = False) -> int:
         os.environ.update({k: v for k, v in airflow.env().items() if k.startswith("AIRFLOW") or k == "PYTHONPATH"})
         airflow.wait_ready(DAGS)
         _say(f"Airflow is up at {airflow.api_url}")
+        airflow.cli("dags", "trigger", "ardis_pdr_poll")  # the first poll now, not at the next tick
+        urs = _wait_ingest(settings)
+        answer = pdr_dir / PDR_NAME.replace(".PDR", ".PAN")
+        _say(f"ingested {len(urs)} granules; the PAN written back as {answer}:")
+        print(answer.read_text(), end="", flush=True)
+        if len(urs) != len(SAMPLES):
+            raise ArdisError(f"{len(urs)} of {len(SAMPLES)} granules were archived; see {answer}")
         placed = _place_orders(settings, urs, targets)
         for p in placed:
             outcome = trigger_distribution_run(p.request_id, p.order_id, p.media_type.value)
