@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import replace
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -30,12 +28,8 @@ from distribution.subscriptions.messages import (
     render_request,
     render_update,
 )
+from tests.unit.icd_source import GOLDEN, ICD, icd_text
 
-GOLDEN = Path(__file__).resolve().parents[1] / "golden"
-# The ICD beside the checkout (/work/shared for /work/main, one level up from a worktree under /work/wt).
-SHARED = next((p for p in (Path(os.environ.get("ARDIS_SHARED_DIR", "/nonexistent")),
-                           *(d / "shared" for d in Path(__file__).resolve().parents[3:5])) if (p / "seeds").is_dir()),
-              Path("/nonexistent"))
 QUALIFIER = ("QAPercentOutofBoundsData(Ephemeris) >= 1 AND QAPercentOutofBoundsData(Ephemeris) <= 100 AND "
              "QAPercentMissingData(Ephemeris) >= 1 AND QAPercentMissingData(Ephemeris) <= 100")
 LABUSER = User("labuser", "Lab", "User", "Q")
@@ -69,11 +63,10 @@ def test_golden_messages_byte_for_byte_and_back(name, message, render, parse) ->
     assert parse(golden(name)) == message
 
 
-@pytest.mark.skipif(not (SHARED / "seeds").is_dir(), reason="ICD seeds not present")
+@pytest.mark.skipif(ICD is None, reason="ICD seeds not present")
 def test_golden_labels_are_the_icd_table_cells() -> None:
     """Every fixed part of a golden line (label, blanks, Enable/INSERT/accepted) is printed so in the ICD."""
-    (icd,) = (SHARED / "seeds").glob("003_*.txt")
-    text = icd.read_text(encoding="utf-8")
+    text = icd_text()
     cells = ["User ID: ", "first name: ", "middle initial: ", "last name: ", "telephone: ", "Email Address: ",
              "notification text: ", "ESDT: ", "event:  INSERT", "FTP Push: Enable", "FTP Host: ",
              "FTP Destination: ", "Media: ", "start date: ", "expiration date: ", "status: accepted",
