@@ -241,7 +241,8 @@ def request_values(request: SubscriptionRequest) -> dict[str, str]:
     if dist is not None:
         option = next((f for f, m in _OPTION_FIELDS.items() if m == dist.method), None)
         if option is None:
-            raise MessageError("subscription request", [Problem("distribution", None, f"unknown method {dist.method!r}")])
+            problem = Problem("distribution", None, f"unknown method {dist.method!r}")
+            raise MessageError("subscription request", [problem])
         out[option] = (dist.media_type or "") if option == "media" else "Enable"
         out["ftp_host"], out["ftp_destination"] = dist.host or "", dist.destination or ""
     out.update(start_date=format_date(request.start), expiration_date=format_date(request.expiration),
@@ -408,6 +409,9 @@ def apply_update(request: SubscriptionRequest, update: SubscriptionUpdate) -> Su
     current = request_values(request)
     values: Values = {f: (None, v) for f, v in current.items()}
     for change in update.changes:
+        if change.field not in UPDATABLE:
+            problems.append(Problem(change.field, None, "cannot be updated"))
+            continue
         now = current.get(change.field, "")
         if _canonical(change.field, change.old) != _canonical(change.field, now):
             problems.append(Problem(f"Update {UPDATABLE[change.field]} From", None,
@@ -427,6 +431,8 @@ def _canonical(field: str, value: str) -> str:
         return format_date(parse_date(value))
     if field == "email":
         return value.lower()
+    if field == "qualifier" and value and not check(field, value):
+        return parse_qualifier(value).text  # blanks and the case of AND do not matter
     return value
 
 
@@ -443,7 +449,8 @@ def cancellation_from_lines(lines: list[Line], subject: str,
     start = len(problems)
     values, other = split_fields(lines, problems)
     cancel = [line for line in other if line.key == "cancel"]
-    unknown_lines([line for line in other if line.key != "cancel"] + cancel[1:], "a subscription cancellation", problems)
+    strays = [line for line in other if line.key != "cancel"] + cancel[1:]
+    unknown_lines(strays, "a subscription cancellation", problems)
     number = _subscription_id(cancel[0] if cancel else None, "Cancel", problems)
     _check_subject(subject, problems)
     original = None

@@ -219,6 +219,10 @@ def test_apply_update_checks_from_values_and_the_result() -> None:
     stranger = replace(UPDATE, user=User("other", "O", "P"))
     with pytest.raises(MessageError, match="'other' is not the subscriber 'labuser'"):
         apply_update(PUSH, stranger)
+    respaced = SubscriptionUpdate(LABUSER, 1, (FieldChange("qualifier", QUALIFIER.replace(" AND ", "  and "), ""),))
+    assert apply_update(PUSH, respaced).qualifier is None
+    with pytest.raises(MessageError, match="event: cannot be updated"):
+        apply_update(PUSH, SubscriptionUpdate(LABUSER, 1, (FieldChange("event", "INSERT", "DELETE"),)))
     media = SubscriptionUpdate(LABUSER, 1, (FieldChange("media", "dvd", "CD-ROM"),))
     assert apply_update(DVD, media).distribution == Distribution("Media", media_type="CD-ROM")
 
