@@ -242,7 +242,8 @@ class StagingFile:
             if owned is not None:
                 self._free.put(owned)
         else:
-            self._todo.put((view, owned))
+            # Data we do not own still takes a block's place: at most BUFFERS blocks wait for the checksum.
+            self._todo.put((view, self._free.get() if owned is None else owned))
 
     def _stop_hasher(self) -> None:
         if self._hasher is not None:
@@ -281,3 +282,17 @@ def pump(read_into: Callable[[bytearray], int], staging: StagingFile) -> None:
         staging.put(memoryview(block)[:n], block)
         if not n:
             return
+
+
+def receive(dst: Path, checksum_type: str | None, where: str, announced: int | None,
+            copy: Callable[[StagingFile], None]) -> Fetched:
+    """Run ``copy`` into a fresh staging file for ``dst``; fewer (or more) bytes than ``announced`` is a failed try."""
+    staging = StagingFile(dst, checksum_type)
+    try:
+        copy(staging)
+        if announced is not None and staging.size != announced:
+            raise ProviderTransferFailed(f"{where}: {staging.size} bytes arrived, the server announced {announced}")
+    except BaseException:
+        staging.discard()
+        raise
+    return staging.finish()
