@@ -117,7 +117,8 @@ class LocalPdrServer:
         with f:
             def copy(staging: StagingFile) -> None:
                 try:
-                    pump(f.readinto, staging)  # type: ignore[arg-type]
+                    if not staging.copy_from(f.fileno()):
+                        pump(f.readinto, staging)  # type: ignore[arg-type]
                 except OSError as e:
                     raise _mapped(e, f"reading {source} failed") from e
 
