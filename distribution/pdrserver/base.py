@@ -12,12 +12,18 @@ its root.
 ``fetch`` writes ``<dst>.part`` and renames it to ``dst`` when whole, so a
 partial file of an earlier try is replaced and never mistaken for a product. The
 checksum is computed in the same pass by a second thread (hashlib and fastcrc
-release the GIL), so reading and writing overlap with hashing. ``dst`` is not
+release the GIL), so reading and writing overlap with hashing. A local source is
+copied by the kernel (``copy_file_range``, 64 MiB windows) and each window of the
+staged copy is hashed from the page cache while the next is copied: exactly the
+bytes that landed, with no copy through Python (writes from Python interleaved
+with hashing ran at half the speed of ``cp`` + ``md5sum`` on this machine's ext4). ``dst`` is not
 fsynced: staging is refetched when a run dies; the archive step makes it durable.
 """
 
 from __future__ import annotations
 
+import errno
+import mmap
 import os
 import posixpath
 import queue
@@ -29,7 +35,7 @@ from types import TracebackType
 from typing import Callable, Protocol
 
 from distribution import pan
-from distribution.checksums import Buffer, StreamingChecksum
+from distribution.checksums import WINDOW_SIZE, Buffer, StreamingChecksum
 from distribution.errors import ArdisError, PermanentError, RetryableError
 
 #: Read size of every fetch; 1 MiB stays in L2 between the copy and the checksum.
@@ -198,11 +204,12 @@ class StagingFile:
         self._free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
         for _ in range(BUFFERS if self._state else 1):
             self._free.put(bytearray(block_size))
-        self._todo: queue.SimpleQueue[tuple[Buffer, bytearray | None] | None] = queue.SimpleQueue()
+        # (bytes, their block) or (offset, length) of the staged copy itself, written by the kernel
+        self._todo: queue.SimpleQueue[tuple[Buffer | tuple[int, int], bytearray | None] | None] = queue.SimpleQueue()
         self._hasher: threading.Thread | None = None
         self._failure: BaseException | None = None
         try:
-            self._out = open(self.part, "wb", buffering=0)  # noqa: SIM115 - closed in finish/discard
+            self._out = open(self.part, "w+b", buffering=0)  # noqa: SIM115 - closed in finish/discard; read: mmap
         except OSError as e:
             raise StagingWriteFailed(f"cannot write {self.part}: {e.strerror}") from e
         if self._state is not None:
@@ -214,13 +221,51 @@ class StagingFile:
         while (item := self._todo.get()) is not None:
             data, owned = item
             try:
-                if self._failure is None:
+                if self._failure is None and isinstance(data, tuple):
+                    self._hash_staged(*data)
+                elif self._failure is None:
                     self._state.update(data)
             except BaseException as e:  # noqa: BLE001 - handed to the reading thread in finish()
                 self._failure = e
             finally:
                 if owned is not None:
                     self._free.put(owned)
+
+    def _hash_staged(self, offset: int, length: int) -> None:
+        """Checksum a range of the staged copy from the page cache (just written, so no disk read)."""
+        assert self._state is not None
+        with mmap.mmap(self._out.fileno(), length, mmap.MAP_SHARED, mmap.PROT_READ, offset=offset) as mapped:
+            view = memoryview(mapped)
+            try:
+                self._state.update(view)
+            finally:
+                view.release()
+
+    def copy_from(self, fd: int) -> bool:
+        """Copy the rest of the open file ``fd`` in the kernel (``copy_file_range``), hashing each
+        window of the staged copy while the next one is copied; False when the kernel cannot
+        (nothing written then: use ``pump``). Source and staging errors look alike here: ENOSPC and
+        EDQUOT are the staging disk's, the rest the source's (raised as OSError).
+        """
+        while True:
+            token = self._free.get() if self._state else None  # at most BUFFERS windows ahead of the checksum
+            try:
+                n = os.copy_file_range(fd, self._out.fileno(), WINDOW_SIZE)
+            except OSError as e:
+                if token is not None:
+                    self._free.put(token)
+                if e.errno in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP) and self.size == 0:
+                    return False
+                if e.errno in (errno.ENOSPC, errno.EDQUOT):
+                    raise StagingWriteFailed(f"writing {self.part} failed: {e.strerror}") from e
+                raise
+            if n and self._state is not None:
+                self._todo.put(((self.size, n), token))
+            elif token is not None:
+                self._free.put(token)
+            self.size += n
+            if not n:
+                return True
 
     def buffer(self) -> bytearray:
         """A block to read into (waits while every block is still being hashed)."""
@@ -242,7 +287,8 @@ class StagingFile:
             if owned is not None:
                 self._free.put(owned)
         else:
-            self._todo.put((view, owned))
+            # Data we do not own still takes a block's place: at most BUFFERS blocks wait for the checksum.
+            self._todo.put((view, self._free.get() if owned is None else owned))
 
     def _stop_hasher(self) -> None:
         if self._hasher is not None:
@@ -281,3 +327,17 @@ def pump(read_into: Callable[[bytearray], int], staging: StagingFile) -> None:
         staging.put(memoryview(block)[:n], block)
         if not n:
             return
+
+
+def receive(dst: Path, checksum_type: str | None, where: str, announced: int | None,
+            copy: Callable[[StagingFile], None]) -> Fetched:
+    """Run ``copy`` into a fresh staging file for ``dst``; fewer (or more) bytes than ``announced`` is a failed try."""
+    staging = StagingFile(dst, checksum_type)
+    try:
+        copy(staging)
+        if announced is not None and staging.size != announced:
+            raise ProviderTransferFailed(f"{where}: {staging.size} bytes arrived, the server announced {announced}")
+    except BaseException:
+        staging.discard()
+        raise
+    return staging.finish()

@@ -33,6 +33,7 @@ from distribution.pdrserver.base import (
     check_directory,
     check_file_name,
     pump,
+    receive,
     remote_path,
     temporary_name,
 )
@@ -205,19 +206,14 @@ class FtpPdrServer:
         with self._mapped(f"{where}: not available", self._missing(path)):
             self.ftp.voidcmd("TYPE I")  # listings (retrlines) leave the session in ASCII
             announced = self.ftp.size(path)
-        staging = StagingFile(dst, checksum_type)
-        try:
+
+        def copy(staging: StagingFile) -> None:
             with self._mapped(f"{where}: download failed", self._missing(path)):
                 with self.ftp.transfercmd(f"RETR {path}") as conn:
                     pump(conn.recv_into, staging)
                 self.ftp.voidresp()
-            if announced is not None and staging.size != announced:
-                raise ProviderTransferFailed(f"{where}: {staging.size} bytes arrived, the server announced "
-                                             f"{announced}")
-        except BaseException:
-            staging.discard()
-            raise
-        return staging.finish()
+
+        return receive(dst, checksum_type, where, announced, copy)
 
     def write_response(self, name: str, text: str) -> None:
         target = posixpath.join(self.polling, check_file_name(name))

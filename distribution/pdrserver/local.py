@@ -28,6 +28,7 @@ from distribution.pdrserver.base import (
     check_directory,
     check_file_name,
     pump,
+    receive,
     remote_path,
     temporary_name,
 )
@@ -114,16 +115,14 @@ class LocalPdrServer:
         except OSError as e:
             raise _mapped(e, f"cannot open {source}") from e
         with f:
-            staging = StagingFile(dst, checksum_type)
-            try:
+            def copy(staging: StagingFile) -> None:
                 try:
-                    pump(f.readinto, staging)  # type: ignore[arg-type]
+                    if not staging.copy_from(f.fileno()):
+                        pump(f.readinto, staging)  # type: ignore[arg-type]
                 except OSError as e:
                     raise _mapped(e, f"reading {source} failed") from e
-            except BaseException:
-                staging.discard()
-                raise
-            return staging.finish()
+
+            return receive(dst, checksum_type, str(source), None, copy)
 
     def write_response(self, name: str, text: str) -> None:
         target = self._in_polling(name)

@@ -18,7 +18,7 @@ import shlex
 from collections.abc import Awaitable
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import asyncssh
 
@@ -48,14 +48,97 @@ _SCP_PATH_ERRORS = ("No such file or directory", "Permission denied", "Not a dir
 T = TypeVar("T")
 
 
-class SftpPusher:
-    """One SSH connection with one SFTP session (and SCP channels for file data), in the endpoint's directory."""
+def connect_options(ep: Endpoint) -> dict[str, Any]:
+    """Connection options: only what the endpoint says; no ~/.ssh config, agent or default keys."""
+    if not ep.known_hosts or not ep.known_hosts.strip():
+        raise HostKeyMismatch(f"{ep.where}: no host key on record for {ep.host}; refusing to connect")
+    try:
+        known_hosts = asyncssh.import_known_hosts(ep.known_hosts)
+    except (ValueError, asyncssh.Error) as e:
+        raise HostKeyMismatch(f"{ep.where}: the host key on record cannot be read: {e}") from e
+    client_keys = None
+    if ep.private_key:
+        try:
+            client_keys = [asyncssh.import_private_key(ep.private_key)]
+        except (ValueError, asyncssh.KeyImportError) as e:
+            raise AuthenticationFailed(f"{ep.where}: the private key cannot be read (or needs a passphrase)") from e
+    return {
+        "port": ep.port or 22,
+        "username": ep.username or None,
+        "password": ep.password or None,
+        "client_keys": client_keys,
+        "known_hosts": known_hosts,
+        "agent_path": None,
+        "config": [],
+        "connect_timeout": ep.timeout,
+        "login_timeout": ep.timeout,
+        "keepalive_interval": ep.timeout,
+        "keepalive_count_max": KEEPALIVE_COUNT,
+    }
+
+
+async def connect(ep: Endpoint) -> asyncssh.SSHClientConnection:
+    """An SSH connection with the host key verified; HostKeyMismatch, AuthenticationFailed or TransferRetryable."""
+    options = connect_options(ep)
+    try:
+        return await asyncssh.connect(ep.host, **options)
+    except asyncssh.HostKeyNotVerifiable as e:
+        raise HostKeyMismatch(f"{ep.where}: host key of {ep.host} does not match the one on record") from e
+    except asyncssh.PermissionDenied as e:
+        raise AuthenticationFailed(f"{ep.where}: authentication as {ep.username} refused") from e
+    except (OSError, asyncio.TimeoutError, asyncssh.Error) as e:
+        raise TransferRetryable(f"cannot connect to {ep.where}: {e or type(e).__name__}") from e
+
+
+class SshSession:
+    """One SSH connection and SFTP session on the object's own event loop, so callers stay synchronous.
+
+    Subclasses write ``_connect`` (it sets ``conn`` and ``_sftp``); entering runs
+    it and hangs up again when it fails.
+    """
 
     def __init__(self, endpoint: Endpoint) -> None:
         self.endpoint = endpoint
         self.loop = asyncio.new_event_loop()
         self.conn: asyncssh.SSHClientConnection | None = None
         self._sftp: asyncssh.SFTPClient | None = None
+
+    def _run(self, coro: Awaitable[T]) -> T:
+        return self.loop.run_until_complete(coro)
+
+    async def _connect(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        try:
+            self._run(self._connect())
+        except BaseException:
+            self._close()
+            raise
+        return self
+
+    def _close(self) -> None:
+        try:
+            if self._sftp is not None:
+                self._sftp.exit()
+            if self.conn is not None:
+                self.conn.close()
+                self._run(self.conn.wait_closed())
+        except (OSError, asyncssh.Error):
+            pass  # hanging up on a broken connection: nothing left to save
+        finally:
+            self._sftp = self.conn = None
+            self.loop.close()
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
+        self._close()
+
+
+class SftpPusher(SshSession):
+    """One SSH connection with one SFTP session (and SCP channels for file data), in the endpoint's directory."""
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        super().__init__(endpoint)
         self.use_scp = False  # decided after connecting: does the server run scp for us?
         # Key logins send file data with the OpenSSH scp client (see openssh.py).
         self.openssh: OpenSshCopier | None = None
@@ -66,57 +149,9 @@ class SftpPusher:
             raise TransferRefused(f"{self.endpoint.where}: not connected (use the pusher as a context manager)")
         return self._sftp
 
-    def _run(self, coro: Awaitable[T]) -> T:
-        return self.loop.run_until_complete(coro)
-
-    def __enter__(self) -> SftpPusher:
-        try:
-            self._run(self._connect())
-        except BaseException:
-            self._close()
-            raise
-        return self
-
-    def _options(self) -> dict[str, Any]:
-        """Connection options: only what the endpoint says; no ~/.ssh config, agent or default keys."""
-        ep = self.endpoint
-        if not ep.known_hosts or not ep.known_hosts.strip():
-            raise HostKeyMismatch(f"{ep.where}: no host key on record for {ep.host}; refusing to connect")
-        try:
-            known_hosts = asyncssh.import_known_hosts(ep.known_hosts)
-        except (ValueError, asyncssh.Error) as e:
-            raise HostKeyMismatch(f"{ep.where}: the host key on record cannot be read: {e}") from e
-        client_keys = None
-        if ep.private_key:
-            try:
-                client_keys = [asyncssh.import_private_key(ep.private_key)]
-            except (ValueError, asyncssh.KeyImportError) as e:
-                raise AuthenticationFailed(f"{ep.where}: the private key cannot be read (or needs a passphrase)") from e
-        return {
-            "port": ep.port or 22,
-            "username": ep.username or None,
-            "password": ep.password or None,
-            "client_keys": client_keys,
-            "known_hosts": known_hosts,
-            "agent_path": None,
-            "config": [],
-            "connect_timeout": ep.timeout,
-            "login_timeout": ep.timeout,
-            "keepalive_interval": ep.timeout,
-            "keepalive_count_max": KEEPALIVE_COUNT,
-        }
-
     async def _connect(self) -> None:
         ep = self.endpoint
-        options = self._options()
-        try:
-            self.conn = await asyncssh.connect(ep.host, **options)
-        except asyncssh.HostKeyNotVerifiable as e:
-            raise HostKeyMismatch(f"{ep.where}: host key of {ep.host} does not match the one on record") from e
-        except asyncssh.PermissionDenied as e:
-            raise AuthenticationFailed(f"{ep.where}: authentication as {ep.username} refused") from e
-        except (OSError, asyncio.TimeoutError, asyncssh.Error) as e:
-            raise TransferRetryable(f"cannot connect to {ep.where}: {e or type(e).__name__}") from e
+        self.conn = await connect(ep)
         try:
             self._sftp = await self.conn.start_sftp_client()
         except (OSError, asyncssh.Error) as e:
@@ -142,22 +177,11 @@ class SftpPusher:
 
     def _close(self) -> None:
         try:
-            if self._sftp is not None:
-                self._sftp.exit()
-            if self.conn is not None:
-                self.conn.close()
-                self._run(self.conn.wait_closed())
-        except (OSError, asyncssh.Error):
-            pass  # hanging up on a broken connection: nothing left to save
+            super()._close()
         finally:
-            self._sftp = self.conn = None
-            self.loop.close()
             if self.openssh is not None:
                 self.openssh.close()
                 self.openssh = None
-
-    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
-        self._close()
 
     def _path(self, remote_name: str) -> str:
         check_name(remote_name)
