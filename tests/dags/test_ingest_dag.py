@@ -85,6 +85,20 @@ def _check_answers(settings: Settings, pdr_dir: Path, good: Pdr, broken: Pdr) ->
         assert len(list(session.scalars(select(GranuleEvent)))) == 3
 
 
+def _check_asset_events(settings: Settings) -> None:
+    """Each archive step announced its new granules on the asset subscriptions listen to."""
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        events = (session.query(AssetEvent).join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+                  .filter(AssetModel.uri == "ardis://granules/insert").all())
+        announced = sorted(g for e in events for g in (e.extra or {}).get("granule_ids", []))
+    with session_scope(settings.database_url) as s:
+        archived = sorted(s.scalars(select(Granule.id)))
+    assert set(archived) <= set(announced)
+
+
 def test_ftp_pdr_server_end_to_end(dagbag: Any, sqlite_settings: Settings, tmp_path: Path,
                                    monkeypatch: pytest.MonkeyPatch) -> None:
     settings = sqlite_settings
@@ -105,6 +119,7 @@ def test_ftp_pdr_server_end_to_end(dagbag: Any, sqlite_settings: Settings, tmp_p
         (root / "PDR" / "BROKEN.PDR").write_text(render_pdr(broken))
         assert len(poll_and_ingest(dagbag, settings)) == 2
         _check_answers(settings, root / "PDR", good, broken)
+        _check_asset_events(settings)
         assert poll_and_ingest(dagbag, settings) == []  # the same PDRs at the next tick: not again
         with session_scope(settings.database_url) as session:
             assert len(list(session.scalars(select(PdrRecord)))) == 2

@@ -3,6 +3,8 @@
 One request is started by ``ardis order create`` (it triggers ``request-<id>``
 with a note); another is created without a trigger and the dispatcher DAG starts
 it. Both must end COMPLETE with their files in the pull area and one DN each.
+A provider's PDR dropped before Airflow starts is taken by the scheduled
+``ardis_pdr_poll`` run (nobody triggers it) and answered with a PAN.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ import pytest
 from distribution import db
 from distribution.airflow_stack import AirflowStack
 from distribution.db import session_scope
-from distribution.demo_data import SAMPLES, write_granule_files
-from distribution.models import RequestState
+from distribution import pan
+from distribution.demo_data import SAMPLES, write_delivery, write_granule_files
+from distribution.models import PdrRecord, PdrState, RequestState
+from distribution.pdr_writer import render_pdr
 from distribution.orders import get_request
 
 pytestmark = pytest.mark.dags
@@ -44,10 +48,15 @@ def test_requests_run_under_the_real_scheduler(tmp_path: Path) -> None:
     db.upgrade(url)
     files = write_granule_files(tmp_path / "in", SAMPLES[0], seed=1, scale=0.01)
     ur = ardis(env, "archive", "add", "--esdt", SAMPLES[0].esdt, *map(str, files)).split("\t")[0]
+    area = tmp_path / "provider"
+    (area / "PDR").mkdir(parents=True)
+    ardis(env, "provider", "add", "SCHED", "--root", str(area), "--polling-dir", "/PDR", "--interval", "5")
+    ardis(env, "collection", "add", SAMPLES[1].esdt)
+    (area / "PDR" / "SCHED.PDR").write_text(render_pdr(write_delivery(area, "DATA", SAMPLES[1:2], scale=0.01)))
     stack.migrate()
     stack.start(tmp_path / "logs")
     try:
-        stack.wait_ready(["ardis_distribution", "ardis_dispatcher"])
+        stack.wait_ready(["ardis_distribution", "ardis_dispatcher", "ardis_pdr_poll", "ardis_ingest"])
         common = ["order", "create", "--user", "sched", "--email", "s@example.org", "--method", "FtpPull",
                   "--granule", ur]
         triggered = ardis(env, *common)
@@ -82,6 +91,15 @@ def test_requests_run_under_the_real_scheduler(tmp_path: Path) -> None:
         assert run["conf"]["request_id"] == first
         assert f"Request {first}" in (run.get("note") or "")
         assert len(list((home / "outbox").glob("*.eml"))) == 2
+        while time.monotonic() < deadline:
+            with session_scope(url) as session:
+                record = session.query(PdrRecord).filter_by(name="SCHED.PDR").one_or_none()
+                if record is not None and record.state is PdrState.RESPONDED:
+                    break
+            time.sleep(3)
+        answer = pan.parse_pan((area / "PDR" / "SCHED.PAN").read_text())
+        assert isinstance(answer, pan.ShortPan) and answer.disposition == pan.SUCCESSFUL
+        assert record is not None and record.airflow_run_id == f"pdr-{record.id}"
     finally:
         stack.stop()
     assert not os.environ.get("ARDIS_HOME", "").startswith(str(home))  # the test leaked no settings
