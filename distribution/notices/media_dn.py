@@ -29,7 +29,9 @@ added). Where the table and the figures disagree, the figures win:
   (type, name, value); a missing checksum is a blank line for type and value
   ("A blank line ... is inserted if a checksum is required but not provided").
 * A rejection is a notice whose every granule is Canceled; it lists no files and
-  no checksum headings, and ends with one blank line after the rows.
+  no checksum headings (so it reads back with ``checksums=False``), and ends with
+  one blank line after the rows. Status is spelled ``Completed`` as in the table
+  and the figures (the prose says "Complete").
 
 Field limits of the table are enforced with ValueError: OrderID and RequestID 1-10
 letters or digits, Directory ≤ 5, Granule ID ≤ 32, Media type ≤ 6, file names
@@ -390,7 +392,7 @@ def parse_media_dn(text: str) -> MediaNotice:
     address: list[str] = []
     volumes: list[MediaVolume] = []
     checksums = False
-    while (line := cur.peek()) is not None:
+    while cur.peek() is not None:
         stripped = cur.take().strip()
         if stripped.startswith("OrderID/RequestID:"):
             fields["ids"] = stripped.split(":", 1)[1].strip()

@@ -6,6 +6,7 @@ import math
 import re
 import shutil
 import subprocess
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -31,9 +32,9 @@ def big_request(files_per_granule: int = 2, granules: tuple[int, ...] = (1000, 1
             for d in range(1, count + 1)])
         for v, count in enumerate(granules, 1)
     ]
-    return MediaNotice(order_id="0400009876", request_id=request_id, completed=__import__("datetime").datetime(
-        2024, 6, 1, 12, 0, 0), shipping_address=["Joan Requester", "1616 McCormick Drive", "Landover, MD 22222"],
-        count=sum(granules) * files_per_granule, count_unit="files", volumes=volumes)
+    return MediaNotice(order_id="0400009876", request_id=request_id, completed=datetime(2024, 6, 1, 12, 0, 0),
+                       shipping_address=["Joan Requester", "1616 McCormick Drive", "Landover, MD 22222"],
+                       count=sum(granules) * files_per_granule, count_unit="files", volumes=volumes)
 
 
 def normalised(line: str) -> str:
