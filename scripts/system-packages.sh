@@ -4,7 +4,7 @@
 set -euo pipefail
 need=()
 for pair in sshd:openssh-server scp:openssh-client smbd:samba smbclient:smbclient curl:curl \
-            xorriso:xorriso pdftoppm:poppler-utils; do
+            xorriso:xorriso pdftoppm:poppler-utils enscript:enscript ps2pdf:ghostscript; do
   cmd=${pair%%:*}; pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || need+=("$pkg")
 done
