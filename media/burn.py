@@ -9,13 +9,13 @@ real burn path runs in the tests.
 from __future__ import annotations
 
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from media.checksum import BLOCK, ChecksumFactory, ChecksumSink, checksum_path
-from media.errors import DeviceError, ReadBackMismatch, ToolFailed
+from media.errors import DeviceError, ReadBackMismatch
+from media.tools import run_tool
 
 BURN_TIMEOUT = 4 * 3600
 
@@ -72,17 +72,7 @@ class XorrisoBurner:
         self.name, self.xorriso, self.speed = device, xorriso, speed
 
     def _run(self, args: list[str]) -> str:
-        cmd = [self.xorriso, *args]
-        try:
-            done = subprocess.run(cmd, capture_output=True, text=True, timeout=BURN_TIMEOUT)
-        except FileNotFoundError as e:
-            raise ToolFailed(f"{self.xorriso} not found (install xorriso)") from e
-        except subprocess.TimeoutExpired as e:
-            raise DeviceError(f"{' '.join(cmd)} timed out") from e
-        if done.returncode != 0:
-            tail = " ".join((done.stderr or done.stdout).strip().splitlines()[-3:])
-            raise DeviceError(f"{' '.join(cmd)} failed ({done.returncode}): {tail}")
-        return done.stderr + done.stdout
+        return run_tool([self.xorriso, *args], BURN_TIMEOUT, "install xorriso")
 
     def burn_command(self, image: Path) -> list[str]:
         cmd = ["-as", "cdrecord", "-v", f"dev={self.name}", "-dao"]

@@ -80,14 +80,11 @@ class Entry:
 
 def check_name(name: str) -> PurePosixPath:
     """A relative name on a volume: no empty parts, no '.', '..', NUL or leading '/'."""
-    if not name or name.startswith("/") or "\0" in name:
+    parts = name.split("/")
+    if not name or name.startswith("/") or "\0" in name or any(
+            p in ("", ".", "..") or len(p.encode("utf-8", "surrogateescape")) > 255 for p in parts):
         raise BadName(f"invalid name on volume: {name!r}")
     path = PurePosixPath(name)
-    for part in path.parts:
-        if part in (".", "..") or len(part.encode("utf-8")) > 255:
-            raise BadName(f"invalid name on volume: {name!r}")
-    if name.endswith("/") or "//" in name:
-        raise BadName(f"invalid name on volume: {name!r}")
     return path
 
 
@@ -112,16 +109,11 @@ def volume_entries(items: tuple[GranuleItem, ...], texts: tuple[TextFile, ...]) 
     entries = [Entry(str(check_name(t.name)), False, len(t.data), data=t.data) for t in texts]
     for item in items:
         entries.extend(granule_entries(item))
-    kinds: dict[str, bool] = {}
+    seen: set[str] = set()  # a file and a directory of one name also meet here (parents are entries)
     for e in entries:
-        key = e.path
-        if key in kinds:
-            raise NameClash(f"{key!r} appears twice on the volume")
-        kinds[key] = e.is_dir
-    for e in entries:
-        for parent in PurePosixPath(e.path).parents[:-1]:
-            if kinds.get(str(parent)) is False:
-                raise NameClash(f"{str(parent)!r} is both a file and a directory on the volume")
+        if e.path in seen:
+            raise NameClash(f"{e.path!r} appears twice on the volume")
+        seen.add(e.path)
     return entries
 
 

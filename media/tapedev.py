@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import errno
 import os
-import subprocess
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from media.errors import DeviceError, EndOfTape, ToolFailed
+from media.errors import DeviceError, EndOfTape
+from media.tools import run_tool
 
 MT_TIMEOUT = 600  # rewinding an LTO cartridge can take minutes
 
@@ -85,16 +85,7 @@ class MtTapeDrive:
         self.mt = mt
 
     def _mt(self, *args: str) -> str:
-        cmd = [self.mt, "-f", self.name, *args]
-        try:
-            done = subprocess.run(cmd, capture_output=True, text=True, timeout=MT_TIMEOUT)
-        except FileNotFoundError as e:
-            raise ToolFailed(f"{self.mt} not found (install mt-st)") from e
-        except subprocess.TimeoutExpired as e:
-            raise DeviceError(f"{' '.join(cmd)} timed out") from e
-        if done.returncode != 0:
-            raise DeviceError(f"{' '.join(cmd)}: {(done.stderr or done.stdout).strip()}")
-        return done.stdout
+        return run_tool([self.mt, "-f", self.name, *args], MT_TIMEOUT, "install mt-st")
 
     def status(self) -> str:
         return self._mt("status")
