@@ -97,6 +97,7 @@ def build_iso(entries: list[Entry], out: Path, *, capacity: int, volume_id: str)
             joliet=3, udf="2.60" if with_udf else None)
     now = time.time()
     relocated = False
+    stamps: list[tuple[Names, float]] = []
     try:
         iso.set_relocated_name("RR_MOVED", ".rr_moved")
         for e in entries:
@@ -111,7 +112,10 @@ def build_iso(entries: list[Entry], out: Path, *, capacity: int, volume_id: str)
                 iso.add_fp(io.BytesIO(e.data), len(e.data), **common)
             else:
                 iso.add_file(str(e.source), **common)
-            _stamp(iso, n, st.st_mtime if st else now, with_udf)
+            stamps.append((n, st.st_mtime if st else now))
+        iso.force_consistency()  # one layout pass; record lookups below would each redo it after an add
+        for n, seconds in stamps:
+            _stamp(iso, n, seconds, with_udf)
         if relocated:
             iso.set_hidden(iso_path="/RR_MOVED")
         iso.force_consistency()
