@@ -4,10 +4,13 @@
 set -euo pipefail
 need=()
 for pair in sshd:openssh-server scp:openssh-client smbd:samba smbclient:smbclient curl:curl \
-            xorriso:xorriso pdftoppm:poppler-utils enscript:enscript ps2pdf:ghostscript; do
+            xorriso:xorriso pdftoppm:poppler-utils enscript:enscript ps2pdf:ghostscript \
+            umockdev-run:umockdev mt:mt-st isoinfo:genisoimage; do
   cmd=${pair%%:*}; pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || need+=("$pkg")
 done
+# GObject introspection for umockdev (tests drive a fake udev device through it)
+[ -e /usr/lib/x86_64-linux-gnu/girepository-1.0/UMockdev-1.0.typelib ] || need+=(gir1.2-umockdev-1.0)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "system-packages: not root; tests needing ${need[*]} will be skipped" >&2

@@ -1,0 +1,43 @@
+"""Tape streams: Ardis (tarfile through fixed 128 KiB records) against GNU ``tar -b 256``, turn about.
+
+Both write the same tree into a file (the stand-in for the drive). 3 x 1 GiB
+(target >= 0.9x tar's throughput) and 2,000 small files (<= 3x its time); peak RSS
+of a 100,000-file volume against a 10,000-file one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from benchmarks.common import Result, run_cmd
+from benchmarks.media_data import run_suite, turn_about
+from media.tape import write_volume_tape
+from media.tapedev import FileTapeDrive
+from media.volumes import plan_volumes, tape
+
+RSS_CODE = """
+import tempfile, pathlib
+from benchmarks.media_data import small_granules
+from media.tape import write_volume_tape
+from media.tapedev import FileTapeDrive
+from media.volumes import plan_volumes, tape
+with tempfile.TemporaryDirectory(dir={dir!r}) as t:
+    root = pathlib.Path(t)
+    items = small_granules(root, {n}, per_granule=1000, size=16)
+    write_volume_tape(plan_volumes("R", items, tape(10**12))[0], FileTapeDrive(root / "tape"), lambda n: None)
+"""
+
+
+def _side_by_side(name: str, root: Path, items: list, kind: str, target: str, repeat: int = 2) -> Result:  # type: ignore[type-arg]
+    plan = plan_volumes("0300018199", items, tape(10**13))[0]
+    out, ref = root / "ardis.tar", root / "ref.tar"
+    cmd = ["tar", "-b", "256", "-cf", str(ref), "-C", str(root / "tree"), "."]
+    best, ref_best, size, ref_size = turn_about(
+        lambda: write_volume_tape(plan, FileTapeDrive(out), lambda n: FileTapeDrive(out)),
+        lambda: run_cmd(cmd), out, ref, repeat)
+    return Result(name, best, "GNU tar -b 256", ref_best, kind, target,
+                  f"stream {size:,} B vs {ref_size:,} B")
+
+
+def run() -> list[Result]:
+    return run_suite(_side_by_side, ("tape stream of 3 x 1 GiB", "throughput", ">= 0.9x"), ("tape stream of 2,000 small files", "time", "<= 3x"), RSS_CODE, "tape peak RSS, 100,000 files (MiB as s)")

@@ -1,0 +1,84 @@
+"""Data for the media benchmarks: granules of big or many small files in a temp dir (removed after)."""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+import subprocess
+import sys
+from pathlib import Path
+
+from benchmarks.common import make_file
+from media.layout import GranuleItem, VolumeFile
+
+GIB = 1 << 30
+
+
+def big_granules(root: Path, count: int = 3, size: int = GIB) -> list[GranuleItem]:
+    """``count`` granules of one pseudo-random file each, laid out as granule directories."""
+    items = []
+    for n in range(1, count + 1):
+        path = make_file(root / "tree" / str(n) / f"GRANULE{n}.hdf", size, seed=0)
+        items.append(GranuleItem(f"G:{n}", str(n), (VolumeFile(path, path.name, size),)))
+    return items
+
+
+def small_granules(root: Path, files: int, per_granule: int = 100, size: int = 4096) -> list[GranuleItem]:
+    """``files`` small files, ``per_granule`` per granule directory."""
+    items = []
+    block = os.urandom(size)
+    for g in range(files // per_granule):
+        d = root / "tree" / str(g + 1)
+        d.mkdir(parents=True, exist_ok=True)
+        vfs = []
+        for i in range(per_granule):
+            p = d / f"MOD09GHK.A2000{i:03d}.h15v05.hdf"
+            p.write_bytes(block)
+            vfs.append(VolumeFile(p, p.name, size))
+        items.append(GranuleItem(f"G:{g + 1}", str(g + 1), tuple(vfs)))
+    return items
+
+
+def child_peak_rss_mib(code: str) -> float:
+    """Run ``code`` in a fresh Python and return its peak RSS (MiB)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])
+    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(after, before) / 1024
+
+
+def run_suite(side_by_side, big: tuple[str, str, str], small: tuple[str, str, str], rss_code: str,  # type: ignore[no-untyped-def]
+              rss_name: str) -> list:  # type: ignore[type-arg]
+    """The three media rows: big files, 2,000 small files (data in a temp dir, removed), peak RSS."""
+    from benchmarks.common import Result
+
+    base = os.environ.get("ARDIS_BENCH_DIR")
+    results = []
+    with tempfile.TemporaryDirectory(dir=base) as tmp:
+        root = Path(tmp)
+        results.append(side_by_side(big[0], root, big_granules(root), big[1], big[2]))
+        shutil.rmtree(root / "tree")
+        results.append(side_by_side(small[0], root, small_granules(root, 2000), small[1], small[2], 3))
+    rss = {n: child_peak_rss_mib(rss_code.format(dir=base, n=n)) for n in (10_000, 100_000)}
+    results.append(Result(rss_name, rss[100_000], "same, 10,000 files", rss[10_000], "time", "flat",
+                          f"{rss[100_000]:.0f} MiB vs {rss[10_000]:.0f} MiB"))
+    return results
+
+
+def turn_about(ardis: Callable[[], object], reference: Callable[[], object], out: Path, ref: Path,
+               repeat: int) -> tuple[float, float, int, int]:
+    """Ardis and the reference in turns; best times and output sizes (outputs removed each time)."""
+    times: tuple[list[float], list[float]] = ([], [])
+    sizes = [0, 0]
+    for _ in range(repeat):
+        for i, (fn, path) in enumerate(((ardis, out), (reference, ref))):
+            start = time.perf_counter()
+            fn()
+            times[i].append(time.perf_counter() - start)
+            sizes[i] = path.stat().st_size
+            path.unlink()
+    return min(times[0]), min(times[1]), sizes[0], sizes[1]

@@ -1,0 +1,55 @@
+"""Checksums on read-back, computed with the caller's implementation.
+
+``media`` keeps no checksum code of its own: the caller passes a factory (a
+callable returning an object with ``update(bytes)`` and ``value() -> str``), e.g.
+``lambda: StreamingChecksum.new("MD5")`` from ``distribution``, or, in tests, a
+hashlib wrapper.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+BLOCK = 1 << 20
+
+
+class Checksum(Protocol):
+    def update(self, data: bytes) -> None: ...
+
+    def value(self) -> str: ...
+
+
+ChecksumFactory = Callable[[], Checksum]
+
+
+class ChecksumSink:
+    """A write-only file object that checksums and counts what is written to it."""
+
+    def __init__(self, factory: ChecksumFactory) -> None:
+        self.state = factory()
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.state.update(data)
+        self.size += len(data)
+        return len(data)
+
+    def value(self) -> str:
+        return self.state.value()
+
+
+def checksum_path(path: Path, factory: ChecksumFactory, block: int = BLOCK) -> tuple[int, str]:
+    """(size, checksum) of a file, read in blocks."""
+    sink = ChecksumSink(factory)
+    with path.open("rb", buffering=0) as f:
+        while chunk := f.read(block):
+            sink.write(chunk)
+    return sink.size, sink.value()
+
+
+def checksum_bytes(data: bytes, factory: ChecksumFactory) -> str:
+    state = factory()
+    state.update(data)
+    return state.value()

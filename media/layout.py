@@ -1,0 +1,163 @@
+"""What a volume holds, as paths: the one layout both the ISO and the tape writers use.
+
+A volume is one directory per granule, named by its directory number, holding the
+granule's files (a file name may itself contain sub-directories), plus text files
+(the DN / packing list) at the top. The size models here are what volume planning
+charges for each entry, so that a plan that fits really fits.
+"""
+
+from __future__ import annotations
+
+import stat
+import tarfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from media.errors import BadName, NameClash
+
+SECTOR = 2048
+TAR_BLOCK = 512
+FILE_MODE = 0o444
+DIR_MODE = 0o555
+UDF_FILE_LIMIT = 1 << 32  # ISO 9660 extents hold < 4 GiB; such a file needs UDF
+
+# ISO cost model (bytes): fixed descriptors/path tables/UDF anchors, and per entry
+# the directory records of the ISO 9660 + Rock Ridge and the Joliet trees.
+ISO_FIXED = 1 << 20
+ISO_PER_FILE = 512
+ISO_PER_DIR = 3 * SECTOR * 2
+UDF_PER_ENTRY = SECTOR + 256
+
+
+@dataclass(frozen=True)
+class VolumeFile:
+    """One file of a granule: where it is read from, its name on the volume, its size."""
+
+    source: Path
+    name: str
+    size: int
+    checksum: str | None = None  # known value (caller's checksum type) for read-back; computed when None
+
+
+@dataclass(frozen=True)
+class GranuleItem:
+    """A granule to place: its key (e.g. ``SC:MOD09GHK.003:1``), directory number and files."""
+
+    key: str
+    directory: str
+    files: tuple[VolumeFile, ...]
+
+    @property
+    def size(self) -> int:
+        return sum(f.size for f in self.files)
+
+
+@dataclass(frozen=True)
+class TextFile:
+    """A small text file put at the top of every volume (DN, packing list)."""
+
+    name: str
+    text: str
+
+    @property
+    def data(self) -> bytes:
+        return self.text.encode("utf-8")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One path on a volume: a directory, a file from disk, or a text file."""
+
+    path: str
+    is_dir: bool
+    size: int = 0
+    source: Path | None = None
+    data: bytes | None = None
+    granule: str | None = None
+    checksum: str | None = None
+
+
+def check_name(name: str) -> PurePosixPath:
+    """A relative name on a volume: no empty parts, no '.', '..', NUL or leading '/'."""
+    parts = name.split("/")
+    if not name or name.startswith("/") or "\0" in name or any(
+            p in ("", ".", "..") or len(p.encode("utf-8", "surrogateescape")) > 255 for p in parts):
+        raise BadName(f"invalid name on volume: {name!r}")
+    path = PurePosixPath(name)
+    return path
+
+
+def granule_entries(item: GranuleItem) -> Iterator[Entry]:
+    """The directories and files of one granule, parents before children."""
+    top = check_name(item.directory)
+    if len(top.parts) != 1:
+        raise BadName(f"directory number {item.directory!r} must be one path component")
+    made = {str(top)}
+    yield Entry(str(top), True, granule=item.key)
+    for f in item.files:
+        rel = top / check_name(f.name)
+        for parent in reversed(rel.parents[:-1]):
+            if str(parent) not in made:
+                made.add(str(parent))
+                yield Entry(str(parent), True, granule=item.key)
+        yield Entry(str(rel), False, f.size, source=f.source, granule=item.key, checksum=f.checksum)
+
+
+def volume_entries(items: tuple[GranuleItem, ...], texts: tuple[TextFile, ...]) -> list[Entry]:
+    """Every entry of a volume in writing order; raises NameClash on a path used twice."""
+    entries = [Entry(str(check_name(t.name)), False, len(t.data), data=t.data) for t in texts]
+    for item in items:
+        entries.extend(granule_entries(item))
+    seen: set[str] = set()  # a file and a directory of one name also meet here (parents are entries)
+    for e in entries:
+        if e.path in seen:
+            raise NameClash(f"{e.path!r} appears twice on the volume")
+        seen.add(e.path)
+    return entries
+
+
+def tar_info(entry: Entry, mtime: int = 0) -> tarfile.TarInfo:
+    """The tar header of an entry: explicit modes, integer mtime, no owner names."""
+    info = tarfile.TarInfo(entry.path + ("/" if entry.is_dir else ""))
+    info.type = tarfile.DIRTYPE if entry.is_dir else tarfile.REGTYPE
+    info.mode = DIR_MODE if entry.is_dir else FILE_MODE
+    info.size = 0 if entry.is_dir else entry.size
+    info.mtime = int(mtime)
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    return info
+
+
+def tar_header(entry: Entry, mtime: int = 0) -> bytes:
+    return tar_info(entry, mtime).tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+
+
+def tar_entry_bytes(entry: Entry) -> int:
+    """Exact bytes an entry takes in the tar stream (header(s) and padded data)."""
+    return len(tar_header(entry)) + _round_up(0 if entry.is_dir else entry.size, TAR_BLOCK)
+
+
+def tar_stream_bytes(entries_bytes: int, record_size: int) -> int:
+    """Exact stream length: entries, the two zero end blocks, padded to whole records."""
+    return _round_up(entries_bytes + 2 * TAR_BLOCK, record_size)
+
+
+def iso_entry_bytes(entry: Entry) -> tuple[int, int]:
+    """(ISO 9660 + Joliet + Rock Ridge cost, extra cost if the volume carries UDF) of an entry."""
+    if entry.is_dir:
+        return ISO_PER_DIR, UDF_PER_ENTRY + SECTOR
+    name_bytes = 2 * len(PurePosixPath(entry.path).name)
+    return _round_up(entry.size, SECTOR) + ISO_PER_FILE + name_bytes, UDF_PER_ENTRY
+
+
+def needs_udf(entries: list[Entry]) -> bool:
+    return any(not e.is_dir and e.size >= UDF_FILE_LIMIT for e in entries)
+
+
+def mode_of(entry: Entry) -> int:
+    return (stat.S_IFDIR | DIR_MODE) if entry.is_dir else (stat.S_IFREG | FILE_MODE)
+
+
+def _round_up(n: int, unit: int) -> int:
+    return -(-n // unit) * unit

@@ -1,0 +1,241 @@
+"""Tape volumes: one self-contained tar per tape, written in fixed records, read back before it counts.
+
+The tar stream comes from the stdlib ``tarfile`` in stream mode (``w|``, PAX
+headers, integer mtimes, explicit modes) through ``RecordWriter``, which re-blocks
+it so that the drive only ever sees writes of exactly ``record_size`` bytes (the
+last record zero-padded). When the tape ends (ENOSPC) in the middle of a granule,
+the tape gets a filemark, ``next_tape`` is asked for the next one, and that
+granule and the rest are written there as a new, self-contained tar.
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import tarfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from media.checksum import ChecksumFactory
+from media.errors import EndOfTape, GranuleTooLarge, MediaError, ReadBackMismatch, ToolFailed
+from media.iso import expected_checksum
+from media.layout import Entry, tar_info
+from media.tapedev import RecordSink, TapeDrive
+from media.volumes import DEFAULT_RECORD_SIZE, VolumePlan
+
+
+class RecordWriter(io.RawIOBase):
+    """A write-only file object that hands the sink whole records only."""
+
+    def __init__(self, sink: RecordSink, record_size: int = DEFAULT_RECORD_SIZE) -> None:
+        super().__init__()
+        if record_size <= 0 or record_size % 512:
+            raise MediaError(f"record size must be a positive multiple of 512, got {record_size}")
+        self.sink, self.record_size = sink, record_size
+        self.buf = bytearray()
+        self.device_bytes = 0  # bytes the sink accepted
+        self.dead = False  # after EndOfTape: swallow what tarfile still flushes
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
+        n = len(data)
+        if self.dead:
+            return n
+        size = self.record_size
+        if not self.buf and n == size:
+            self._emit(data)
+            return n
+        self.buf += data
+        if len(self.buf) >= size:
+            view = memoryview(self.buf)
+            whole = len(self.buf) - len(self.buf) % size
+            try:
+                for start in range(0, whole, size):
+                    self._emit(view[start:start + size])
+            finally:
+                view.release()
+            del self.buf[:whole]
+        return n
+
+    def _emit(self, record: bytes | bytearray | memoryview) -> None:
+        try:
+            self.sink.write_record(record)
+        except EndOfTape:
+            self.dead = True
+            raise
+        self.device_bytes += len(record)
+
+    def finish(self) -> None:
+        """Write the last record, zero-padded to full size."""
+        if self.buf and not self.dead:
+            self.buf += bytes(self.record_size - len(self.buf))
+            self._emit(bytes(self.buf))
+            self.buf.clear()
+
+
+@dataclass
+class TapeSegment:
+    """What one tape of a volume holds: granule keys, bytes, and whether its tar is complete."""
+
+    tape: int
+    drive: str
+    granules: list[str] = field(default_factory=list)
+    entries: list[Entry] = field(default_factory=list)
+    bytes: int = 0
+    complete: bool = False
+
+
+def _groups(entries: list[Entry]) -> tuple[list[Entry], list[tuple[str, list[Entry]]]]:
+    """(texts put on every tape, granules in order with their entries)."""
+    texts = [e for e in entries if e.granule is None]
+    groups: dict[str, list[Entry]] = {}
+    for e in entries:
+        if e.granule is not None:
+            groups.setdefault(e.granule, []).append(e)
+    return texts, list(groups.items())
+
+
+def _add(tar: tarfile.TarFile, entry: Entry, now: int) -> None:
+    """One entry; directories and texts carry the time of writing, files their own mtime."""
+    if entry.is_dir:
+        tar.addfile(tar_info(entry, now))
+    elif entry.data is not None:
+        tar.addfile(tar_info(entry, now), io.BytesIO(entry.data))
+    else:
+        assert entry.source is not None
+        try:
+            with entry.source.open("rb") as f:
+                st = entry.source.stat()
+                if st.st_size != entry.size:
+                    raise MediaError(f"{entry.source} is {st.st_size:,} bytes, the plan says {entry.size:,}")
+                tar.addfile(tar_info(entry, int(st.st_mtime)), f)
+        except OSError as e:
+            raise MediaError(f"cannot read {entry.source}: {e.strerror}") from e
+
+
+def write_tape_volume(
+    entries: list[Entry],
+    drive: TapeDrive,
+    next_tape: Callable[[int], TapeDrive],
+    *,
+    record_size: int = DEFAULT_RECORD_SIZE,
+) -> list[TapeSegment]:
+    """Write a volume's entries to tape, spanning granule-wise onto further tapes.
+
+    ``next_tape(n)`` is called with the number (2, 3, ...) of the tape needed and
+    returns the drive holding it (the same drive after an operator swapped the
+    cartridge, or another). A granule that does not fit on an empty tape raises
+    GranuleTooLarge. Returns one TapeSegment per tape used.
+    """
+    texts, pending = _groups(entries)
+    segments: list[TapeSegment] = []
+    while True:
+        seg = TapeSegment(len(segments) + 1, drive.name)
+        segments.append(seg)
+        drive.rewind()
+        drive.set_block(record_size)
+        sink = drive.open_write()
+        writer = RecordWriter(sink, record_size)
+        tar = tarfile.open(fileobj=writer, mode="w|", bufsize=record_size, format=tarfile.PAX_FORMAT)  # type: ignore[call-overload]
+        ends: list[int] = []
+        now = int(time.time())
+        try:
+            for e in texts:
+                _add(tar, e, now)
+            for _key, group in pending:
+                for e in group:
+                    _add(tar, e, now)
+                ends.append(tar.offset)
+            tar.close()
+            writer.finish()
+        except EndOfTape:
+            tar.closed = True  # the stream is cut here; nothing more goes to this tape
+            sink.close()
+            drive.write_filemark()
+            done = sum(1 for end in ends if end <= writer.device_bytes)
+            if done == 0:
+                key = pending[0][0]
+                raise GranuleTooLarge(f"granule {key} does not fit on one empty tape "
+                                      f"({writer.device_bytes:,} bytes written before the end)") from None
+            _fill(seg, texts, pending[:done], writer.device_bytes, complete=False)
+            pending = pending[done:]
+            drive = next_tape(seg.tape + 1)
+            continue
+        sink.close()
+        drive.write_filemark()
+        _fill(seg, texts, pending, writer.device_bytes, complete=True)
+        return segments
+
+
+def _fill(seg: TapeSegment, texts: list[Entry], groups: list[tuple[str, list[Entry]]], n: int, complete: bool) -> None:
+    seg.granules = [k for k, _ in groups]
+    seg.entries = texts + [e for _, g in groups for e in g]
+    seg.bytes, seg.complete = n, complete
+
+
+def write_volume_tape(plan: VolumePlan, drive: TapeDrive, next_tape: Callable[[int], TapeDrive],
+                      record_size: int = DEFAULT_RECORD_SIZE) -> list[TapeSegment]:
+    """One planned volume onto tape(s)."""
+    return write_tape_volume(plan.entries(), drive, next_tape, record_size=record_size)
+
+
+def _members(stream: io.BufferedIOBase | io.RawIOBase, record_size: int) -> Iterator[tuple[tarfile.TarInfo, tarfile.TarFile]]:
+    tar = tarfile.open(fileobj=stream, mode="r|", bufsize=record_size)  # type: ignore[call-overload]
+    try:
+        yield from ((m, tar) for m in tar)
+    except (tarfile.ReadError, EOFError) as e:
+        raise ReadBackMismatch(f"tape read-back stopped: {e}") from e
+
+
+def tar_listing(drive: TapeDrive, record_size: int) -> tuple[list[str], int, str]:
+    """Names ``tar -t`` lists from the tape (GNU tar), its exit status and messages."""
+    cmd = ["tar", "-t", *drive.tar_list_args(record_size)]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
+    except FileNotFoundError as e:
+        raise ToolFailed("tar not found") from e
+    return [n.rstrip("/") for n in done.stdout.splitlines()], done.returncode, done.stderr.strip()
+
+
+def verify_tape(segment: TapeSegment, drive: TapeDrive, factory: ChecksumFactory,
+                record_size: int = DEFAULT_RECORD_SIZE) -> int:
+    """Read one tape back: ``tar -t`` lists every entry, and every file's size and checksum match.
+
+    A tape cut by end of tape has a truncated last member after its complete
+    granules; only those granules are expected there. Returns files checked.
+    """
+    drive.rewind()
+    names, status, message = tar_listing(drive, record_size)
+    wanted = [e.path for e in segment.entries]
+    missing = sorted(set(wanted) - set(names))
+    if missing or (segment.complete and status != 0):
+        raise ReadBackMismatch(f"tape {segment.tape} on {drive.name}: tar -t exit {status} {message!r}, "
+                               f"missing {missing[:5]}")
+    files = {e.path: e for e in segment.entries if not e.is_dir}
+    seen = 0
+    drive.rewind()
+    with drive.open_read() as stream:
+        for member, tar in _members(stream, record_size):
+            e = files.get(member.name)
+            if e is None:
+                continue
+            state = factory()
+            f = tar.extractfile(member)
+            assert f is not None
+            size = 0
+            while chunk := f.read(1 << 20):
+                state.update(chunk)
+                size += len(chunk)
+            want = expected_checksum(e, factory)
+            if size != e.size or state.value() != want:
+                raise ReadBackMismatch(f"tape {segment.tape}: {e.path} read back {size:,} bytes {state.value()}, "
+                                       f"expected {e.size:,} bytes {want}")
+            seen += 1
+            if seen == len(files):
+                break
+    if seen != len(files):
+        raise ReadBackMismatch(f"tape {segment.tape}: {len(files) - seen} files not found on read-back")
+    return seen

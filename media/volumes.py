@@ -1,0 +1,158 @@
+"""Volume planning: split a request's granules over as few volumes as fit.
+
+A granule is never split across volumes; one that is larger than a volume is
+rejected with the reason. Every entry is charged what it really costs on the
+medium (tar headers and padding exactly; ISO sectors, directory records and UDF
+file entries by a model checked against real images in the tests), plus the
+fixed per-volume overhead and a configurable headroom, so a plan that fits fits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from media.errors import GranuleTooLarge, MediaError
+from media.layout import (
+    ISO_FIXED,
+    Entry,
+    GranuleItem,
+    TextFile,
+    granule_entries,
+    iso_entry_bytes,
+    needs_udf,
+    tar_entry_bytes,
+    tar_stream_bytes,
+    volume_entries,
+)
+
+DEFAULT_RECORD_SIZE = 128 * 1024
+
+
+@dataclass(frozen=True)
+class Medium:
+    """A kind of medium: its name (as in the DN's MEDIA TYPE), capacity in bytes, and format."""
+
+    name: str
+    capacity: int
+    kind: str  # "optical" (ISO image) or "tape" (tar stream)
+
+
+CD = Medium("CDROM", 681_984_000, "optical")
+DVD = Medium("DVD+R", 4_700_372_992, "optical")
+DVD9 = Medium("DVD-9", 8_547_991_552, "optical")
+BD = Medium("BD-R", 25_025_314_816, "optical")
+MEDIA: dict[str, Medium] = {m.name: m for m in (CD, DVD, DVD9, BD)} | {"CD": CD, "DVD": DVD, "BD": BD}
+
+
+def tape(capacity: int, name: str = "DLT") -> Medium:
+    """A tape medium of the given native capacity (tapes differ: DLT, LTO-n)."""
+    if capacity <= 0:
+        raise MediaError(f"tape capacity must be positive, got {capacity}")
+    return Medium(name, capacity, "tape")
+
+
+@dataclass(frozen=True)
+class VolumePlan:
+    """One volume of a request: ``Media number of count``, its Media_ID and what goes on it."""
+
+    number: int
+    count: int
+    media_id: str
+    medium: Medium
+    items: tuple[GranuleItem, ...]
+    texts: tuple[TextFile, ...]
+    planned_bytes: int
+
+    @property
+    def label(self) -> str:
+        """The DN's ``Media k of n`` line."""
+        return f"Media {self.number} of {self.count}"
+
+    def entries(self) -> list[Entry]:
+        return volume_entries(self.items, self.texts)
+
+
+def media_id(request_id: str, number: int) -> str:
+    """``<RequestID>_<VolumeID>`` with a three-digit VolumeID, e.g. ``0300018199_001``."""
+    return f"{request_id}_{number:03d}"
+
+
+class _Bin:
+    """Running cost of one volume being filled."""
+
+    def __init__(self, medium: Medium, record_size: int, fixed: list[Entry]) -> None:
+        self.medium, self.record_size = medium, record_size
+        self.items: list[GranuleItem] = []
+        self.base = self.udf_extra = 0
+        self.udf = False
+        self.add(fixed)
+
+    def cost(self, entries: list[Entry]) -> tuple[int, int, bool]:
+        if self.medium.kind == "tape":
+            return sum(tar_entry_bytes(e) for e in entries), 0, False
+        costs = [iso_entry_bytes(e) for e in entries]
+        return sum(c[0] for c in costs), sum(c[1] for c in costs), needs_udf(entries)
+
+    def total(self, base: int, udf_extra: int, udf: bool) -> int:
+        if self.medium.kind == "tape":
+            return tar_stream_bytes(base, self.record_size)
+        return ISO_FIXED + base + (udf_extra if udf else 0)
+
+    def add(self, entries: list[Entry]) -> None:
+        base, extra, udf = self.cost(entries)
+        self.base, self.udf_extra, self.udf = self.base + base, self.udf_extra + extra, self.udf or udf
+
+    def with_(self, entries: list[Entry]) -> int:
+        base, extra, udf = self.cost(entries)
+        return self.total(self.base + base, self.udf_extra + extra, self.udf or udf)
+
+    @property
+    def used(self) -> int:
+        return self.total(self.base, self.udf_extra, self.udf)
+
+
+def plan_volumes(
+    request_id: str,
+    granules: Sequence[GranuleItem],
+    medium: Medium,
+    *,
+    headroom: float = 0.01,
+    texts: Iterable[TextFile] = (),
+    record_size: int = DEFAULT_RECORD_SIZE,
+) -> list[VolumePlan]:
+    """Place granules on volumes, first fit in the given order (each volume keeps that order).
+
+    ``headroom`` is the fraction of the capacity kept free. ``texts`` go on every
+    volume (their size is charged on each). Raises GranuleTooLarge naming the
+    granule, its size and the usable capacity; NameClash/BadName for bad layouts.
+    """
+    if not 0 <= headroom < 1:
+        raise MediaError(f"headroom must be in [0, 1), got {headroom}")
+    usable = int(medium.capacity * (1 - headroom))
+    text_list = tuple(texts)
+    fixed = volume_entries((), text_list)
+    bins: list[_Bin] = []
+    for item in granules:
+        entries = list(granule_entries(item))
+        empty = _Bin(medium, record_size, fixed)
+        alone = empty.with_(entries)
+        if alone > usable:
+            raise GranuleTooLarge(
+                f"granule {item.key} needs {alone:,} bytes on {medium.name}, more than one volume holds "
+                f"({usable:,} bytes usable of {medium.capacity:,})"
+            )
+        target = next((b for b in bins if b.with_(entries) <= usable), None)
+        if target is None:
+            target = empty
+            bins.append(target)
+        target.add(entries)
+        target.items.append(item)
+    count = len(bins)
+    plans = [
+        VolumePlan(n, count, media_id(request_id, n), medium, tuple(b.items), text_list, b.used)
+        for n, b in enumerate(bins, start=1)
+    ]
+    for p in plans:
+        p.entries()  # raises NameClash for duplicate directory numbers or paths on one volume
+    return plans
