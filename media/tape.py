@@ -148,6 +148,7 @@ def write_tape_volume(
             for _key, group in pending:
                 for e in group:
                     _add(tar, e, now)
+                tar.members.clear()  # tarfile keeps every TarInfo it wrote; a stream needs none
                 ends.append(tar.offset)
             tar.close()
             writer.finish()

@@ -11,6 +11,7 @@ for pair in sshd:openssh-server scp:openssh-client smbd:samba smbclient:smbclien
 done
 # GObject introspection for umockdev (tests drive a fake udev device through it)
 [ -e /usr/lib/x86_64-linux-gnu/girepository-1.0/UMockdev-1.0.typelib ] || need+=(gir1.2-umockdev-1.0)
+[ -d /usr/lib/python3/dist-packages/gi ] || need+=(python3-gi)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "system-packages: not root; tests needing ${need[*]} will be skipped" >&2
