@@ -22,6 +22,18 @@ DEFAULT_FAILED_PREAMBLE = (
     "For more information on your request please contact User Services. "
 )
 
+#: Figure 4.3.6-3's preamble of the physical media DN (shipment).
+DEFAULT_MEDIA_PREAMBLE = (
+    "Thank you for using the Earth Observing System Distribution System.   "
+    "For more information on your request contact the DAAC.   \n \n"
+    "Please include the data below in any correspondence with the DAAC. \n \nThank You! "
+)
+#: Figure 4.3.6-4's preamble of the media order rejection notice.
+DEFAULT_MEDIA_REJECTION_PREAMBLE = (
+    "Thank you for using the Earth Observing System Distribution System.  We apologize for not being able "
+    "to distribute the requested data.  For more information on your request contact the DAAC. \n  \nThank You! \n   "
+)
+
 
 def _env(name: str, default: str) -> str:
     value = os.environ.get(name)
@@ -61,6 +73,9 @@ class Settings:
     mail_from: str = "ardis@localhost"
     smtp_conn_id: str = ""
     verify_workers: int = 0
+    media_preamble: str = DEFAULT_MEDIA_PREAMBLE
+    media_rejection_preamble: str = DEFAULT_MEDIA_REJECTION_PREAMBLE
+    support_contacts: str = ""  # the media DN's Support Contacts block, one line each
     system_request_threshold: int = 0  # PDRs in flight archive-wide (Table 4.5-5); 0 = no limit
     system_volume_threshold: int = 0  # bytes in flight archive-wide; 0 = no limit
 
@@ -105,6 +120,10 @@ def load_settings() -> Settings:
         mail_from=_env("ARDIS_MAIL_FROM", "ardis@localhost"),
         smtp_conn_id=_env("ARDIS_SMTP_CONN_ID", ""),
         verify_workers=_env_int("ARDIS_VERIFY_WORKERS", 0),
+        media_preamble=_read_text_setting("ARDIS_MEDIA_PREAMBLE", DEFAULT_MEDIA_PREAMBLE),
+        media_rejection_preamble=_read_text_setting("ARDIS_MEDIA_REJECTION_PREAMBLE",
+                                                    DEFAULT_MEDIA_REJECTION_PREAMBLE),
+        support_contacts=_read_text_setting("ARDIS_SUPPORT_CONTACTS", ""),
         system_request_threshold=_env_int("ARDIS_SYSTEM_REQUEST_THRESHOLD", 0),
         system_volume_threshold=_env_int("ARDIS_SYSTEM_VOLUME_THRESHOLD", 0),
     )

@@ -222,6 +222,10 @@ class Request(Base):
     airflow_run_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
     failure: Mapped[str | None] = mapped_column(Text, nullable=True)
     pull_purged_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # Physical media: the shipment the operator confirmed.
+    carrier: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    tracking_number: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    shipped_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
     order: Mapped[Order] = relationship(back_populates="requests")
     granules: Mapped[list[RequestGranule]] = relationship(
@@ -245,6 +249,7 @@ class RequestGranule(Base):
     status: Mapped[GranuleStatus] = mapped_column(_enum(GranuleStatus), default=GranuleStatus.PENDING)
     failure_explanation: Mapped[str | None] = mapped_column(Text, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    volume_number: Mapped[int | None] = mapped_column(Integer, nullable=True)  # physical media: which volume
 
     request: Mapped[Request] = relationship(back_populates="granules")
     granule: Mapped[Granule] = relationship()
@@ -438,3 +443,42 @@ class GranuleLink(Base):
     granule_id: Mapped[int] = mapped_column(ForeignKey("granules.id"), index=True)
     linked_granule_id: Mapped[int] = mapped_column(ForeignKey("granules.id"), index=True)
     link_type: Mapped[str] = mapped_column(String(16))  # Browse | QA | PH
+
+
+class VolumeState(str, enum.Enum):
+    """One physical volume: planned → built (image ready) → loaded → written → verified; bad means rewrite."""
+
+    PLANNED = "planned"
+    BUILT = "built"
+    LOADED = "loaded"
+    WRITTEN = "written"
+    VERIFIED = "verified"
+    BAD = "bad"
+
+
+class Volume(Base):
+    """A disc or tape of a media request: ``Media k of n``, its Media_ID and what happened to it."""
+
+    __tablename__ = "volumes"
+    __table_args__ = (UniqueConstraint("request_pk", "number", name="uq_volume_number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_pk: Mapped[int] = mapped_column(ForeignKey("requests.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    count: Mapped[int] = mapped_column(Integer)
+    media_id: Mapped[str] = mapped_column(String(32), unique=True)
+    medium: Mapped[str] = mapped_column(String(16))
+    state: Mapped[VolumeState] = mapped_column(_enum(VolumeState), default=VolumeState.PLANNED)
+    planned_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    image_path: Mapped[str | None] = mapped_column(String(1024), nullable=True)
+    drive: Mapped[str] = mapped_column(String(64), default="")
+    media_serial: Mapped[str] = mapped_column(String(64), default="")
+    text: Mapped[str | None] = mapped_column(Text, nullable=True)  # the DN text put on the volume, fixed at build
+    written_to: Mapped[list[str]] = mapped_column(JSON, default=list)  # where the bytes went (discs, tapes)
+    files_checked: Mapped[int] = mapped_column(Integer, default=0)
+    rewrites: Mapped[int] = mapped_column(Integer, default=0)
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    written_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+    request: Mapped[Request] = relationship()

@@ -90,8 +90,6 @@ def upsert_user(session: Session, contact: Contact) -> User:
 
 
 def _check_spec(spec: RequestSpec) -> None:
-    if not spec.media_type.is_electronic:
-        raise UserError(f"{spec.media_type.value} orders are not available yet (electronic delivery only)")
     if not spec.granules:
         raise UserError("a request needs at least one granule")
     if len(spec.userstring) > 255:
@@ -119,6 +117,8 @@ def create_order(
     for spec in specs:
         _check_spec(spec)
     user = upsert_user(session, contact)
+    if any(not spec.media_type.is_electronic for spec in specs) and not user.shipping_address.strip():
+        raise UserError("physical media are shipped: the user needs a shipping address")
     order = Order(user=user, source=source)
     session.add(order)
     session.flush()

@@ -1,0 +1,144 @@
+"""The physical media DN, packing list and rejection notice of a request, built from the database.
+
+One notice per request (ICD 4.3.6.5): a section per volume, a row per granule
+with its directory number, Completed or Canceled, its short UR and — Completed
+only — its file names (with checksums when the user is on the checksum list).
+The same text is written onto every volume, printed as the packing list (PDF,
+with the Media_ID as a barcode), and mailed when the operator confirms the
+shipment. When no granule can go on media the user gets the rejection notice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from distribution.config import Settings
+from distribution.db import session_scope
+from distribution.delivery import final_state
+from distribution.identifiers import GranuleRef
+from distribution.media_drives import media_format
+from distribution.models import GranuleStatus, MediaType, Request, RequestGranule, RequestState, Volume
+from distribution.notices.media_dn import (
+    CANCELED,
+    COMPLETED,
+    MediaFile,
+    MediaGranule,
+    MediaNotice,
+    MediaVolume,
+    contact_lines,
+    media_notice_subject,
+    render_media_dn,
+)
+from distribution.notices.outbox import Transport, enqueue_notice, send_pending
+from distribution.notices.packing_list import write_packing_list
+from distribution.orders import get_request
+from distribution.time import utcnow
+
+#: The DN's MEDIA TYPE (Table 4.3.6-2) of each physical media type.
+DN_MEDIA_TYPE = {MediaType.CDROM: "CDROM", MediaType.DVD: "DVD", MediaType.DLT: "DLT"}
+ON_MEDIA = (GranuleStatus.VERIFIED, GranuleStatus.DELIVERED)
+
+
+def _short_ur(rg: RequestGranule) -> str:
+    c = rg.granule.collection
+    return GranuleRef(c.short_name, c.version_id, rg.granule.id).short_ur
+
+
+def _granule(rg: RequestGranule, checksums: bool, on_media: bool) -> MediaGranule:
+    if not on_media:
+        return MediaGranule(str(rg.directory_number), _short_ur(rg), CANCELED)
+    files = []
+    for rf in rg.files:
+        gf = rf.granule_file
+        with_sum = checksums and gf.checksum_type is not None and gf.checksum_value is not None
+        files.append(MediaFile(rf.dist_name, gf.checksum_type if with_sum else None,
+                               gf.checksum_value if with_sum else None))
+    return MediaGranule(str(rg.directory_number), _short_ur(rg), COMPLETED, files)
+
+
+def build_media_notice(settings: Settings, session: Session, request: Request, completed: datetime, *,
+                       rejected: bool = False) -> MediaNotice:
+    """The notice as the request stands: a rejection when no granule is (or will be) on a volume, or ``rejected``."""
+    user = request.order.user
+    volumes = list(session.scalars(select(Volume).where(Volume.request_pk == request.id).order_by(Volume.number)))
+    kind, fmt = DN_MEDIA_TYPE[request.media_type], media_format(request.media_type)
+    placed = [] if rejected else [rg for rg in request.granules
+                                  if rg.volume_number is not None and rg.status in ON_MEDIA]
+    if volumes and placed:
+        sections = []
+        for v in volumes:
+            rows = [_granule(rg, user.checksum_list, True) for rg in request.granules
+                    if rg.volume_number == v.number and rg.status in ON_MEDIA]
+            if v.number == 1:  # Canceled granules are listed once, with the first volume
+                rows += [_granule(rg, False, False) for rg in request.granules if rg not in placed]
+            sections.append(MediaVolume(v.media_id, kind, fmt, rows))
+    else:
+        sections = [MediaVolume(None, kind, fmt, [_granule(rg, False, False) for rg in request.granules])]
+    files = sum(len(rg.files) or len(rg.granule.files) for rg in request.granules)
+    return MediaNotice(
+        order_id=str(request.order.order_id), request_id=str(request.request_id), completed=completed,
+        shipping_address=contact_lines(first_name=user.first_name, last_name=user.last_name, title=user.title,
+                                       organization=user.organization, address=user.shipping_address,
+                                       phone=user.phone, fax=user.fax, email=user.email),
+        count=files, count_unit="files", volumes=sections,
+        support_contacts=[line for line in settings.support_contacts.splitlines() if line.strip()],
+        checksums=user.checksum_list and bool(placed),
+    )
+
+
+def _preamble(settings: Settings, notice: MediaNotice) -> str:
+    return settings.media_rejection_preamble if notice.rejected else settings.media_preamble
+
+
+def volume_text(settings: Settings, request: Request) -> str:
+    """The DN text written onto each volume (fixed when the first image is built)."""
+    session = Session.object_session(request)
+    assert session is not None
+    notice = build_media_notice(settings, session, request, utcnow().replace(microsecond=0))
+    return render_media_dn(notice, _preamble(settings, notice))
+
+
+def packing_list_path(settings: Settings, request: Request) -> Path:
+    return settings.home / "packing_lists" / f"{request.request_id}.pdf"
+
+
+def print_packing_list(settings: Settings, request_id: str) -> str:
+    """The packing list PDF (paginated, ``Media k of n`` and the Media_ID barcode on every page)."""
+    with session_scope(settings.database_url) as session:
+        request = get_request(session, request_id)
+        notice = build_media_notice(settings, session, request, (request.shipped_at or utcnow()).replace(microsecond=0))
+        path = packing_list_path(settings, request)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_packing_list(notice, path, _preamble(settings, notice), archive_name=settings.archive_name)
+        return str(path)
+
+
+def notify_media_request(settings: Settings, request_id: str, transport: Transport) -> dict[str, str | int | None]:
+    """Close the request and send its notice once: the shipment DN, or the rejection when nothing shipped."""
+    with session_scope(settings.database_url) as session:
+        request = get_request(session, request_id)
+        for rg in request.granules:
+            if rg.status not in (GranuleStatus.DELIVERED, GranuleStatus.FAILED, GranuleStatus.CANCELLED):
+                if request.shipped_at is None:
+                    rg.status = GranuleStatus.CANCELLED if request.state is RequestState.CANCELLED \
+                        else GranuleStatus.FAILED
+                    rg.failure_explanation = rg.failure_explanation or "not produced on media"
+        state = final_state(request)
+        if request.shipped_at is None and state is not RequestState.CANCELLED:
+            state = RequestState.FAILED
+        completed = (request.shipped_at or utcnow()).replace(microsecond=0)
+        notice = build_media_notice(settings, session, request, completed, rejected=request.shipped_at is None)
+        dn = enqueue_notice(
+            session, dedupe_key=f"media-dn:{request.request_id}", kind="media-rejection" if notice.rejected
+            else "media-dn", recipient=request.notify_email or request.order.user.email,
+            subject=media_notice_subject(settings.archive_name, notice),
+            body=render_media_dn(notice, _preamble(settings, notice)), request_pk=request.id)
+        request.state, request.finished_at = state, request.finished_at or utcnow()
+        notice_id = dn.id
+    send_pending(settings.database_url, transport, notice_ids=[notice_id], mail_from=settings.mail_from)
+    return {"state": state.value, "notice_id": notice_id}
+
