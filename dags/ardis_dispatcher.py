@@ -1,4 +1,7 @@
-"""Starts a distribution run for every request that has none (a lost trigger, a restart).
+"""Starts the run of every request that has none (a lost trigger, a restart).
+
+Electronic requests go to ardis_distribution, CD-ROM and DVD to ardis_media_optical,
+DLT to ardis_media_tape.
 
 Wiring only. A run that already exists is skipped, so overlapping ticks are harmless.
 """
@@ -14,7 +17,7 @@ from ardis_airflow import policy, steps
 
 with DAG(
     dag_id="ardis_dispatcher",
-    description="Trigger ardis_distribution for requests left without a run",
+    description="Trigger the distribution or media run of requests left without one",
     schedule=timedelta(minutes=1),
     catchup=False,
     max_active_runs=1,
@@ -25,7 +28,6 @@ with DAG(
     pending = task(task_id="requests_to_dispatch")(steps.requests_to_dispatch)()
     TriggerDagRunOperator.partial(
         task_id="trigger_distribution",
-        trigger_dag_id="ardis_distribution",
         skip_when_already_exists=True,
         wait_for_completion=False,
         retries=1,

@@ -14,15 +14,32 @@ def plugins_folder() -> Path:
     return Path(os.environ.get("AIRFLOW__CORE__PLUGINS_FOLDER") or PLUGINS)
 
 
+#: The DAG that carries a request of each delivery method.
+MEDIA_DAGS = {"CDROM": "ardis_media_optical", "DVD": "ardis_media_optical", "DLT": "ardis_media_tape"}
+
+
+def dag_for(media_type: str) -> str:
+    return MEDIA_DAGS.get(media_type, "ardis_distribution")
+
+
+def trigger_media_rewrite(request_id: str, media_id: str) -> str:
+    """A new run of the request's media DAG: it writes only the volumes marked bad."""
+    return _trigger([request_id, "-", "rewrite", f"request-{request_id}-rewrite-{media_id}"])
+
+
 def trigger_distribution_run(request_id: str, order_id: str, media_type: str) -> str:
     """Start the request's run now; on any failure say so (the dispatcher will start it)."""
+    return _trigger([request_id, order_id, media_type])
+
+
+def _trigger(args: list[str]) -> str:
     if os.environ.get("ARDIS_TRIGGER", "airflow") == "off":
         return "not triggered (ARDIS_TRIGGER=off); the dispatcher DAG will start it"
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(plugins_folder()), env.get("PYTHONPATH", "")]))
     try:
         proc = subprocess.run(
-            [sys.executable, "-m", "ardis_airflow.trigger", request_id, order_id, media_type],
+            [sys.executable, "-m", "ardis_airflow.trigger", *args],
             env=env, capture_output=True, text=True, timeout=120,
         )
     except (OSError, subprocess.TimeoutExpired) as e:

@@ -105,12 +105,18 @@ class AirflowStack:
     def migrate(self) -> None:
         self.cli("db", "migrate")
 
+    def create_pools(self, pools: dict[str, int]) -> None:
+        """One pool per drive kind, a slot per drive: concurrent writes never exceed the drives."""
+        for name, slots in pools.items():
+            self.cli("pools", "set", name, str(max(1, slots)), f"Ardis: {name.replace('_', ' ')}")
+
     def add_connection(self, conn_id: str, conn: dict[str, object]) -> None:
         """Create (or replace) a connection; credentials stay in Airflow's store."""
         self.cli("connections", "delete", conn_id, check=False)
         self.cli("connections", "add", conn_id, "--conn-json", json.dumps(conn))
 
-    def start(self, log_dir: Path) -> None:
+    def start(self, log_dir: Path, components: tuple[str, ...] = ("api-server", "scheduler", "dag-processor")) -> None:
+        """Start the components (all three by default; tests under dag.test() need only the api-server)."""
         log_dir.mkdir(parents=True, exist_ok=True)
         commands = {
             "api-server": ["api-server"],
@@ -118,6 +124,8 @@ class AirflowStack:
             "dag-processor": ["dag-processor"],
         }
         for name, args in commands.items():
+            if name not in components:
+                continue
             log = (log_dir / f"{name}.log").open("ab")
             self.processes[name] = subprocess.Popen(
                 [airflow_bin(), *args], env=self.env(), stdout=log, stderr=subprocess.STDOUT,

@@ -21,7 +21,7 @@ from distribution.db import session_scope
 from distribution.delivery import final_state
 from distribution.identifiers import GranuleRef
 from distribution.media_drives import media_format
-from distribution.models import GranuleStatus, MediaType, Request, RequestGranule, RequestState, Volume
+from distribution.models import GranuleStatus, MediaType, Request, RequestGranule, RequestState, Volume, VolumeState
 from distribution.notices.media_dn import (
     CANCELED,
     COMPLETED,
@@ -118,9 +118,16 @@ def print_packing_list(settings: Settings, request_id: str) -> str:
 
 
 def notify_media_request(settings: Settings, request_id: str, transport: Transport) -> dict[str, str | int | None]:
-    """Close the request and send its notice once: the shipment DN, or the rejection when nothing shipped."""
+    """Close the request and send its notice once: the shipment DN, or the rejection when nothing shipped.
+
+    A volume marked bad leaves the request open: the rewrite run writes it and closes the request.
+    """
     with session_scope(settings.database_url) as session:
         request = get_request(session, request_id)
+        bad = [v.media_id for v in session.scalars(select(Volume).where(Volume.request_pk == request.id))
+               if v.state is VolumeState.BAD]
+        if bad and request.shipped_at is None and request.state is not RequestState.CANCELLED:
+            return {"state": "rewriting", "notice_id": None, "bad": ", ".join(bad)}  # the rewrite run closes it
         for rg in request.granules:
             if rg.status not in (GranuleStatus.DELIVERED, GranuleStatus.FAILED, GranuleStatus.CANCELLED):
                 if request.shipped_at is None:

@@ -12,6 +12,7 @@ from airflow.sdk import get_current_context
 
 from ardis_airflow.connections import notice_transport, push_credentials
 from distribution import delivery, housekeeping, notify
+from distribution.airflow_bridge import dag_for
 from distribution.config import load_settings
 from distribution.db import session_scope
 from distribution.errors import UserError
@@ -68,6 +69,7 @@ def requests_to_dispatch() -> list[dict[str, Any]]:
     """Trigger arguments for every request still without a run."""
     return [
         {
+            "trigger_dag_id": dag_for(r.media_type),
             "trigger_run_id": f"request-{r.request_id}",
             "conf": {"request_id": r.request_id, "order_id": r.order_id},
             "note": f"Order {r.order_id} / Request {r.request_id} ({r.media_type})",

@@ -1,7 +1,9 @@
-"""Start the distribution run of one request now: ``python -m ardis_airflow.trigger REQUEST ORDER MEDIA``.
+"""Start the run of one request now: ``python -m ardis_airflow.trigger REQUEST ORDER MEDIA [RUN_ID]``.
 
 The ``ardis`` command runs this as a separate process (the domain never imports
-Airflow). If it fails, the dispatcher DAG starts the run on its next tick.
+Airflow). If it fails, the dispatcher DAG starts the run on its next tick. With
+``rewrite`` as MEDIA and a RUN_ID, it starts another run of the request's media
+DAG, which writes the volumes marked bad.
 """
 
 from __future__ import annotations
@@ -13,18 +15,26 @@ from airflow.models.dagrun import DagRun
 from airflow.utils.session import create_session
 from airflow.utils.types import DagRunTriggeredByType
 
-DAG_ID = "ardis_distribution"
+from distribution.airflow_bridge import dag_for
+from distribution.config import load_settings
+from distribution.db import session_scope
+from distribution.orders import get_request
 
 
 def main(argv: list[str]) -> int:
-    request_id, order_id, media = argv
-    run_id = f"request-{request_id}"
+    request_id, order_id, media = argv[:3]
+    run_id = argv[3] if len(argv) > 3 else f"request-{request_id}"
+    if media == "rewrite":
+        with session_scope(load_settings().database_url) as session:
+            request = get_request(session, request_id)
+            media, order_id = request.media_type.value, str(request.order.order_id)
+    dag_id = dag_for(media)
     with create_session() as session:
-        if session.query(DagRun).filter_by(dag_id=DAG_ID, run_id=run_id).first():
+        if session.query(DagRun).filter_by(dag_id=dag_id, run_id=run_id).first():
             print(f"{run_id} exists")
             return 0
     trigger_dag(
-        DAG_ID,
+        dag_id,
         triggered_by=DagRunTriggeredByType.CLI,
         run_id=run_id,
         conf={"request_id": request_id, "order_id": order_id},

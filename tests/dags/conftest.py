@@ -37,3 +37,22 @@ def run_dag(dagbag: Any, dag_id: str, conf: dict[str, Any]) -> Any:
 
 def task_states(dag_run: Any) -> dict[str, str]:
     return {ti.task_id: getattr(ti.state, "value", ti.state) for ti in dag_run.get_task_instances()}
+
+
+@pytest.fixture(scope="session")
+def airflow_api(airflow_db: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """An api-server on this session's Airflow DB: the REST API that answers human-in-the-loop steps.
+
+    Under ``dag.test()`` a HITL task waits until an answer is recorded from outside,
+    as an operator's in the UI would be; tests answer through this server.
+    """
+    from distribution.airflow_stack import AirflowStack
+
+    stack = AirflowStack(Path(os.environ["AIRFLOW_HOME"]))
+    stack.create_pools({"ardis_optical_drives": 1, "ardis_tape_drives": 1})
+    stack.start(tmp_path_factory.mktemp("airflow-api-logs"), components=("api-server",))
+    try:
+        stack.wait_ready([])
+        yield stack
+    finally:
+        stack.stop()

@@ -11,7 +11,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_dags_import_without_errors(dagbag: Any) -> None:
     assert dagbag.import_errors == {}
-    assert {"ardis_distribution", "ardis_dispatcher", "ardis_housekeeping"} <= set(dagbag.dag_ids)
+    assert {"ardis_distribution", "ardis_dispatcher", "ardis_housekeeping", "ardis_pdr_poll", "ardis_ingest",
+            "ardis_media_optical", "ardis_media_tape"} <= set(dagbag.dag_ids)
 
 
 def test_distribution_dag_shape(dagbag: Any) -> None:

@@ -1,0 +1,103 @@
+"""Answering Airflow's human-in-the-loop steps through its REST API, for unattended demos and tests.
+
+An operator answers "Load a blank DVD…" and "Confirm shipment…" in the Airflow UI
+(Required Actions). The demo and the tests play that operator: a thread polls
+``GET /api/v2/dags/{dag}/dagRuns/~/hitlDetails`` for steps still waiting and
+``PATCH``-es each answer, exactly as the UI does. Ardis reaches Airflow only as
+another process here (HTTP), never by importing it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """One step waiting for an answer."""
+
+    dag_id: str
+    run_id: str
+    task_id: str
+    map_index: int
+    subject: str
+    options: list[str]
+
+
+#: Decides an answer: (chosen options, params input), or None to leave the step waiting.
+Decide = Callable[[Waiting], tuple[list[str], dict[str, Any]] | None]
+
+
+def _call(url: str, method: str = "GET", body: dict[str, Any] | None = None) -> Any:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read() or b"null")
+
+
+def waiting(api_url: str, dag_id: str) -> list[Waiting]:
+    """The steps of ``dag_id`` that wait for an answer now."""
+    query = urllib.parse.urlencode({"response_received": "false", "limit": 100})
+    found = _call(f"{api_url}/api/v2/dags/{dag_id}/dagRuns/~/hitlDetails?{query}")
+    steps = []
+    for item in found.get("hitl_details", []):
+        ti = item.get("task_instance") or {}
+        if item.get("response_received") or ti.get("state") not in (None, "awaiting_input", "deferred"):
+            continue
+        steps.append(Waiting(ti["dag_id"], ti["dag_run_id"], ti["task_id"], int(ti.get("map_index", -1)),
+                             item.get("subject", ""), list(item.get("options") or [])))
+    return steps
+
+
+def answer(api_url: str, step: Waiting, chosen: list[str], params: dict[str, Any]) -> None:
+    path = (f"/api/v2/dags/{step.dag_id}/dagRuns/{urllib.parse.quote(step.run_id, safe='')}"
+            f"/taskInstances/{step.task_id}/{step.map_index}/hitlDetails")
+    _call(api_url + path, "PATCH", {"chosen_options": chosen, "params_input": params})
+
+
+class Operator(threading.Thread):
+    """A stand-in operator: answers every waiting step of the given DAGs with ``decide`` until stopped."""
+
+    def __init__(self, api_url: str, dag_ids: Iterable[str], decide: Decide, interval: float = 1.0) -> None:
+        super().__init__(name="hitl-operator", daemon=True)
+        self.api_url, self.dag_ids, self.decide, self.interval = api_url, list(dag_ids), decide, interval
+        self.answered: list[tuple[Waiting, list[str], dict[str, Any]]] = []
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        while not self._halt.wait(self.interval):
+            for dag_id in self.dag_ids:
+                try:
+                    for step in waiting(self.api_url, dag_id):
+                        decision = self.decide(step)
+                        if decision is None:
+                            continue
+                        answer(self.api_url, step, *decision)
+                        self.answered.append((step, *decision))
+                        log.info("answered %s %s[%s]: %s", step.run_id, step.task_id, step.map_index, decision[0])
+                except (urllib.error.URLError, OSError, ValueError, KeyError) as e:
+                    log.debug("HITL poll of %s: %s", dag_id, e)
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join(timeout=10)
+
+
+def shipping_clerk(step: Waiting) -> tuple[list[str], dict[str, Any]] | None:
+    """The demo's operator: loads the first drive offered, ships with a made-up tracking number."""
+    if step.task_id.endswith("load"):
+        return [step.options[0]], {"media_serial": f"DEMO-{step.run_id[-10:]}-{step.map_index + 1}"}
+    if step.task_id == "confirm_shipment":
+        return ["Shipped"], {"carrier": "Demo Parcel Service", "tracking_number": f"DPS{step.run_id[-10:]}",
+                             "bad_media_id": ""}
+    return None

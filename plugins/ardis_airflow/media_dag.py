@@ -1,0 +1,56 @@
+"""The physical media DAG's tasks, for one drive kind (optical or tape): wiring only.
+
+begin → stage → verify → plan → per volume [build → load (operator) → record
+→ write (pool of the drive kind) → read back] → packing list → confirm shipment
+(operator: carrier and tracking number, or a volume to rewrite) → ship → notify.
+The human-in-the-loop steps hold no worker or pool slot while they wait.
+"""
+
+from __future__ import annotations
+
+from airflow.providers.standard.operators.hitl import HITLOperator
+from airflow.sdk import Param, TriggerRule, task, task_group
+
+from ardis_airflow import media_steps, steps
+
+POOLS = {"optical": "ardis_optical_drives", "tape": "ardis_tape_drives"}
+PROMPT = "{{ ti.xcom_pull(task_ids='volume.build') }}"
+
+
+def media_tasks(kind: str) -> None:
+    """Add the media tasks for drives of ``kind`` to the DAG being defined."""
+    begin = task(task_id="begin", retries=0)(steps.begin)()
+    stage = task(task_id="stage")(steps.stage)()
+    verify = task(task_id="verify")(steps.verify)()
+    planned = task(task_id="plan")(media_steps.plan)()
+
+    @task_group(group_id="volume")
+    def volume(media_id: str) -> None:
+        prompt = task(task_id="build")(media_steps.build)(media_id)
+        load = HITLOperator(
+            task_id="load",
+            subject="{{ ti.xcom_pull(task_ids='volume.build')['subject'] }}",
+            body="{{ ti.xcom_pull(task_ids='volume.build')['body'] }}",
+            options=media_steps.drive_names(kind),
+            params={"media_serial": Param("", type="string", description="serial number on the medium")},
+        )
+        recorded = task(task_id="record_load")(media_steps.record_load)(media_id, load.output)
+        written = task(task_id="write", pool=POOLS[kind])(media_steps.write)(media_id)
+        checked = task(task_id="read_back")(media_steps.read_back)(media_id)
+        prompt >> load >> recorded >> written >> checked
+
+    volumes = volume.expand(media_id=planned)
+    printed = task(task_id="packing_list")(media_steps.packing_list)()
+    confirm = HITLOperator(
+        task_id="confirm_shipment",
+        subject="Confirm shipment of request {{ dag_run.conf['request_id'] }}",
+        body="Every volume is written and verified; the packing list is printed. Put it in the box with the "
+             "volumes, then confirm with the carrier and tracking number — or name a volume to rewrite.",
+        options=[media_steps.SHIPPED, media_steps.REWRITE],
+        params={"carrier": Param("", type="string"), "tracking_number": Param("", type="string"),
+                "bad_media_id": Param("", type="string", description="only to rewrite a volume")},
+    )
+    shipped = task(task_id="ship")(media_steps.ship)(confirm.output)
+    notified = task(task_id="notify", trigger_rule=TriggerRule.ALL_DONE)(media_steps.notify)()
+    begin >> stage >> verify >> planned
+    volumes >> printed >> confirm >> shipped >> notified

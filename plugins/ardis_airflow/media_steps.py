@@ -1,0 +1,77 @@
+"""Task bodies of the physical media DAGs: one Ardis function each.
+
+Tasks pass the RequestID (from the run's conf) and Media_IDs; what a step did is
+in Ardis's database. The operator's answers (the drive loaded, the media serial,
+the carrier and tracking number) come from the human-in-the-loop steps and are
+recorded there too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ardis_airflow.connections import notice_transport
+from ardis_airflow.steps import _request_id
+from distribution import media_notices, media_orders
+from distribution.config import load_settings
+from distribution.errors import UserError
+from distribution.media_drives import configured_drives
+
+SHIPPED = "Shipped"
+REWRITE = "Rewrite a volume"
+
+
+def drive_names(kind: str) -> list[str]:
+    """The drives an operator can pick for a medium of this kind (read when the DAG file is parsed)."""
+    return [d.name for d in configured_drives(load_settings(), kind)]
+
+
+def plan() -> list[str]:
+    return media_orders.plan_request(load_settings(), _request_id())
+
+
+def build(media_id: str) -> dict[str, Any]:
+    """Build the volume's image; the load prompt shown to the operator next."""
+    settings = load_settings()
+    media_orders.build_volume(settings, media_id)
+    return media_orders.load_prompt(settings, media_id)
+
+
+def record_load(media_id: str, answer: dict[str, Any]) -> str:
+    chosen = answer.get("chosen_options") or []
+    if not chosen:
+        raise UserError(f"no drive was chosen for {media_id}")
+    serial = str((answer.get("params_input") or {}).get("media_serial") or "")
+    return media_orders.record_load(load_settings(), media_id, chosen[0], serial)
+
+
+def write(media_id: str) -> list[str]:
+    return media_orders.write_volume(load_settings(), media_id)
+
+
+def read_back(media_id: str) -> int:
+    return media_orders.verify_volume(load_settings(), media_id)
+
+
+def packing_list() -> str:
+    return media_notices.print_packing_list(load_settings(), _request_id())
+
+
+def ship(answer: dict[str, Any]) -> str:
+    """The operator's shipment answer: shipped (carrier, tracking number), or a volume to rewrite."""
+    settings = load_settings()
+    request_id = _request_id()
+    given = answer.get("params_input") or {}
+    if REWRITE in (answer.get("chosen_options") or []):
+        media_id = str(given.get("bad_media_id") or "").strip()
+        media_orders.mark_bad(settings, media_id, "marked bad at shipment")
+        from distribution.airflow_bridge import trigger_media_rewrite
+
+        return trigger_media_rewrite(request_id, media_id)
+    media_orders.shipped(settings, request_id, str(given.get("carrier") or ""), str(given.get("tracking_number") or ""))
+    return SHIPPED
+
+
+def notify() -> dict[str, Any]:
+    settings = load_settings()
+    return media_notices.notify_media_request(settings, _request_id(), notice_transport(settings))
