@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from distribution import cli_ingest, db
+from distribution import cli_ingest, cli_media, db
 from distribution.config import Settings, load_settings
 from distribution.errors import ArdisError
 
@@ -65,7 +65,8 @@ def _cmd_order_create(settings: Settings, args: argparse.Namespace) -> int:
     from distribution.orders import Contact, Destination, RequestSpec, create_order, parse_media_type
 
     contact = Contact(user_id=args.user, email=args.email or "", first_name=args.first_name,
-                      last_name=args.last_name, phone=args.phone,
+                      last_name=args.last_name, phone=args.phone, organization=args.organization,
+                      shipping_address=args.shipping_address.replace("\\n", "\n"),
                       checksum_list=True if args.checksums else None)
     spec = RequestSpec(
         media_type=parse_media_type(args.method),
@@ -174,8 +175,10 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--first-name", default="")
     create.add_argument("--last-name", default="")
     create.add_argument("--phone", default="")
+    create.add_argument("--organization", default="")
+    create.add_argument("--shipping-address", default="", help="for CDROM/DVD/DLT; lines separated by \\n")
     create.add_argument("--checksums", action="store_true", help="put the user on the checksum list")
-    create.add_argument("--method", required=True, help="FtpPull, FtpPush, scp or SmbPush")
+    create.add_argument("--method", required=True, help="FtpPull, FtpPush, scp, SmbPush, CDROM, DVD or DLT")
     create.add_argument("--granule", action="append", required=True, help="UR, or ESDT:LocalGranuleID")
     create.add_argument("--host", default="")
     create.add_argument("--port", type=int)
@@ -200,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     ftp.set_defaults(func=_cmd_ftp_server)
 
     cli_ingest.register(sub)
+    cli_media.register(sub)
 
     demo = sub.add_parser("demo", help="run Ardis end to end on sample data")
     demo.add_argument("--workdir", required=True)
