@@ -5,7 +5,9 @@ takes the PDR, ingests the granules into the archive and writes the PAN back
 (shown). Then it starts real peers on 127.0.0.1 (the embedded FTP pull
 server, an FTP server to push to, OpenSSH sshd for scp, Samba smbd for SMB where
 installed), starts Airflow (api-server, scheduler, dag-processor; LocalExecutor),
-places one order per delivery method, waits for the DAG runs, downloads the
+places one order per delivery method (DVD and DLT on virtual drives, their
+operator steps answered through Airflow's REST API), waits for the DAG runs,
+reads the media back with osirrox and tar, downloads the
 pulled files with a real FTP client, checks every delivered file against the
 archive's checksums, and prints where the files and DNs are.
 """
@@ -15,6 +17,8 @@ from __future__ import annotations
 import ftplib
 import logging
 import os
+import subprocess
+import tarfile
 import threading
 import time
 from contextlib import ExitStack
@@ -25,6 +29,7 @@ from sqlalchemy import select
 
 from distribution import db
 from distribution.airflow_bridge import trigger_distribution_run
+from distribution.airflow_hitl import Operator, shipping_clerk
 from distribution.airflow_stack import AirflowStack
 from distribution.archive import granule_ur
 from distribution.checksums import checksum_file
@@ -41,7 +46,8 @@ from distribution.providers import ProviderSpec, add_provider
 from distribution.orders import Contact, Destination, RequestSpec, create_order
 from distribution.peers import PeerUnavailable, free_port, run_ftp_server, run_smbd, run_sshd
 
-DAGS = ["ardis_distribution", "ardis_dispatcher", "ardis_housekeeping", "ardis_pdr_poll", "ardis_ingest"]
+DAGS = ["ardis_distribution", "ardis_dispatcher", "ardis_housekeeping", "ardis_pdr_poll", "ardis_ingest",
+        "ardis_media_optical", "ardis_media_tape"]
 PROVIDER = "DEMO_SIPS"
 PDR_NAME = "DEMO_SIPS.20261201.PDR"
 RUN_TIMEOUT = 600.0
@@ -116,9 +122,14 @@ def _serve_pull_area(stack: ExitStack, settings: Settings) -> None:
 def _place_orders(settings: Settings, urs: list[str], targets: dict[MediaType, tuple[Destination, Path]],
                   ) -> list[DemoRequest]:
     contact = Contact(user_id="demo", email="demo.user@example.org", first_name="Demo", last_name="User",
+                      organization="Ardis Demo", shipping_address="1616 McCormick Drive\nLandover, MD 20785",
                       checksum_list=True)
     placed = []
-    specs = [("FtpPull: every sample granule", RequestSpec(MediaType.FTP_PULL, urs, userstring="demo pull"))]
+    specs = [("FtpPull: every sample granule", RequestSpec(MediaType.FTP_PULL, urs, userstring="demo pull")),
+             ("DVD: every sample granule, burned on the virtual burner",
+              RequestSpec(MediaType.DVD, urs, userstring="demo DVD")),
+             ("DLT: two granules, written to the virtual tape drive",
+              RequestSpec(MediaType.DLT, urs[:2], userstring="demo DLT"))]
     for media, (dest, _) in targets.items():
         specs.append((f"{media.value} to {dest.host}:{dest.directory}",
                       RequestSpec(media, urs[:2], dest, userstring=f"demo {media.value}")))
@@ -188,10 +199,36 @@ def _check(settings: Settings, placed: list[DemoRequest], workdir: Path) -> list
                 except (OSError, EOFError, ftplib.Error) as e:
                     problems.append(f"FTP pull of request {p.request_id} failed: {e}")
                 p.where = download
+            elif not p.media_type.is_electronic:
+                p.where = workdir / "from_media" / p.request_id
+                problems += _check_media(settings, request, p.where)
             elif p.where is not None:
                 for rg in delivered:
                     for rf in rg.files:
                         problems += _compare(p.where / rf.dist_name, rf.granule_file)
+    return problems
+
+
+def _check_media(settings: Settings, request: Request, out: Path) -> list[str]:
+    """Read each volume back as a user would (osirrox for the disc image, tar for the tape), then compare."""
+    problems: list[str] = []
+    out.mkdir(parents=True, exist_ok=True)
+    drives = settings.home / "drives"
+    if request.media_type is MediaType.DLT:
+        for cartridge in sorted(drives.glob("tape-1.tape*")):
+            with tarfile.open(cartridge, mode="r|") as tar:
+                tar.extractall(out, filter="data")
+    else:
+        for image in sorted((drives / "burner-1").glob(f"{request.request_id}_*.iso")):
+            done = subprocess.run(["osirrox", "-indev", str(image), "-extract", "/", str(out)],
+                                  capture_output=True, text=True)
+            if done.returncode != 0:
+                problems.append(f"osirrox could not read {image}: {done.stderr.strip()[-200:]}")
+    for rg in request.granules:
+        for rf in rg.files:
+            problems += _compare(out / str(rg.directory_number) / rf.dist_name, rf.granule_file)
+    if not (settings.home / "packing_lists" / f"{request.request_id}.pdf").exists():
+        problems.append(f"request {request.request_id}: no packing list")
     return problems
 
 
@@ -207,6 +244,9 @@ def _summary(settings: Settings, placed: list[DemoRequest], skipped: list[str], 
             print(f"      {p.label}; files: {p.where}")
             if p.media_type == MediaType.SCP and p.where is not None:
                 print(f"      DN copy: {p.where / (p.request_id + '.notifyscp')}")
+            if not p.media_type.is_electronic:
+                print(f"      shipped {request.carrier} {request.tracking_number}; packing list "
+                      f"{settings.home / 'packing_lists' / (p.request_id + '.pdf')}")
     print(f"  DNs (one .eml per notice): {settings.outbox_dir}")
     for line in skipped:
         print(f"  skipped: {line}")
@@ -232,6 +272,7 @@ def run_demo(workdir: Path, keep_running: bool = False) -> int:
         airflow = AirflowStack(workdir / "airflow")
         _say("preparing Airflow (db migrate)")
         airflow.migrate()
+        airflow.create_pools({"ardis_optical_drives": 1, "ardis_tape_drives": 1})
         targets: dict[MediaType, tuple[Destination, Path]] = {}
         push_root = workdir / "delivered"
         ftp = stack.enter_context(run_ftp_server(push_root / "ftp", "pushuser", "push-secret"))
@@ -274,6 +315,9 @@ def run_demo(workdir: Path, keep_running: bool = False) -> int:
         if len(urs) != len(SAMPLES):
             raise ArdisError(f"{len(urs)} of {len(SAMPLES)} granules were archived; see {answer}")
         placed = _place_orders(settings, urs, targets)
+        clerk = Operator(airflow.api_url, ["ardis_media_optical", "ardis_media_tape"], shipping_clerk)
+        clerk.start()  # plays the operator: loads blank media, confirms the shipments (Airflow's REST API)
+        stack.callback(clerk.stop)
         for p in placed:
             outcome = trigger_distribution_run(p.request_id, p.order_id, p.media_type.value)
             _say(f"order {p.order_id} request {p.request_id} {p.media_type.value}: {outcome}")

@@ -36,7 +36,7 @@ from distribution.models import GranuleStatus, MediaType, Request, RequestGranul
 from distribution.orders import get_request
 from distribution.time import utcnow
 from media import errors as media_errors
-from media import iso, tape
+from media import drives, iso, tape
 from media.layout import GranuleItem, TextFile, VolumeFile
 from media.volumes import VolumePlan, plan_volumes
 
@@ -46,6 +46,8 @@ TO_WRITE = (VolumeState.PLANNED, VolumeState.BUILT, VolumeState.LOADED, VolumeSt
 #: Room kept for the DN text on each volume while planning (the text itself is written later):
 #: its header, and a line or three per file (the checksum lines where the user is on the list).
 TEXT_HEADER_RESERVE = 8 << 10
+#: How long a burner may take to report the blank disc the operator loaded (udev monitor).
+BLANK_DISC_WAIT = 120.0
 TEXT_FILE_RESERVE = 512
 
 
@@ -191,6 +193,8 @@ def write_volume(settings: Settings, media_id: str) -> list[str]:
         spec = media_drives.find_drive(settings, kind, volume.drive)
         try:
             if kind == OPTICAL:
+                if not spec.virtual:  # the operator says it is loaded: udev must see a blank disc of the kind
+                    drives.wait_for_blank(spec.device, _disc_kind(request.media_type), BLANK_DISC_WAIT)
                 result = media_drives.burner(spec).burn(Path(str(volume.image_path)), media_drives.md5)
                 written = [str(spec.path / Path(str(volume.image_path)).name) if spec.virtual else result.device]
             else:
@@ -203,6 +207,10 @@ def write_volume(settings: Settings, media_id: str) -> list[str]:
             raise _mapped(e) from e
         volume.written_to, volume.state, volume.written_at = written, VolumeState.WRITTEN, utcnow()
         return written
+
+
+def _disc_kind(media_type: MediaType) -> str:
+    return "CD" if media_type is MediaType.CDROM else "DVD"
 
 
 def verify_volume(settings: Settings, media_id: str) -> int:
