@@ -8,13 +8,30 @@ The human-in-the-loop steps hold no worker or pool slot while they wait.
 
 from __future__ import annotations
 
+from typing import Any
+
 from airflow.providers.standard.operators.hitl import HITLOperator
 from airflow.sdk import Param, TriggerRule, task, task_group
 
-from ardis_airflow import media_steps, steps
+from ardis_airflow import media_steps, policy, steps
 
 POOLS = {"optical": "ardis_optical_drives", "tape": "ardis_tape_drives"}
 PROMPT = "{{ ti.xcom_pull(task_ids='volume.build') }}"
+
+
+def dag_arguments(kind: str, media: str, doc: str | None) -> dict[str, Any]:
+    """The DAG of one drive kind: ``ardis_media_<kind>``, triggered per request, never scheduled."""
+    return {
+        "dag_id": f"ardis_media_{kind}",
+        "description": f"Produce, verify and ship the {media} volumes of one request",
+        "schedule": None,
+        "catchup": False,
+        "max_active_runs": 4,
+        "default_args": policy.default_args(),
+        "params": {"request_id": Param("", type="string", description="Ardis RequestID (10 digits)")},
+        "tags": ["ardis", "media"],
+        "doc_md": doc,
+    }
 
 
 def media_tasks(kind: str) -> None:

@@ -99,7 +99,7 @@ def test_order_has_ten_digit_ids_and_numbered_granules(settings: Settings, tmp_p
         (RequestSpec(MediaType.FTP_PULL, ["SC:NOPE.001:1"]), "no granule"),
         (RequestSpec(MediaType.FTP_PULL, ["garbage"]), "UR"),
         (RequestSpec(MediaType.FTP_PULL, ["SC:MOD09GHK.003:1", "SC:MOD09GHK.003:1"]), "twice"),
-        (RequestSpec(MediaType.DVD, ["SC:MOD09GHK.003:1"]), "not available"),
+        (RequestSpec(MediaType.DVD, ["SC:MOD09GHK.003:1"]), "needs a shipping address"),
     ],
 )
 def test_bad_orders_are_refused_clearly(settings: Settings, tmp_path: Path, spec: RequestSpec, message: str) -> None:
