@@ -14,7 +14,7 @@ import logging
 from distribution import pan
 from distribution.config import Settings
 from distribution.db import session_scope
-from distribution.errors import NotFound
+from distribution.errors import ArdisError, NotFound, PermanentError, RetryableError
 from distribution.ingest.insert import finish_pan
 from distribution.ingest.intake import ServerFor
 from distribution.models import PdrRecord, PdrState
@@ -59,13 +59,24 @@ def respond(settings: Settings, pdr_id: int, server_for: ServerFor, transport: T
             record.response_notice_id = notice_id = notice.id
         to_server = provider.respond_to_server and record.response_written_at is None
         text = record.response_text
+    failures: list[ArdisError] = []  # one way failing never keeps the answer from going the other way
     if notice_id is not None:
-        send_pending(url, transport, notice_ids=[notice_id], mail_from=settings.mail_from)
+        try:
+            send_pending(url, transport, notice_ids=[notice_id], mail_from=settings.mail_from)
+        except ArdisError as e:
+            failures.append(e)
     if to_server:
-        with server_for(provider) as server:
-            server.write_response(name, text)
-        with session_scope(url) as session:
-            session.get(PdrRecord, pdr_id).response_written_at = utcnow()  # type: ignore[union-attr]
+        try:
+            with server_for(provider) as server:
+                server.write_response(name, text)
+            with session_scope(url) as session:
+                session.get(PdrRecord, pdr_id).response_written_at = utcnow()  # type: ignore[union-attr]
+        except ArdisError as e:
+            failures.append(e)
+    if failures:
+        kind = RetryableError if any(isinstance(e, RetryableError) for e in failures) else PermanentError
+        raise kind(f"ingest {pdr_id}: {name} not delivered everywhere: "
+                   + "; ".join(str(e) for e in failures)) from failures[0]
     with session_scope(url) as session:
         record = session.get(PdrRecord, pdr_id)
         assert record is not None

@@ -236,3 +236,24 @@ def test_linkage_group_links_a_browse_granule_or_reports_the_pointer(
         assert link.granule_id == science.id and link.link_type == "Browse"
         browse = session.get(Granule, link.linked_granule_id)
         assert browse.collection.esdt == "Browse.001" and browse.source_pdr_id == pdr_id
+
+
+def test_answer_goes_by_mail_even_when_the_server_is_down(settings: Settings, area: Path, provider: str) -> None:
+    from distribution.pdrserver import ProviderUnreachable
+
+    pdr = write_delivery(area, "DATA", SAMPLES[:1], scale=SCALE)
+    deliver(area, "DOWN.PDR", pdr)
+    [found], _ = intake.discover(settings, server_for)
+    intake.validate(settings, found.pdr_id)
+    pull.pull_files(settings, found.pdr_id, server_for)
+    insert.archive_files(settings, found.pdr_id)
+
+    def down(p: Provider):  # type: ignore[no-untyped-def]
+        raise ProviderUnreachable("connection refused")
+
+    with pytest.raises(RetryableError, match="DOWN.PAN not delivered everywhere"):
+        respond.respond(settings, found.pdr_id, down, OutboxFolder(settings.outbox_dir))
+    assert len(list(settings.outbox_dir.glob("*.eml"))) == 1  # mailed at once
+    assert not (area / "PDR" / "DOWN.PAN").exists()
+    respond.respond(settings, found.pdr_id, server_for, OutboxFolder(settings.outbox_dir))  # the retry
+    assert (area / "PDR" / "DOWN.PAN").exists() and len(list(settings.outbox_dir.glob("*.eml"))) == 1
