@@ -63,6 +63,7 @@ class Settings:
     verify_workers: int = 0
     system_request_threshold: int = 0  # PDRs in flight archive-wide (Table 4.5-5); 0 = no limit
     system_volume_threshold: int = 0  # bytes in flight archive-wide; 0 = no limit
+    maildir: Path | None = None  # incoming subscription e-mails (a Maildir); None: <home>/maildir
 
     def ensure_dirs(self) -> None:
         """Create the working folders of the embedded default if missing."""
@@ -107,4 +108,5 @@ def load_settings() -> Settings:
         verify_workers=_env_int("ARDIS_VERIFY_WORKERS", 0),
         system_request_threshold=_env_int("ARDIS_SYSTEM_REQUEST_THRESHOLD", 0),
         system_volume_threshold=_env_int("ARDIS_SYSTEM_VOLUME_THRESHOLD", 0),
+        maildir=Path(_env("ARDIS_MAILDIR", str(home / "maildir"))),
     )

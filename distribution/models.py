@@ -438,3 +438,7 @@ class GranuleLink(Base):
     granule_id: Mapped[int] = mapped_column(ForeignKey("granules.id"), index=True)
     linked_granule_id: Mapped[int] = mapped_column(ForeignKey("granules.id"), index=True)
     link_type: Mapped[str] = mapped_column(String(16))  # Browse | QA | PH
+
+
+# Subscriptions' tables live in their own module; importing it here puts them in Base.metadata.
+from distribution import subscription_models  # noqa: E402,F401
