@@ -144,11 +144,11 @@ def fire(session: Session, settings: Settings, sub: Subscription, granule: Granu
     is the qualifier's result (its values go into the notification).
     """
     insert = _INSERTS[session.get_bind().dialect.name]
-    landed = session.execute(
+    inserted = session.execute(
         insert(SubscriptionFiring).values(subscription_id=sub.id, granule_id=granule.id, event_id=event_id,
                                           kind=kind, fired_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["subscription_id", "granule_id"])).rowcount  # type: ignore[attr-defined]
-    if not landed:
+        .on_conflict_do_nothing(index_elements=["subscription_id", "granule_id"]))
+    if not inserted.rowcount:  # type: ignore[attr-defined]
         return False
     firing = session.scalars(select(SubscriptionFiring).where(SubscriptionFiring.subscription_id == sub.id,
                                                              SubscriptionFiring.granule_id == granule.id)).one()

@@ -78,10 +78,10 @@ def _answer_one(settings: Settings, box: mailbox.Maildir, key: str) -> MailOutco
     message_key = _one_line(str(message.get("Message-ID", ""))) or f"maildir:{key}"
     with session_scope(settings.database_url) as session:
         insert = _INSERTS[session.get_bind().dialect.name]
-        landed = session.execute(insert(MailMessage).values(message_key=message_key[:255], sender=sender[:255],
-                                                            subject=subject[:512])
-                                 .on_conflict_do_nothing(index_elements=["message_key"])).rowcount  # type: ignore[attr-defined]
-        if not landed:
+        taken = session.execute(insert(MailMessage).values(message_key=message_key[:255], sender=sender[:255],
+                                                           subject=subject[:512])
+                                .on_conflict_do_nothing(index_elements=["message_key"]))
+        if not taken.rowcount:  # type: ignore[attr-defined]
             return MailOutcome(key, sender, None, None, None)
         row = session.scalars(select(MailMessage).where(MailMessage.message_key == message_key[:255])).one()
         answer = answer_message(session, _body(message), subject or None, actor=f"mail:{sender or key}",

@@ -147,7 +147,8 @@ def update_subscription(session: Session, change: SubscriptionUpdate, *, actor: 
     return sub
 
 
-def cancel_subscription(session: Session, subscription_id: int, *, actor: str, user_id: str | None = None) -> Subscription:
+def cancel_subscription(session: Session, subscription_id: int, *, actor: str,
+                        user_id: str | None = None) -> Subscription:
     """Cancel (final); ``user_id`` given (an e-mail), it must be the subscriber's."""
     sub = get_subscription(session, subscription_id)
     if user_id is not None and user_id != sub.user_id:

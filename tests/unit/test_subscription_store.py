@@ -214,3 +214,26 @@ def test_mail_folder_answers_each_message_once(settings: Settings) -> None:
     assert isinstance(sent, EmailMessage) and sent["To"] == "labuser@riverdale.com"
     ack = parse_acknowledgment(sent.get_content(), str(sent["Subject"]))
     assert ack.accepted and ack.original == request()
+
+
+def test_operator_backfill_through_the_cli(sqlite_settings: Settings, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    from distribution.archive import get_or_create_collection, new_granule
+    from distribution.metadata import GranuleMetadata
+
+    with session_scope(sqlite_settings.database_url) as session:
+        collection = get_or_create_collection(session, "MOD09GHK.003")
+        for qa in (0, 7):
+            new_granule(session, collection, f"G{qa}.hdf", GranuleMetadata(attributes={"QAPercentMissingData": qa}))
+    status, out = submit(tmp_path, capsys, render_request(request(distribution=Distribution("FTP Pull"))))
+    sub_id = parse_acknowledgment(out).subscription_id
+    assert main(["subscription", "backfill", str(sub_id), "--since", "2000-01-01", "--no-trigger"]) == 0
+    out = capsys.readouterr().out
+    assert f"subscription {sub_id}: backfill fired 1 granule(s), 1 request(s)" in out  # QA 0 does not qualify
+    assert "(FtpPull): left to the dispatcher" in out
+    assert len(list(sqlite_settings.outbox_dir.glob("*-subscription.eml"))) == 1  # the notification, sent
+    assert main(["subscription", "show", str(sub_id), "--json"]) == 0
+    shown = capsys.readouterr().out
+    assert '"action": "backfilled"' in shown and '"firings": 1' in shown
+    assert main(["subscription", "backfill", str(sub_id), "--since", "yesterday"]) == 1
+    assert "--since takes a date" in capsys.readouterr().err
