@@ -3,9 +3,10 @@
 Two measurements on the same kind of archive (SQLite, as embedded):
 
 * **dispatch alone**: a granule and its INSERT row written as ingest writes them,
-  then one ``dispatch_pending`` call, timed; 50 times. The reference column is the
-  same call with nothing waiting (the sweep's fixed cost: loading and parsing the
-  1,000 subscriptions).
+  then one ``dispatch_pending`` call, timed; 50 times; then a burst of 200 INSERTs
+  in one sweep. The reference column is the same call with nothing waiting. On
+  PostgreSQL too when ``ARDIS_BENCH_PG_URL`` names an admin URL (a throwaway
+  database is made).
 * **real scheduler**: ``AirflowStack`` (api-server, scheduler, dag-processor,
   LocalExecutor). For each sample a one-granule PDR is dropped at a local provider
   and an ``ardis_pdr_poll`` run is asked for through the REST API; the ingest
@@ -27,12 +28,14 @@ import os
 import statistics
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
 import urllib.error
 import urllib.request
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select, text
 
 from benchmarks.common import Result
 from distribution import db
@@ -52,13 +55,14 @@ from distribution.time import utcnow
 
 SUBSCRIPTIONS = 1000
 ALONE_SAMPLES = 50
+BURST = 200
 SCHEDULER_SAMPLES = int(os.environ.get("ARDIS_BENCH_SUBSCRIPTION_SAMPLES", "15"))
 ESDT = SAMPLES[0].esdt  # MOD09GHK.003
 
 
-def _settings(home: Path) -> Settings:
+def _settings(home: Path, url: str | None = None) -> Settings:
     os.environ["ARDIS_HOME"] = str(home)
-    os.environ["ARDIS_DATABASE_URL"] = f"sqlite:///{home / 'ardis.db'}"
+    os.environ["ARDIS_DATABASE_URL"] = url or f"sqlite:///{home / 'ardis.db'}"
     settings = load_settings()
     settings.ensure_dirs()
     db.upgrade(settings.database_url)
@@ -96,19 +100,23 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def dispatch_alone(tmp: Path) -> Result:
-    settings = _settings(tmp / "alone")
-    timed = _subscribe(settings)
-    with db.session_scope(settings.database_url) as session:
-        collection_id = get_or_create_collection(session, ESDT).id
-    latencies, empty = [], []
-    for i in range(ALONE_SAMPLES):
+def _insert(settings: Settings, count: int, first: int) -> None:
+    """``count`` granules and their INSERT rows, as ingest writes them (one transaction each)."""
+    for i in range(first, first + count):
         with db.session_scope(settings.database_url) as session:
             collection = get_or_create_collection(session, ESDT)
             meta = GranuleMetadata(f"G{i}.hdf", utcnow(), utcnow(), -10, 0, 10, -10,
                                    {"QAPERCENTMISSINGDATA": i % 20, "DAYNIGHTFLAG": "Day"})
             granule = new_granule(session, collection, meta.local_granule_id, meta)
             session.add(GranuleEvent(granule_id=granule.id, event="INSERT"))
+
+
+def dispatch_alone(tmp: Path, url: str | None = None, backend: str = "SQLite") -> Result:
+    settings = _settings(tmp / f"alone-{backend}", url)
+    timed = _subscribe(settings)
+    latencies, empty = [], []
+    for i in range(ALONE_SAMPLES):
+        _insert(settings, 1, i)
         begin = time.perf_counter()
         result = dispatch_pending(settings)
         latencies.append(time.perf_counter() - begin)
@@ -116,14 +124,36 @@ def dispatch_alone(tmp: Path) -> Result:
         begin = time.perf_counter()
         dispatch_pending(settings)
         empty.append(time.perf_counter() - begin)
+    _insert(settings, BURST, ALONE_SAMPLES)
+    begin = time.perf_counter()
+    burst = dispatch_pending(settings)
+    burst_seconds = time.perf_counter() - begin
+    assert burst.events == BURST and burst.firings == 5 * BURST
     with db.session_scope(settings.database_url) as session:
         fired = session.scalar(select(func.count()).select_from(SubscriptionFiring)
                                .where(SubscriptionFiring.subscription_id == timed))
-    assert fired == ALONE_SAMPLES and collection_id
+    assert fired == ALONE_SAMPLES + BURST
     median, p95 = statistics.median(latencies), _percentile(latencies, 0.95)
-    return Result(f"subscription dispatch alone, {SUBSCRIPTIONS:,} active subscriptions: INSERT → order (median)",
-                  median, "the same sweep with nothing waiting", statistics.median(empty), "time", "—",
-                  f"p95 {p95:.3f} s over {ALONE_SAMPLES} INSERTs; 5 firings (1 order, 5 notices) each; SQLite")
+    return Result(f"subscription dispatch alone, {SUBSCRIPTIONS:,} active subscriptions: INSERT → order (median), "
+                  f"{backend}", median, "the same sweep with nothing waiting", statistics.median(empty), "time", "—",
+                  f"p95 {p95:.3f} s over {ALONE_SAMPLES} INSERTs; 5 firings (1 order, 5 notices) each; a burst of "
+                  f"{BURST} INSERTs in one sweep: {burst_seconds:.2f} s ({burst_seconds / BURST * 1000:.1f} ms each)")
+
+
+def _postgresql(admin_url: str) -> Iterator[str]:
+    """A throwaway PostgreSQL database for the run (``ARDIS_BENCH_PG_URL`` is an admin URL)."""
+    name = f"ardis_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = admin_url.rsplit("/", 1)[0] + "/" + name
+    try:
+        yield url
+    finally:
+        db.get_engine(url).dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def _post(url: str, body: dict[str, object], tries: int = 5) -> None:
@@ -210,6 +240,9 @@ def run() -> list[Result]:
     try:
         with tempfile.TemporaryDirectory(dir=os.environ.get("ARDIS_BENCH_DIR")) as name:
             results = [dispatch_alone(Path(name))]
+            if os.environ.get("ARDIS_BENCH_PG_URL"):
+                for url in _postgresql(os.environ["ARDIS_BENCH_PG_URL"]):
+                    results.append(dispatch_alone(Path(name), url, "PostgreSQL"))
             if os.environ.get("ARDIS_BENCH_SKIP_SCHEDULER") != "1":
                 results.append(real_scheduler(Path(name)))
             return results
