@@ -103,6 +103,13 @@ def test_pdr_to_subscriber_by_scp_no_one_touching_it(dagbag: Any, sqlite_setting
         request_id, granule_id = str(request.request_id), firing.granule_id
         assert (request.userstring, request.conn_id) == ("standing order of sipsa", "ardis_subscriber_sipsa")
     assert unwanted != wanted
+    assert states["trigger_distribution"] == "success", states
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+
+    with create_session() as af:  # the dispatch started the request's run itself
+        triggered = af.query(DagRun).filter_by(dag_id="ardis_distribution", run_id=f"request-{request_id}").one()
+        assert triggered.conf == {"request_id": request_id, "order_id": triggered.conf["order_id"]}
 
     # The run the dispatch triggered (dag.test runs it here, as the scheduler would).
     delivery = run_dag(dagbag, "ardis_distribution", {"request_id": request_id})

@@ -219,3 +219,17 @@ def test_media_subscription_notifies_and_holds_the_order_with_why(sqlite_setting
                                             ("::1", ("::1", None))])
 def test_ftp_host_with_a_port(text: str, expected: tuple[str, int | None]) -> None:
     assert split_host(text) == expected
+
+
+def test_the_database_refuses_a_second_firing_of_a_pair(settings: Settings) -> None:
+    """The guarantee is the UNIQUE constraint itself, not the dispatcher's care."""
+    from sqlalchemy.exc import IntegrityError
+
+    sub_id = subscribe(settings, "grace")
+    (granule_id,) = insert_granules(settings, 1, event=False)
+    with session_scope(settings.database_url) as session:
+        session.add(SubscriptionFiring(subscription_id=sub_id, granule_id=granule_id, kind="insert"))
+    with pytest.raises(IntegrityError):
+        with session_scope(settings.database_url) as session:
+            session.add(SubscriptionFiring(subscription_id=sub_id, granule_id=granule_id, kind="backfill"))
+    assert firings(settings) == {(sub_id, granule_id)}
