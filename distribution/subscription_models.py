@@ -9,7 +9,9 @@ Imported by models.py, so one ``Base.metadata`` holds every Ardis table.
   updated with its field changes, cancelled, expired, backfilled).
 * ``subscription_firings`` holds one row per (subscription, granule), unique: the
   dispatcher inserts it with ON CONFLICT DO NOTHING and only the transaction whose
-  insert landed sends the notification and places the order.
+  insert landed sends the notification and places the order. An order that could
+  not be placed (media orders before the media DAG exists) is held on the row with
+  why, and placed by a later sweep once it is accepted.
 """
 
 from __future__ import annotations
@@ -109,6 +111,8 @@ class SubscriptionFiring(Base):
     notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id"), nullable=True)
     order_pk: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), nullable=True)
     detail: Mapped[str | None] = mapped_column(Text, nullable=True)  # why no order was placed
+    # Tries at placing a held order: the fencing token of a retry, so two sweeps never place it twice.
+    order_attempts: Mapped[int] = mapped_column(Integer, default=0)
     fired_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 

@@ -17,6 +17,10 @@ snapshot is ever written from).
 inserted before the expiration date still fires when the dispatch runs after
 the subscription was marked expired. A cancelled subscription never fires.
 
+An order that ``create_order`` refuses (today: CD-ROM, DVD and DLT, until the
+media DAG takes them) is held on the firing with why; every sweep tries the held
+ones again, each claimed by its attempt count so two sweeps never place it twice.
+
 ``backfill`` is the operator's door (the ICD forbids it by e-mail): the same
 firing over granules already in the archive, recorded as ``backfilled``.
 """
@@ -168,22 +172,60 @@ def fire(session: Session, settings: Settings, sub: Subscription, granule: Granu
 
 
 def _place_order(session: Session, settings: Settings, sub: Subscription, granule: Granule,
-                 firing: SubscriptionFiring, result: DispatchResult) -> None:
-    """The subscription's order for one granule; a refused order is held with its reason, never retried blindly."""
+                 firing: SubscriptionFiring, result: DispatchResult, *, again: bool = False) -> None:
+    """The subscription's order for one granule; a refused order is held on the firing with its reason.
+
+    Held orders are tried again by ``place_held_orders`` (e.g. media orders, refused
+    until the media DAG exists); ``again`` only lowers the log level of a repeat.
+    """
     contact = Contact(user_id=sub.user_id, email=sub.email, first_name=sub.first_name, last_name=sub.last_name,
                       phone=sub.telephone)
+    firing.order_attempts = (firing.order_attempts or 0) + (0 if again else 1)
     try:
         with session.begin_nested():  # inside the firing's transaction: a refusal undoes only the order
-            order = create_order(session, settings, contact, [_order_spec(sub, granule)],
-                                 source="subscription")
+            order = create_order(session, settings, contact, [_order_spec(sub, granule)], source="subscription")
     except UserError as e:
         firing.detail = f"no order: {e}"[:1000]
         result.held.append(f"subscription {sub.id}, granule {granule.id}: {e}")
-        log.warning("subscription %s granule %s: order not placed: %s", sub.id, granule.id, e)
+        log.log(logging.DEBUG if again else logging.WARNING, "subscription %s granule %s: order held: %s",
+                sub.id, granule.id, e)
         return
-    firing.order_pk = order.id
+    firing.order_pk, firing.detail = order.id, None
     for r in order.requests:
         result.requests.append(CreatedRequest(str(r.request_id), str(order.order_id), r.media_type.value))
+
+
+def place_held_orders(settings: Settings, limit: int = BATCH) -> DispatchResult:
+    """Try again the orders held on firings; each is claimed by its attempt count, so it is placed once.
+
+    Only firings that were refused an order (``detail`` set) of subscriptions that
+    still have a distribution option and are not cancelled: a notification-only
+    firing never gets an order because its subscription gained an option later.
+    """
+    url = settings.database_url
+    with session_scope(url) as session:
+        held = session.execute(
+            select(SubscriptionFiring.id, SubscriptionFiring.order_attempts)
+            .join(Subscription, Subscription.id == SubscriptionFiring.subscription_id)
+            .where(SubscriptionFiring.order_pk.is_(None), SubscriptionFiring.detail.is_not(None),
+                   Subscription.method.is_not(None), Subscription.state != SubscriptionState.CANCELLED)
+            .order_by(SubscriptionFiring.id).limit(limit)).all()
+    result = DispatchResult()
+    for firing_id, attempts in held:
+        with session_scope(url) as session:
+            claim = session.execute(
+                update(SubscriptionFiring)
+                .where(SubscriptionFiring.id == firing_id, SubscriptionFiring.order_pk.is_(None),
+                       SubscriptionFiring.order_attempts == attempts)
+                .values(order_attempts=attempts + 1).execution_options(synchronize_session=False))
+            if not claim.rowcount:  # type: ignore[attr-defined]
+                continue  # another sweep has it
+            firing = session.get(SubscriptionFiring, firing_id)
+            assert firing is not None
+            sub, granule = session.get(Subscription, firing.subscription_id), session.get(Granule, firing.granule_id)
+            assert sub is not None and granule is not None
+            _place_order(session, settings, sub, granule, firing, result, again=True)
+    return result
 
 
 def _covers(c: _Candidate, moment: datetime) -> bool:
@@ -222,6 +264,7 @@ def dispatch_pending(settings: Settings, transport: Transport | None = None, lim
     """Fire every subscription for every unprocessed INSERT (up to ``limit`` events); then send the notices.
 
     Each event is its own transaction, so a crash loses no firing and repeats none.
+    The sweep also tries the held orders again (``place_held_orders``).
     Without a transport the notices stay queued (ardis_housekeeping resends them).
     """
     url = settings.database_url
@@ -230,7 +273,7 @@ def dispatch_pending(settings: Settings, transport: Transport | None = None, lim
                                                                     GranuleEvent.event == "INSERT")
                                       .order_by(GranuleEvent.id).limit(limit)))
         candidates = _candidates(session) if events else {}
-    result = DispatchResult()
+    result = DispatchResult(requests=place_held_orders(settings).requests)  # before: not what this sweep holds
     for event_id in events:
         with session_scope(url) as session:
             _dispatch_event(session, settings, event_id, candidates, result)

@@ -2,7 +2,7 @@
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-12-01 21:39:58.117132
+Create Date: 2026-12-01
 """
 from __future__ import annotations
 
@@ -85,6 +85,7 @@ def upgrade() -> None:
     sa.Column('notice_id', sa.Integer(), nullable=True),
     sa.Column('order_pk', sa.Integer(), nullable=True),
     sa.Column('detail', sa.Text(), nullable=True),
+    sa.Column('order_attempts', sa.Integer(), nullable=False),
     sa.Column('fired_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['event_id'], ['granule_events.id'], ),
     sa.ForeignKeyConstraint(['granule_id'], ['granules.id'], ),

@@ -201,16 +201,52 @@ def test_backfill_fires_for_the_archive_once_and_is_recorded(settings: Settings)
         assert kinds == {"backfill"}
 
 
-def test_media_subscription_notifies_and_holds_the_order_with_why(sqlite_settings: Settings) -> None:
-    subscribe(sqlite_settings, "frank", distribution=Distribution("Media", media_type="DVD"))
-    insert_granules(sqlite_settings, 1)
-    result = dispatch_pending(sqlite_settings)
-    assert result.firings == 1 and result.requests == [] and "DVD" in result.held[0]
-    with session_scope(sqlite_settings.database_url) as session:
-        firing = session.scalars(select(SubscriptionFiring)).one()
-        assert firing.notice_id is not None and firing.order_pk is None
-        assert firing.detail is not None and "not available yet" in firing.detail
+def test_media_subscription_notifies_and_holds_the_order_until_media_orders_are_taken(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    subscribe(settings, "frank", distribution=Distribution("Media", media_type="DVD"))
+    subscribe(settings, "henry")  # notification only: never an order, whatever happens later
+    insert_granules(settings, 6)
+    result = dispatch_pending(settings)
+    assert result.firings == 12 and result.requests == [] and "DVD" in result.held[0]
+    with session_scope(settings.database_url) as session:
+        held = session.scalars(select(SubscriptionFiring).where(SubscriptionFiring.detail.is_not(None))).all()
+        assert len(held) == 6 and all(f.notice_id is not None and f.order_pk is None for f in held)
+        assert all("not available yet" in str(f.detail) and f.order_attempts == 1 for f in held)
         assert session.scalar(select(func.count()).select_from(Order)) == 0  # nothing half made
+    assert dispatch_pending(settings).requests == []  # still refused: held, tried again, nothing made
+
+    # The media DAG lands: create_order takes media requests. The held orders are placed once each,
+    # even by two sweeps racing.
+    from distribution import orders
+
+    electronic_only = orders._check_spec
+
+    def media_too(spec: orders.RequestSpec) -> None:
+        if spec.media_type in (MediaType.DVD, MediaType.CDROM, MediaType.DLT):
+            return
+        electronic_only(spec)
+
+    monkeypatch.setattr(orders, "_check_spec", media_too)
+    barrier = threading.Barrier(2)
+    placed: list[int] = []
+
+    def sweep() -> None:
+        barrier.wait()
+        placed.append(len(dispatch_pending(settings).requests))
+
+    threads = [threading.Thread(target=sweep) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(placed) == 6
+    with session_scope(settings.database_url) as session:
+        requests = session.scalars(select(Request)).all()
+        assert len(requests) == 6 and {r.media_type for r in requests} == {MediaType.DVD}
+        assert len({r.granules[0].granule_id for r in requests}) == 6
+        assert session.scalar(select(func.count()).select_from(SubscriptionFiring)
+                              .where(SubscriptionFiring.order_pk.is_not(None))) == 6
+    assert dispatch_pending(settings).requests == []
 
 
 @pytest.mark.parametrize("text, expected", [("h.example.org", ("h.example.org", None)),
