@@ -162,19 +162,26 @@ def cancel_subscription(session: Session, subscription_id: int, *, actor: str,
 
 
 def expire_subscriptions(session: Session, now: datetime | None = None) -> list[int]:
-    """Mark active subscriptions past their expiration date expired; returns their ids."""
+    """Mark active subscriptions past their expiration date expired; returns their ids.
+
+    Each is changed by a conditional UPDATE, so a concurrent update or cancellation
+    wins and no history row claims an expiry that did not happen.
+    """
     now = now or utcnow()
-    ids = list(session.scalars(select(Subscription.id).where(Subscription.state == SubscriptionState.ACTIVE,
+    due = list(session.scalars(select(Subscription.id).where(Subscription.state == SubscriptionState.ACTIVE,
                                                              Subscription.expires_at < now)))
-    if ids:
-        session.execute(update(Subscription).where(Subscription.id.in_(ids),
-                                                   Subscription.state == SubscriptionState.ACTIVE)
-                        .values(state=SubscriptionState.EXPIRED, updated_at=now)
-                        .execution_options(synchronize_session=False))
-        for sub_id in ids:
+    expired = []
+    for sub_id in due:
+        changed = session.execute(update(Subscription)
+                                  .where(Subscription.id == sub_id, Subscription.state == SubscriptionState.ACTIVE,
+                                         Subscription.expires_at < now)
+                                  .values(state=SubscriptionState.EXPIRED, updated_at=now)
+                                  .execution_options(synchronize_session=False))
+        if changed.rowcount:  # type: ignore[attr-defined]
             session.add(SubscriptionHistory(subscription_id=sub_id, action="expired", actor="ardis", detail={},
                                             at=now))
-    return ids
+            expired.append(sub_id)
+    return expired
 
 
 def _reason(error: Exception) -> str:
