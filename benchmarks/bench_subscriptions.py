@@ -90,6 +90,7 @@ def _subscribe(settings: Settings) -> int:
             user = f"bs{n:04d}"
             request = SubscriptionRequest(User(user, "Bench", "Subscriber"), "301-555-0100", f"{user}@example.org",
                                           f"bench {n}", esdt[0], esdt[1], start, end, qualifier, distribution)
+            get_or_create_collection(session, f"{esdt[0]}.{esdt[1]:03d}")
             sub = create_subscription(session, request, actor="bench")
             timed = timed or (sub.id if n == 0 else 0)
     return timed

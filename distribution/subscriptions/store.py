@@ -21,6 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from distribution.errors import NotFound, UserError
+from distribution.models import Collection
 from distribution.orders import Contact, upsert_user
 from distribution.subscription_models import (
     DistributionMethod,
@@ -49,6 +50,8 @@ from distribution.subscriptions.messages import (
 from distribution.time import utcnow
 
 MAX_REASON = 239  # the status line is at most 256 B (Table 4.3.2-1)
+# The reason Table 4.3.2-1's example gives, spelled as printed: an ESDT the archive does not hold.
+NO_EVENT = "matching subscribable event description could  not be found"
 _DEFAULT_SUBJECT = {"request": REQUEST_SUBJECT, "update": UPDATE_SUBJECT, "cancellation": CANCEL_SUBJECT}
 
 
@@ -110,8 +113,16 @@ def get_subscription(session: Session, subscription_id: int) -> Subscription:
 
 def create_subscription(session: Session, request: SubscriptionRequest, *, actor: str, source: str = "cli",
                         conn_id: str = "") -> Subscription:
-    """A new active subscription from a parsed request; refuses one that has already expired."""
+    """A new active subscription from a parsed request.
+
+    Refused: an ESDT the archive has no collection for (its INSERT is no
+    subscribable event: the ICD's example reason), and one already expired.
+    """
     now = utcnow()
+    known = session.scalar(select(Collection.id).where(Collection.short_name == request.short_name,
+                                                       Collection.version_id == request.version_id))
+    if known is None:
+        raise UserError(NO_EVENT)
     if request.expiration < now:
         raise UserError(f"the expiration date {format_date(request.expiration)} has passed")
     if request.distribution and request.distribution.method == MEDIA and not request.distribution.media_type:

@@ -136,6 +136,7 @@ def test_pdr_to_subscriber_by_scp_no_one_touching_it(dagbag: Any, sqlite_setting
 
 
 def test_mail_dag_acknowledges_a_dropped_request(dagbag: Any, sqlite_settings: Settings) -> None:
+    _collections(sqlite_settings)
     message = EmailMessage()
     message["From"] = "SIPS Ops <sipsc@sips.example.org>"
     message["Subject"] = "L0 Data Subscription Request"

@@ -37,6 +37,7 @@ def subscribe(settings: Settings, user_id: str, *, qualifier: str | None = None,
         esdt[0], esdt[1], start or NOW - timedelta(days=1), expiration or NOW + timedelta(days=1), qualifier,
         distribution)
     with session_scope(settings.database_url) as session:
+        get_or_create_collection(session, f"{esdt[0]}.{esdt[1]:03d}")  # only the archive's ESDTs are subscribable
         return create_subscription(session, request, actor="test", conn_id="t_push").id
 
 

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from distribution.cli import main
+from distribution.archive import get_or_create_collection
 from distribution.config import Settings
 from distribution.db import session_scope
 from distribution.models import Notice
@@ -53,6 +54,12 @@ def request(**changes: object) -> SubscriptionRequest:
     return SubscriptionRequest(**values)  # type: ignore[arg-type]
 
 
+def holds_esdt(settings: Settings, esdt: str = "MOD09GHK.003") -> None:
+    """Only an ESDT the archive holds is subscribable."""
+    with session_scope(settings.database_url) as session:
+        get_or_create_collection(session, esdt)
+
+
 def submit(tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, *args: str) -> tuple[int, str]:
     """Run ``ardis subscription submit`` on the text; (exit status, stdout). The subject goes to stderr."""
     path = tmp_path / f"msg-{len(list(tmp_path.iterdir()))}.txt"
@@ -65,6 +72,7 @@ def submit(tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, *args:
 
 def test_submit_update_cancel_through_the_cli(settings: Settings, tmp_path: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
+    holds_esdt(settings)
     original = request()
     status, out = submit(tmp_path, capsys, render_request(original))
     assert status == 0
@@ -118,11 +126,17 @@ def test_submit_update_cancel_through_the_cli(settings: Settings, tmp_path: Path
 
 def test_failed_acknowledgments(sqlite_settings: Settings, tmp_path: Path,
                                 capsys: pytest.CaptureFixture[str]) -> None:
-    # The ICD's own example request: its expiration date (2003) has passed.
-    golden = (GOLDEN / "subscription_request_example.txt").read_text()
-    status, out = submit(tmp_path, capsys, golden)
+    # The ICD's own example request, for an ESDT this archive does not hold: the ICD's own failed
+    # acknowledgment, byte for byte.
+    status, out = submit(tmp_path, capsys, (GOLDEN / "subscription_request_example.txt").read_text())
     assert status == 1
-    assert out.startswith(golden) and out.endswith("status:  failed; the expiration date 03/19/2003-23:59 has passed\n")
+    assert out == (GOLDEN / "subscription_ack_failed_example.txt").read_text()
+
+    holds_esdt(sqlite_settings)
+    status, out = submit(tmp_path, capsys, render_request(request(expiration=NOW - timedelta(minutes=1))))
+    assert status == 1
+    assert out.endswith(f"status:  failed; the expiration date {(NOW - timedelta(minutes=1)):%m/%d/%Y-%H:%M} "
+                        "has passed\n")
     assert not parse_acknowledgment(out).accepted
 
     # A message that cannot be read is answered with its own text and why.
@@ -142,6 +156,7 @@ def test_failed_acknowledgments(sqlite_settings: Settings, tmp_path: Path,
 
 def test_a_whole_email_file_names_its_kind_by_subject(sqlite_settings: Settings, tmp_path: Path,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    holds_esdt(sqlite_settings)
     message = EmailMessage()
     message["From"] = "labuser@riverdale.com"
     message["Subject"] = "L0 Data Subscription Request"
@@ -153,6 +168,7 @@ def test_a_whole_email_file_names_its_kind_by_subject(sqlite_settings: Settings,
 
 def test_expiry_marks_and_an_update_revives(sqlite_settings: Settings, tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
+    holds_esdt(sqlite_settings)
     status, out = submit(tmp_path, capsys, render_request(request(expiration=NOW + timedelta(hours=1))))
     sub_id = parse_acknowledgment(out).subscription_id
     with session_scope(sqlite_settings.database_url) as session:
@@ -181,6 +197,7 @@ def _drop(root: Path, sender: str, subject: str, body: str, message_id: str) -> 
 
 
 def test_mail_folder_answers_each_message_once(settings: Settings) -> None:
+    holds_esdt(settings)
     root = settings.home / "maildir"
     _drop(root, "Lab User <labuser@riverdale.com>", "L0 Data Subscription Request", render_request(request()),
           "<req-1@riverdale.com>")
@@ -218,7 +235,7 @@ def test_mail_folder_answers_each_message_once(settings: Settings) -> None:
 
 def test_operator_backfill_through_the_cli(sqlite_settings: Settings, tmp_path: Path,
                                            capsys: pytest.CaptureFixture[str]) -> None:
-    from distribution.archive import get_or_create_collection, new_granule
+    from distribution.archive import new_granule
     from distribution.metadata import GranuleMetadata
 
     with session_scope(sqlite_settings.database_url) as session:
