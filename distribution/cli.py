@@ -1,4 +1,4 @@
-"""The ``ardis`` command: database, archive, orders, ingest, the FTP pull server and the demo.
+"""The ``ardis`` command: database, archive, orders, ingest, subscriptions, the FTP pull server and the demo.
 
 User mistakes end in one line on stderr and a non-zero exit, never a traceback.
 """
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from distribution import cli_ingest, cli_media, db
+from distribution import cli_ingest, cli_media, cli_subscriptions, db
 from distribution.config import Settings, load_settings
 from distribution.errors import ArdisError
 
@@ -204,6 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_ingest.register(sub)
     cli_media.register(sub)
+    cli_subscriptions.register(sub)
 
     demo = sub.add_parser("demo", help="run Ardis end to end on sample data")
     demo.add_argument("--workdir", required=True)

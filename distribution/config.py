@@ -78,6 +78,7 @@ class Settings:
     support_contacts: str = ""  # the media DN's Support Contacts block, one line each
     system_request_threshold: int = 0  # PDRs in flight archive-wide (Table 4.5-5); 0 = no limit
     system_volume_threshold: int = 0  # bytes in flight archive-wide; 0 = no limit
+    maildir: Path | None = None  # incoming subscription e-mails (a Maildir); None: <home>/maildir
 
     def ensure_dirs(self) -> None:
         """Create the working folders of the embedded default if missing."""
@@ -126,4 +127,5 @@ def load_settings() -> Settings:
         support_contacts=_read_text_setting("ARDIS_SUPPORT_CONTACTS", ""),
         system_request_threshold=_env_int("ARDIS_SYSTEM_REQUEST_THRESHOLD", 0),
         system_volume_threshold=_env_int("ARDIS_SYSTEM_VOLUME_THRESHOLD", 0),
+        maildir=Path(_env("ARDIS_MAILDIR", str(home / "maildir"))),
     )

@@ -482,3 +482,7 @@ class Volume(Base):
     verified_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
     request: Mapped[Request] = relationship()
+
+
+# Subscriptions' tables live in their own module; importing it here puts them in Base.metadata.
+from distribution import subscription_models  # noqa: E402,F401

@@ -1,8 +1,16 @@
-"""Subscriptions (ICD 4.3): the e-mail formats and qualifiers, as pure functions.
+"""Subscriptions (ICD 4.3): the e-mail formats and qualifiers as pure functions, and the services on them.
+
+Formats:
 
 * messages.py — request, update, cancellation (Tables 4.3.1-1, 4.3.3-1, 4.3.4-1)
 * acknowledgment.py — the DAAC's answer (Table 4.3.2-1)
 * notification.py — the event notification (Table 4.3.5-1, Figure 4.3.5-1)
 * qualifiers.py — which granules a subscription wants
 * fields.py — field rules and sizes shared by the messages
+
+Services (tables in distribution/subscription_models.py):
+
+* store.py — submit, update, cancel, expire, with history; ``answer_message`` builds the acknowledgment
+* dispatch.py — each (subscription, granule) fires once: notification and order; held orders; backfill
+* inbox.py — e-mails dropped into a Maildir, each applied and answered once
 """

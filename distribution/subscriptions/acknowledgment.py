@@ -92,7 +92,8 @@ def render_acknowledgment(ack: Acknowledgment) -> str:
     return body
 
 
-def _kind(lines: list[Line]) -> str:
+def message_kind(lines: list[Line]) -> str:
+    """request, update or cancellation, read from the fields (a cancellation has Cancel:, an update Update …)."""
     keys = {line.key for line in lines}
     if "cancel" in keys:
         return "cancellation"
@@ -130,7 +131,7 @@ def parse_acknowledgment(text: str, subject: str | None = None) -> Acknowledgmen
             number = int(ids[0].value)
     elif accepted:
         problems.append(Problem("SubscriptionID", None, "is required when the status is accepted"))
-    kind = _kind(rest)
+    kind = message_kind(rest)
     default = {"request": REQUEST_SUBJECT, "update": UPDATE_SUBJECT, "cancellation": CANCEL_SUBJECT}[kind]
     original_subject = subject.removesuffix(SUFFIX) if subject is not None else default
     builder = {"update": update_from_lines, "cancellation": cancellation_from_lines}.get(kind, request_from_lines)

@@ -4,7 +4,9 @@ One request is started by ``ardis order create`` (it triggers ``request-<id>``
 with a note); another is created without a trigger and the dispatcher DAG starts
 it. Both must end COMPLETE with their files in the pull area and one DN each.
 A provider's PDR dropped before Airflow starts is taken by the scheduled
-``ardis_pdr_poll`` run (nobody triggers it) and answered with a PAN.
+``ardis_pdr_poll`` run (nobody triggers it) and answered with a PAN; its granule
+fires a subscription submitted with ``ardis subscription submit``, whose FTP Pull
+order is delivered by the run the asset-triggered ``ardis_subscriptions`` started.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from distribution import db
 from distribution.airflow_stack import AirflowStack
@@ -26,7 +30,10 @@ from distribution import pan
 from distribution.demo_data import SAMPLES, write_delivery, write_granule_files
 from distribution.models import PdrRecord, PdrState, RequestState
 from distribution.pdr_writer import render_pdr
+from distribution.models import Order, Request
 from distribution.orders import get_request
+from distribution.subscriptions.messages import Distribution, SubscriptionRequest, User, render_request
+from distribution.time import utcnow
 
 pytestmark = pytest.mark.dags
 
@@ -53,10 +60,17 @@ def test_requests_run_under_the_real_scheduler(tmp_path: Path) -> None:
     ardis(env, "provider", "add", "SCHED", "--root", str(area), "--polling-dir", "/PDR", "--interval", "5")
     ardis(env, "collection", "add", SAMPLES[1].esdt)
     (area / "PDR" / "SCHED.PDR").write_text(render_pdr(write_delivery(area, "DATA", SAMPLES[1:2], scale=0.01)))
+    now = utcnow().replace(second=0)
+    short, version = SAMPLES[1].esdt.split(".")
+    (tmp_path / "subscribe.txt").write_text(render_request(SubscriptionRequest(
+        User("sched2", "Sched", "Subscriber"), "301-555-0100", "sched2@example.org", "standing pull", short,
+        int(version), now - timedelta(days=1), now + timedelta(days=30), None, Distribution("FTP Pull"))))
+    assert "status: accepted" in ardis(env, "subscription", "submit", str(tmp_path / "subscribe.txt"))
     stack.migrate()
     stack.start(tmp_path / "logs")
     try:
-        stack.wait_ready(["ardis_distribution", "ardis_dispatcher", "ardis_pdr_poll", "ardis_ingest"])
+        stack.wait_ready(["ardis_distribution", "ardis_dispatcher", "ardis_pdr_poll", "ardis_ingest",
+                          "ardis_subscriptions"])
         common = ["order", "create", "--user", "sched", "--email", "s@example.org", "--method", "FtpPull",
                   "--granule", ur]
         triggered = ardis(env, *common)
@@ -90,7 +104,8 @@ def test_requests_run_under_the_real_scheduler(tmp_path: Path) -> None:
         assert run["state"] == "success"
         assert run["conf"]["request_id"] == first
         assert f"Request {first}" in (run.get("note") or "")
-        assert len(list((home / "outbox").glob("*.eml"))) == 2
+        dns = [p for p in (home / "outbox").glob("*-dn.eml") if first in p.read_text() or second in p.read_text()]
+        assert len(dns) == 2
         while time.monotonic() < deadline:
             with session_scope(url) as session:
                 record = session.query(PdrRecord).filter_by(name="SCHED.PDR").one_or_none()
@@ -100,6 +115,17 @@ def test_requests_run_under_the_real_scheduler(tmp_path: Path) -> None:
         answer = pan.parse_pan((area / "PDR" / "SCHED.PAN").read_text())
         assert isinstance(answer, pan.ShortPan) and answer.disposition == pan.SUCCESSFUL
         assert record is not None and record.airflow_run_id == f"pdr-{record.id}"
+        fired: RequestState | None = None
+        while time.monotonic() < deadline:  # the subscription's order, delivered with no one touching it
+            with session_scope(url) as session:
+                fired = session.scalars(select(Request.state).join(Order).where(Order.source == "subscription")
+                                        ).one_or_none()
+            if fired is not None and fired.is_terminal:
+                break
+            time.sleep(3)
+        assert fired == RequestState.COMPLETE, (tmp_path / "logs" / "scheduler.log").read_text()[-3000:]
+        (notification,) = (home / "outbox").glob("*-subscription.eml")
+        assert "Subject: Notification for Event: AST_L1BT.1:INSERT" in notification.read_text()
     finally:
         stack.stop()
     assert not os.environ.get("ARDIS_HOME", "").startswith(str(home))  # the test leaked no settings
