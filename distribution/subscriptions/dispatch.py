@@ -17,9 +17,11 @@ snapshot is ever written from).
 inserted before the expiration date still fires when the dispatch runs after
 the subscription was marked expired. A cancelled subscription never fires.
 
-An order that ``create_order`` refuses (today: CD-ROM, DVD and DLT, until the
-media DAG takes them) is held on the firing with why; every sweep tries the held
-ones again, each claimed by its attempt count so two sweeps never place it twice.
+An order that ``create_order`` refuses (e.g. CD-ROM, DVD or DLT for a subscriber
+whose shipping address the archive does not have yet: Table 4.3.1-1 names only
+the medium) is held on the firing with why; every sweep tries the held ones
+again, each claimed by its attempt count so two sweeps never place it twice.
+Media requests get their run from ``ardis_dispatcher`` (the media DAGs).
 
 ``backfill`` is the operator's door (the ICD forbids it by e-mail): the same
 firing over granules already in the archive, recorded as ``backfilled``.
@@ -176,7 +178,7 @@ def _place_order(session: Session, settings: Settings, sub: Subscription, granul
     """The subscription's order for one granule; a refused order is held on the firing with its reason.
 
     Held orders are tried again by ``place_held_orders`` (e.g. media orders, refused
-    until the media DAG exists); ``again`` only lowers the log level of a repeat.
+    until the subscriber has a shipping address); ``again`` only lowers the log level of a repeat.
     """
     contact = Contact(user_id=sub.user_id, email=sub.email, first_name=sub.first_name, last_name=sub.last_name,
                       phone=sub.telephone)

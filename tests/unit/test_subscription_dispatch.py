@@ -18,6 +18,7 @@ from distribution.config import Settings
 from distribution.db import session_scope
 from distribution.metadata import GranuleMetadata
 from distribution.models import GranuleEvent, MediaType, Notice, Order, Request
+from distribution.models import User as ArchiveUser
 from distribution.notices.outbox import OutboxFolder
 from distribution.subscription_models import Subscription, SubscriptionFiring, SubscriptionState
 from distribution.subscriptions.dispatch import backfill, dispatch_pending, split_host
@@ -202,32 +203,25 @@ def test_backfill_fires_for_the_archive_once_and_is_recorded(settings: Settings)
         assert kinds == {"backfill"}
 
 
-def test_media_subscription_notifies_and_holds_the_order_until_media_orders_are_taken(
-        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_media_subscription_notifies_and_holds_the_order_until_the_subscriber_has_an_address(
+        settings: Settings) -> None:
     subscribe(settings, "frank", distribution=Distribution("Media", media_type="DVD"))
     subscribe(settings, "henry")  # notification only: never an order, whatever happens later
     insert_granules(settings, 6)
     result = dispatch_pending(settings)
-    assert result.firings == 12 and result.requests == [] and "DVD" in result.held[0]
+    assert result.firings == 12 and result.requests == [] and "shipping address" in result.held[0]
     with session_scope(settings.database_url) as session:
         held = session.scalars(select(SubscriptionFiring).where(SubscriptionFiring.detail.is_not(None))).all()
         assert len(held) == 6 and all(f.notice_id is not None and f.order_pk is None for f in held)
-        assert all("not available yet" in str(f.detail) and f.order_attempts == 1 for f in held)
+        assert all("needs a shipping address" in str(f.detail) and f.order_attempts == 1 for f in held)
         assert session.scalar(select(func.count()).select_from(Order)) == 0  # nothing half made
     assert dispatch_pending(settings).requests == []  # still refused: held, tried again, nothing made
 
-    # The media DAG lands: create_order takes media requests. The held orders are placed once each,
-    # even by two sweeps racing.
-    from distribution import orders
-
-    electronic_only = orders._check_spec
-
-    def media_too(spec: orders.RequestSpec) -> None:
-        if spec.media_type in (MediaType.DVD, MediaType.CDROM, MediaType.DLT):
-            return
-        electronic_only(spec)
-
-    monkeypatch.setattr(orders, "_check_spec", media_too)
+    # Table 4.3.1-1 names the medium, not where to ship it: the operator records the subscriber's
+    # address. The held orders are then placed once each, even by two sweeps racing.
+    with session_scope(settings.database_url) as session:
+        frank = session.scalar(select(ArchiveUser).where(ArchiveUser.user_id == "frank"))
+        frank.shipping_address = "1 Science Way\nGreenbelt, MD 20771"
     barrier = threading.Barrier(2)
     placed: list[int] = []
 
