@@ -5,6 +5,12 @@ An operator answers "Load a blank DVD…" and "Confirm shipment…" in the Airfl
 ``GET /api/v2/dags/{dag}/dagRuns/~/hitlDetails`` for steps still waiting and
 ``PATCH``-es each answer, exactly as the UI does. Ardis reaches Airflow only as
 another process here (HTTP), never by importing it.
+
+It answers no sooner than ``min_age`` seconds after a step began to wait, as a
+person would: under the real scheduler (Airflow 3.3, LocalExecutor) an answer
+within a second or two of the prompt can reach the scheduler before the
+executor's report that the paused task process ended, and the scheduler then
+takes that report for a lost try and retries the step (seen here).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -32,6 +39,7 @@ class Waiting:
     map_index: int
     subject: str
     options: list[str]
+    created_at: datetime | None = None
 
 
 #: Decides an answer: (chosen options, params input), or None to leave the step waiting.
@@ -54,8 +62,10 @@ def waiting(api_url: str, dag_id: str) -> list[Waiting]:
         ti = item.get("task_instance") or {}
         if item.get("response_received") or ti.get("state") not in (None, "awaiting_input", "deferred"):
             continue
+        created = item.get("created_at")
         steps.append(Waiting(ti["dag_id"], ti["dag_run_id"], ti["task_id"], int(ti.get("map_index", -1)),
-                             item.get("subject", ""), list(item.get("options") or [])))
+                             item.get("subject", ""), list(item.get("options") or []),
+                             datetime.fromisoformat(created.replace("Z", "+00:00")) if created else None))
     return steps
 
 
@@ -68,9 +78,11 @@ def answer(api_url: str, step: Waiting, chosen: list[str], params: dict[str, Any
 class Operator(threading.Thread):
     """A stand-in operator: answers every waiting step of the given DAGs with ``decide`` until stopped."""
 
-    def __init__(self, api_url: str, dag_ids: Iterable[str], decide: Decide, interval: float = 1.0) -> None:
+    def __init__(self, api_url: str, dag_ids: Iterable[str], decide: Decide, interval: float = 1.0,
+                 min_age: float = 5.0) -> None:
         super().__init__(name="hitl-operator", daemon=True)
         self.api_url, self.dag_ids, self.decide, self.interval = api_url, list(dag_ids), decide, interval
+        self.min_age = timedelta(seconds=min_age)
         self.answered: list[tuple[Waiting, list[str], dict[str, Any]]] = []
         self._halt = threading.Event()
 
@@ -79,6 +91,8 @@ class Operator(threading.Thread):
             for dag_id in self.dag_ids:
                 try:
                     for step in waiting(self.api_url, dag_id):
+                        if step.created_at is not None and datetime.now(UTC) - step.created_at < self.min_age:
+                            continue
                         decision = self.decide(step)
                         if decision is None:
                             continue

@@ -1,15 +1,17 @@
 """``ardis demo --workdir DIR``: Ardis end to end on one machine, nothing faked.
 
-A sample provider drops products and a PDR into its directory; the polling DAG
-takes the PDR, ingests the granules into the archive and writes the PAN back
-(shown). Then it starts real peers on 127.0.0.1 (the embedded FTP pull
-server, an FTP server to push to, OpenSSH sshd for scp, Samba smbd for SMB where
-installed), starts Airflow (api-server, scheduler, dag-processor; LocalExecutor),
-places one order per delivery method (DVD and DLT on virtual drives, their
-operator steps answered through Airflow's REST API), waits for the DAG runs,
-reads the media back with osirrox and tar, downloads the
-pulled files with a real FTP client, checks every delivered file against the
-archive's checksums, and prints where the files and DNs are.
+A sample provider drops products and a PDR into its directory. Ardis starts real
+peers on 127.0.0.1 (the embedded FTP pull server, an FTP server to push to,
+OpenSSH sshd for scp, Samba smbd for SMB where installed), takes a subscription
+in the ICD's e-mail text (every new MOD09GHK.003 granule, by scp), and starts
+Airflow (api-server, scheduler, dag-processor; LocalExecutor). The polling DAG
+takes the PDR, ingests the granules and writes the PAN back (shown); the
+subscription fires for its granule with no one touching it. Then the demo places
+one order per delivery method (DVD and DLT on virtual drives, their operator
+steps answered through Airflow's REST API), waits for every run, reads the media
+back with osirrox and tar, downloads the pulled files with a real FTP client,
+checks every delivered file against the archive's checksums, and prints where the
+files and notices are.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import threading
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -40,14 +43,15 @@ from distribution.delivery import pull_login
 from distribution.errors import ArdisError
 from distribution.ftpserver import build_pull_server, load_or_create_secret, pull_password
 from distribution.archive import get_or_create_collection
-from distribution.models import Granule, GranuleFile, GranuleStatus, MediaType, PdrRecord, PdrState, Request
+from distribution.models import Granule, GranuleFile, GranuleStatus, MediaType, Order, PdrRecord, PdrState, Request
 from distribution.pdr_writer import render_pdr
 from distribution.providers import ProviderSpec, add_provider
 from distribution.orders import Contact, Destination, RequestSpec, create_order
+from distribution.time import utcnow
 from distribution.peers import PeerUnavailable, free_port, run_ftp_server, run_smbd, run_sshd
 
 DAGS = ["ardis_distribution", "ardis_dispatcher", "ardis_housekeeping", "ardis_pdr_poll", "ardis_ingest",
-        "ardis_media_optical", "ardis_media_tape"]
+        "ardis_media_optical", "ardis_media_tape", "ardis_subscriptions"]
 PROVIDER = "DEMO_SIPS"
 PDR_NAME = "DEMO_SIPS.20261201.PDR"
 RUN_TIMEOUT = 600.0
@@ -96,6 +100,56 @@ def _provide(settings: Settings, workdir: Path) -> Path:
     pdr = write_delivery(area, "DATA", originating_system=PROVIDER)
     (area / "PDR" / PDR_NAME).write_text(render_pdr(pdr))
     return area / "PDR"
+
+
+SUBSCRIPTION = """User ID: sips2
+first name: Demo
+last name: Subscriber
+telephone: 301-555-0100
+Email Address: sips2@example.org
+notification text: demo subscription
+ESDT: {esdt}
+event: INSERT
+scp: Enable
+FTP Host: 127.0.0.1:{port}
+FTP Destination: {directory}
+start date: {start}
+expiration date: {end}
+qualifier statement: QAPercentMissingData < 50
+"""
+
+
+def _subscribe(settings: Settings, ssh_port: int, directory: Path) -> int:
+    """A standing order (ICD 4.3.1 e-mail text): every new MOD09GHK.003 granule, pushed by scp."""
+    from distribution.subscriptions.store import answer_message
+
+    directory.mkdir(parents=True, exist_ok=True)
+    now = utcnow()
+    text = SUBSCRIPTION.format(esdt=SAMPLES[0].esdt, port=ssh_port, directory=directory,
+                               start=(now - timedelta(days=1)).strftime("%m/%d/%Y-%H:%M"),
+                               end=(now + timedelta(days=365)).strftime("%m/%d/%Y-%H:%M"))
+    with session_scope(settings.database_url) as session:
+        answer = answer_message(session, text, None, actor="demo", conn_id="ardis_demo_scp")
+    _say(f"subscription request answered ({answer.subject}):")
+    print(answer.text, end="" if answer.text.endswith("\n") else "\n", flush=True)
+    if not answer.accepted or answer.subscription_id is None:
+        raise ArdisError("the demo's subscription request was refused")
+    return answer.subscription_id
+
+
+def _subscription_request(settings: Settings, subscription_id: int, directory: Path) -> DemoRequest:
+    """Wait for the order the subscription placed for the ingested MOD09GHK granule."""
+    deadline = time.monotonic() + RUN_TIMEOUT
+    while time.monotonic() < deadline:
+        with session_scope(settings.database_url) as session:
+            order = session.scalar(select(Order).where(Order.source == "subscription").order_by(Order.id))
+            if order is not None and order.requests:
+                r = order.requests[0]
+                _say(f"subscription {subscription_id} fired: order {order.order_id} request {r.request_id}")
+                return DemoRequest(f"scp by subscription {subscription_id} (no one placed it)", str(r.request_id),
+                                   str(order.order_id), r.media_type, directory)
+        time.sleep(2)
+    raise ArdisError(f"subscription {subscription_id} placed no order within {RUN_TIMEOUT:.0f} s")
 
 
 def _wait_ingest(settings: Settings) -> list[str]:
@@ -289,8 +343,10 @@ def run_demo(workdir: Path, keep_running: bool = False) -> int:
                 "conn_type": "sftp", "host": "127.0.0.1", "port": ssh.port, "login": ssh.username,
                 "extra": {"private_key": ssh.private_key, "known_hosts": ssh.known_hosts}})
             targets[MediaType.SCP] = (Destination("127.0.0.1", ssh.port, str(scp_dir), "ardis_demo_scp"), scp_dir)
+            subscribed = _subscribe(settings, ssh.port, push_root / "subscriber")
         except PeerUnavailable as e:
             skipped.append(f"scp: {e}")
+            subscribed = None
         try:
             smb = stack.enter_context(run_smbd(workdir / "smbd"))
             airflow.add_connection("ardis_demo_smb", {"conn_type": "samba", "host": "127.0.0.1", "port": smb.port,
@@ -315,6 +371,8 @@ def run_demo(workdir: Path, keep_running: bool = False) -> int:
         if len(urs) != len(SAMPLES):
             raise ArdisError(f"{len(urs)} of {len(SAMPLES)} granules were archived; see {answer}")
         placed = _place_orders(settings, urs, targets)
+        if subscribed is not None:
+            placed.append(_subscription_request(settings, subscribed, push_root / "subscriber"))
         clerk = Operator(airflow.api_url, ["ardis_media_optical", "ardis_media_tape"], shipping_clerk)
         clerk.start()  # plays the operator: loads blank media, confirms the shipments (Airflow's REST API)
         stack.callback(clerk.stop)
