@@ -33,6 +33,7 @@ from media.layout import SECTOR, Entry, mode_of, needs_udf
 from media.volumes import VolumePlan
 
 ISO_DEPTH = 8
+_TF_LONG_FORM = 1 << 7  # Rock Ridge TF flag: 17-byte dates (hundredths) instead of 7-byte ones (seconds)
 
 
 @dataclass(frozen=True)
@@ -75,10 +76,11 @@ class _Stamps:
                 stamp.new(seconds)
             rec.access_time = rec.mod_time = rec.attr_time = stamp
             return
-        date = self._dates.get(seconds)
+        whole = float(int(seconds))  # directory record dates hold whole seconds
+        date = self._dates.get(whole)
         if date is None:
-            date = self._dates[seconds] = dates.DirectoryRecordDate()
-            date.new(seconds)
+            date = self._dates[whole] = dates.DirectoryRecordDate()
+            date.new(whole)
         rec.date = date  # type: ignore[attr-defined]
         rr = getattr(rec, "rock_ridge", None)
         if rr is None:
@@ -86,10 +88,11 @@ class _Stamps:
         for holder in (rr.dr_entries, rr.ce_entries):
             old = getattr(holder, "tf_record", None)
             if old is not None:
-                tf = self._tf.get((old.time_flags, seconds))
+                key = (old.time_flags, seconds if old.time_flags & _TF_LONG_FORM else whole)
+                tf = self._tf.get(key)
                 if tf is None:
-                    tf = self._tf[(old.time_flags, seconds)] = rockridge.RRTFRecord()
-                    tf.new(old.time_flags, seconds)
+                    tf = self._tf[key] = rockridge.RRTFRecord()
+                    tf.new(*key)
                 holder.tf_record = tf
 
     def directory(self, iso: pycdlib.PyCdlib, names: Names, seconds: float, with_udf: bool) -> None:
