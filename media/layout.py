@@ -8,9 +8,10 @@ charges for each entry, so that a plan that fits really fits.
 
 from __future__ import annotations
 
+import itertools
 import stat
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -121,12 +122,28 @@ def volume_entries(items: tuple[GranuleItem, ...], texts: tuple[TextFile, ...]) 
     entries = [Entry(_checked(t.name), False, len(t.data), data=t.data) for t in texts]
     for item in items:
         entries.extend(granule_entries(item))
-    seen: set[str] = set()  # a file and a directory of one name also meet here (parents are entries)
-    for e in entries:
-        if e.path in seen:
-            raise NameClash(f"{e.path!r} appears twice on the volume")
-        seen.add(e.path)
+    _unique(e.path for e in entries)
     return entries
+
+
+def check_volume(items: tuple[GranuleItem, ...], texts: tuple[TextFile, ...]) -> None:
+    """``volume_entries``' checks, one granule at a time: paths of two granules differ in their directory.
+
+    Raises NameClash or BadName; keeps no more than one granule's entries.
+    """
+    names = [_checked(t.name) for t in texts]
+    _unique(names + [_checked(item.directory) for item in items])
+    for item in items:
+        inside = [n for n in names if n.startswith(item.directory + "/")]  # a text may sit in a granule's directory
+        _unique(itertools.chain(inside, (e.path for e in granule_entries(item))))
+
+
+def _unique(paths: Iterable[str]) -> None:
+    seen: set[str] = set()  # a file and a directory of one name also meet here (parents are entries)
+    for path in paths:
+        if path in seen:
+            raise NameClash(f"{path!r} appears twice on the volume")
+        seen.add(path)
 
 
 def tar_info(entry: Entry, mtime: int = 0) -> tarfile.TarInfo:

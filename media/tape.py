@@ -14,18 +14,19 @@ that granule and the rest are written there as a new, self-contained tar.
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import subprocess
 import tarfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from media.checksum import ChecksumFactory
 from media.errors import EndOfTape, GranuleTooLarge, MediaError, ReadBackMismatch, ToolFailed
 from media.iso import expected_checksum
-from media.layout import TAR_BLOCK, Entry, tar_header
+from media.layout import TAR_BLOCK, Entry, granule_entries, tar_header, volume_entries
 from media.tapedev import RecordSink, TapeDrive
 from media.volumes import DEFAULT_RECORD_SIZE, VolumePlan
 
@@ -99,6 +100,21 @@ class RecordWriter:
             self._emit()
 
 
+class SegmentEntries:
+    """A tape's entries, made again on each pass (texts, then each granule's): no list of 100,000 entries is kept."""
+
+    def __init__(self, texts: list[Entry], granules: list[Granule]) -> None:
+        self.texts, self.granules = texts, granules
+
+    def __iter__(self) -> Iterator[Entry]:
+        yield from self.texts
+        for _key, make in self.granules:
+            yield from make()
+
+
+Granule = tuple[str, Callable[[], Iterable[Entry]]]  # key, and a maker of its entries
+
+
 @dataclass
 class TapeSegment:
     """What one tape of a volume holds: granule keys, bytes, and whether its tar is complete."""
@@ -106,19 +122,19 @@ class TapeSegment:
     tape: int
     drive: str
     granules: list[str] = field(default_factory=list)
-    entries: list[Entry] = field(default_factory=list)
+    entries: Iterable[Entry] = field(default_factory=list)
     bytes: int = 0
     complete: bool = False
 
 
-def _groups(entries: list[Entry]) -> tuple[list[Entry], list[tuple[str, list[Entry]]]]:
+def _groups(entries: list[Entry]) -> tuple[list[Entry], list[Granule]]:
     """(texts put on every tape, granules in order with their entries)."""
     texts = [e for e in entries if e.granule is None]
     groups: dict[str, list[Entry]] = {}
     for e in entries:
         if e.granule is not None:
             groups.setdefault(e.granule, []).append(e)
-    return texts, list(groups.items())
+    return texts, [(key, functools.partial(list, group)) for key, group in groups.items()]
 
 
 def _add(writer: RecordWriter, entry: Entry, now: int) -> None:
@@ -164,6 +180,11 @@ def write_tape_volume(
     GranuleTooLarge. Returns one TapeSegment per tape used.
     """
     texts, pending = _groups(entries)
+    return _write(texts, pending, drive, next_tape, record_size)
+
+
+def _write(texts: list[Entry], pending: list[Granule], drive: TapeDrive, next_tape: Callable[[int], TapeDrive],
+           record_size: int) -> list[TapeSegment]:
     segments: list[TapeSegment] = []
     while True:
         seg = TapeSegment(len(segments) + 1, drive.name)
@@ -177,8 +198,8 @@ def write_tape_volume(
         try:
             for e in texts:
                 _add(writer, e, now)
-            for _key, group in pending:
-                for e in group:
+            for _key, make in pending:
+                for e in make():
                     _add(writer, e, now)
                 ends.append(writer.offset)
             writer.write(END_OF_ARCHIVE)
@@ -201,16 +222,17 @@ def write_tape_volume(
         return segments
 
 
-def _fill(seg: TapeSegment, texts: list[Entry], groups: list[tuple[str, list[Entry]]], n: int, complete: bool) -> None:
-    seg.granules = [k for k, _ in groups]
-    seg.entries = texts + [e for _, g in groups for e in g]
+def _fill(seg: TapeSegment, texts: list[Entry], granules: list[Granule], n: int, complete: bool) -> None:
+    seg.granules = [k for k, _ in granules]
+    seg.entries = SegmentEntries(texts, granules)
     seg.bytes, seg.complete = n, complete
 
 
 def write_volume_tape(plan: VolumePlan, drive: TapeDrive, next_tape: Callable[[int], TapeDrive],
                       record_size: int = DEFAULT_RECORD_SIZE) -> list[TapeSegment]:
-    """One planned volume onto tape(s)."""
-    return write_tape_volume(plan.entries(), drive, next_tape, record_size=record_size)
+    """One planned volume onto tape(s); each granule's entries are made as it is written."""
+    granules: list[Granule] = [(item.key, functools.partial(granule_entries, item)) for item in plan.items]
+    return _write(volume_entries((), plan.texts), granules, drive, next_tape, record_size)
 
 
 def _members(stream: io.BufferedIOBase | io.RawIOBase, record_size: int) -> Iterator[tuple[tarfile.TarInfo, tarfile.TarFile]]:
