@@ -204,7 +204,7 @@ def build_iso(entries: list[Entry], out: Path, *, capacity: int, volume_id: str,
         stamps.files(iso, mtimes, now)
         if relocated:
             iso.set_hidden(iso_path="/RR_MOVED")
-        iso.force_consistency()
+            iso.force_consistency()  # times change no extent: only hiding needs a new layout
         size = iso.pvd.space_size * SECTOR
         if size > capacity:
             raise VolumeOverCapacity(f"image {out.name} would be {size:,} bytes, the medium holds {capacity:,}")
