@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import resource
 import shutil
 import tempfile
 import time
@@ -43,39 +42,56 @@ def small_granules(root: Path, files: int, per_granule: int = 100, size: int = 4
     return items
 
 
-def child_peak_rss_mib(code: str) -> float:
-    """Run ``code`` in a fresh Python and return its peak RSS (MiB)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])
-    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(after, before) / 1024
+def child_peak_rss_mib(code: str) -> tuple[float, float]:
+    """Run ``code`` in a fresh Python: its peak RSS and its RSS once the input (the granules) is made, MiB.
+
+    ``code`` prints its resident size (KiB) when the input is made and its ``ru_maxrss`` at the end.
+    """
+    done = subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1],
+                          capture_output=True, text=True)
+    input_kib, peak_kib = (int(v) for v in done.stdout.split()[-2:])
+    return peak_kib / 1024, input_kib / 1024
 
 
 def run_suite(side_by_side, big: tuple[str, str, str], small: tuple[str, str, str], rss_code: str,  # type: ignore[no-untyped-def]
-              rss_name: str) -> list:  # type: ignore[type-arg]
-    """The three media rows: big files, 2,000 small files (data in a temp dir, removed), peak RSS."""
+              rss_name: str, extra: tuple | None = None) -> list:  # type: ignore[type-arg]
+    """The media rows: big files (and ``extra``, another way on them), 2,000 small files, peak RSS.
+
+    Data in a temp dir, removed after.
+    """
     from benchmarks.common import Result
 
     base = os.environ.get("ARDIS_BENCH_DIR")
     results = []
     with tempfile.TemporaryDirectory(dir=base) as tmp:
         root = Path(tmp)
-        results.append(side_by_side(big[0], root, big_granules(root), big[1], big[2]))
+        granules = big_granules(root)
+        results.append(side_by_side(big[0], root, granules, big[1], big[2]))
+        if extra is not None:
+            results.append(extra[0](extra[1], root, granules, extra[2], extra[3]))
         shutil.rmtree(root / "tree")
         results.append(side_by_side(small[0], root, small_granules(root, 2000), small[1], small[2], 3))
     rss = {n: child_peak_rss_mib(rss_code.format(dir=base, n=n)) for n in (10_000, 100_000)}
-    results.append(Result(rss_name, rss[100_000], "same, 10,000 files", rss[10_000], "time", "flat",
-                          f"{rss[100_000]:.0f} MiB vs {rss[10_000]:.0f} MiB"))
+    (big_peak, big_input), (small_peak, small_input) = rss[100_000], rss[10_000]
+    results.append(Result(rss_name, big_peak, "same, 10,000 files", small_peak, "time", "flat",
+                          f"{big_peak:.0f} MiB vs {small_peak:.0f} MiB; resident with the input granules made "
+                          f"{big_input:.0f} vs {small_input:.0f} MiB, media adds {big_peak - big_input:.0f} "
+                          f"vs {small_peak - small_input:.0f} MiB"))
     return results
 
 
 def turn_about(ardis: Callable[[], object], reference: Callable[[], object], out: Path, ref: Path,
                repeat: int) -> tuple[float, float, int, int]:
-    """Ardis and the reference in turns; best times and output sizes (outputs removed each time)."""
+    """Ardis and the reference in turns; best times and output sizes (outputs removed each time).
+
+    Each turn starts after ``sync``, so that neither pays for writing back the
+    other's dirty pages (3 GiB of them change a turn's time by 2-4x here).
+    """
     times: tuple[list[float], list[float]] = ([], [])
     sizes = [0, 0]
     for _ in range(repeat):
         for i, (fn, path) in enumerate(((ardis, out), (reference, ref))):
+            os.sync()
             start = time.perf_counter()
             fn()
             times[i].append(time.perf_counter() - start)

@@ -21,17 +21,20 @@ Planning (``media.volumes``, ``media.layout``)
 
 ISO images (``media.iso``)
     ``build_volume_iso(plan, out: Path) -> IsoImage`` (or ``build_iso(entries, out, *,
-    capacity, volume_id)``): ISO 9660 + Rock Ridge 1.09 + Joliet, UDF 2.60 when a
-    file is >= 4 GiB; raises ``VolumeOverCapacity`` before writing.
+    capacity, volume_id, kernel_copy=True)``): ISO 9660 + Rock Ridge 1.09 + Joliet, UDF
+    2.60 when a file is >= 4 GiB; raises ``VolumeOverCapacity`` before writing. File
+    data go in by ``copy_file_range`` (``kernel_copy=False``: pycdlib's own copy).
     ``verify_iso(image, entries, factory) -> int`` (files checked) or ``ReadBackMismatch``.
 
 Tape (``media.tape``, ``media.tapedev``)
     ``write_volume_tape(plan, drive, next_tape, record_size=131072) -> list[TapeSegment]``
     — ``next_tape(n) -> TapeDrive`` is called on end of tape (ask the operator);
     each ``TapeSegment`` has ``tape``, ``drive``, ``granules`` (keys), ``bytes``,
-    ``complete``. ``verify_tape(segment, drive, factory, record_size) -> int``.
+    ``complete`` (and ``entries``, made again on each pass).
+    ``verify_tape(segment, drive, factory, record_size) -> int``.
     Drives: ``MtTapeDrive(device="/dev/nst0")`` (real, via ``mt``),
-    ``FileTapeDrive(path, capacity=None)`` (virtual; ENOSPC after ``capacity``).
+    ``FileTapeDrive(path, capacity=None, kernel_copy=True)`` (virtual; ENOSPC after
+    ``capacity``; whole records of file data by ``copy_file_range`` unless switched off).
 
 Optical drives (``media.drives``, ``media.burn``)
     ``find_optical_drives() -> list[OpticalDriveInfo]`` (``device``, ``writes``,

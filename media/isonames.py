@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 
 from media.errors import BadName, NameClash
 
@@ -18,10 +17,12 @@ ISO_FILE = re.compile(r"^[A-Z0-9_]{1,8}(\.[A-Z0-9_]{0,3})?;1$")
 ISO_DIR = re.compile(r"^[A-Z0-9_]{1,8}$")
 JOLIET_MAX = 64
 JOLIET_BAD = set('*/:;?\\') | {chr(c) for c in range(32)}
+_JOLIET_BAD_RE = re.compile("[*/:;?\\\\\x00-\x1f\U00010000-\U0010ffff]")  # JOLIET_BAD and beyond UCS-2
+_NOT_D_CHARS = re.compile(r"[^A-Z0-9_]")
 
 
 def _d_chars(text: str) -> str:
-    return re.sub(r"[^A-Z0-9_]", "_", text.upper())
+    return _NOT_D_CHARS.sub("_", text.upper())
 
 
 def check_iso_name(name: str, is_dir: bool) -> str:
@@ -33,7 +34,7 @@ def check_iso_name(name: str, is_dir: bool) -> str:
 
 def check_joliet_name(name: str) -> str:
     """Raise BadName unless ``name`` is a valid Joliet name (<= 64 UCS-2 characters)."""
-    if not name or len(name) > JOLIET_MAX or any(c in JOLIET_BAD for c in name) or any(ord(c) > 0xFFFF for c in name):
+    if not name or len(name) > JOLIET_MAX or _JOLIET_BAD_RE.search(name):
         raise BadName(f"not a valid Joliet name: {name!r}")
     return name
 
@@ -46,7 +47,7 @@ class _Dir:
     next_n: dict[str, int] = field(default_factory=dict)  # first candidate -> suffix to try next
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Names:
     """The absolute paths of one entry in each tree."""
 
@@ -64,13 +65,11 @@ class NameTable:
         self._names: dict[str, Names] = {"": Names("", "", "", "")}
 
     def add(self, path: str, is_dir: bool) -> Names:
-        p = PurePosixPath(path)
-        parent_key = str(p.parent) if str(p.parent) != "." else ""
+        parent_key, _, rr = path.rpartition("/")  # volume paths are checked: no empty or '.' parts
         parent = self._names.get(parent_key)
         if parent is None:
             raise BadName(f"{path!r}: its directory was not added first")
         d = self._dirs[parent_key]
-        rr = p.name
         if rr in d.rr:
             raise NameClash(f"{path!r} appears twice on the volume")
         d.rr.add(rr)
@@ -116,7 +115,7 @@ class NameTable:
     @staticmethod
     def _joliet_candidates(name: str, is_dir: bool, start: int) -> Iterator[str]:
         """The name (bad characters replaced), cut to 64 keeping a short extension, then ``~n``."""
-        clean = "".join("_" if (c in JOLIET_BAD or ord(c) > 0xFFFF) else c for c in name)
+        clean = _JOLIET_BAD_RE.sub("_", name)
         stem, dot, ext = clean.rpartition(".")
         if not dot or not stem or len(ext) > 10:
             stem, dot, ext = clean, "", ""

@@ -8,9 +8,10 @@ charges for each entry, so that a plan that fits really fits.
 
 from __future__ import annotations
 
+import itertools
 import stat
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -30,7 +31,7 @@ ISO_PER_DIR = 3 * SECTOR * 2
 UDF_PER_ENTRY = SECTOR + 256
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VolumeFile:
     """One file of a granule: where it is read from, its name on the volume, its size."""
 
@@ -65,7 +66,7 @@ class TextFile:
         return self.text.encode("utf-8")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Entry:
     """One path on a volume: a directory, a file from disk, or a text file."""
 
@@ -80,41 +81,69 @@ class Entry:
 
 def check_name(name: str) -> PurePosixPath:
     """A relative name on a volume: no empty parts, no '.', '..', NUL or leading '/'."""
+    return PurePosixPath(_checked(name))
+
+
+def _checked(name: str) -> str:
+    """``check_name`` as a string (``str(PurePosixPath(name))`` is ``name`` for every name it accepts)."""
     parts = name.split("/")
-    if not name or name.startswith("/") or "\0" in name or any(
+    if not name or name[0] == "/" or "\0" in name or any(
             p in ("", ".", "..") or len(p.encode("utf-8", "surrogateescape")) > 255 for p in parts):
         raise BadName(f"invalid name on volume: {name!r}")
-    path = PurePosixPath(name)
-    return path
+    return name
 
 
 def granule_entries(item: GranuleItem) -> Iterator[Entry]:
-    """The directories and files of one granule, parents before children."""
-    top = check_name(item.directory)
-    if len(top.parts) != 1:
+    """The directories and files of one granule, parents before children.
+
+    Plain string work (no pathlib): this runs once per file for planning and for
+    every write, and pathlib cost ~40 µs a file.
+    """
+    top = _checked(item.directory)
+    if "/" in top:
         raise BadName(f"directory number {item.directory!r} must be one path component")
-    made = {str(top)}
-    yield Entry(str(top), True, granule=item.key)
+    key = item.key
+    made = {top}
+    yield Entry(top, True, granule=key)
     for f in item.files:
-        rel = top / check_name(f.name)
-        for parent in reversed(rel.parents[:-1]):
-            if str(parent) not in made:
-                made.add(str(parent))
-                yield Entry(str(parent), True, granule=item.key)
-        yield Entry(str(rel), False, f.size, source=f.source, granule=item.key, checksum=f.checksum)
+        name = _checked(f.name)
+        if "/" in name:
+            parts = name.split("/")
+            for i in range(1, len(parts)):
+                parent = top + "/" + "/".join(parts[:i])
+                if parent not in made:
+                    made.add(parent)
+                    yield Entry(parent, True, granule=key)
+        yield Entry(top + "/" + name, False, f.size, source=f.source, granule=key, checksum=f.checksum)
 
 
 def volume_entries(items: tuple[GranuleItem, ...], texts: tuple[TextFile, ...]) -> list[Entry]:
     """Every entry of a volume in writing order; raises NameClash on a path used twice."""
-    entries = [Entry(str(check_name(t.name)), False, len(t.data), data=t.data) for t in texts]
+    entries = [Entry(_checked(t.name), False, len(t.data), data=t.data) for t in texts]
     for item in items:
         entries.extend(granule_entries(item))
-    seen: set[str] = set()  # a file and a directory of one name also meet here (parents are entries)
-    for e in entries:
-        if e.path in seen:
-            raise NameClash(f"{e.path!r} appears twice on the volume")
-        seen.add(e.path)
+    _unique(e.path for e in entries)
     return entries
+
+
+def check_volume(items: tuple[GranuleItem, ...], texts: tuple[TextFile, ...]) -> None:
+    """``volume_entries``' checks, one granule at a time: paths of two granules differ in their directory.
+
+    Raises NameClash or BadName; keeps no more than one granule's entries.
+    """
+    names = [_checked(t.name) for t in texts]
+    _unique(names + [_checked(item.directory) for item in items])
+    for item in items:
+        inside = [n for n in names if n.startswith(item.directory + "/")]  # a text may sit in a granule's directory
+        _unique(itertools.chain(inside, (e.path for e in granule_entries(item))))
+
+
+def _unique(paths: Iterable[str]) -> None:
+    seen: set[str] = set()  # a file and a directory of one name also meet here (parents are entries)
+    for path in paths:
+        if path in seen:
+            raise NameClash(f"{path!r} appears twice on the volume")
+        seen.add(path)
 
 
 def tar_info(entry: Entry, mtime: int = 0) -> tarfile.TarInfo:
@@ -130,7 +159,31 @@ def tar_info(entry: Entry, mtime: int = 0) -> tarfile.TarInfo:
 
 
 def tar_header(entry: Entry, mtime: int = 0) -> bytes:
-    return tar_info(entry, mtime).tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+    """The entry's header block(s), byte for byte what ``TarInfo.tobuf(PAX_FORMAT)`` gives.
+
+    The common case (ASCII name of <= 100 characters, size and mtime in 11 octal
+    digits) needs no PAX header and is packed here directly, ~10x faster than
+    tarfile; everything else goes through tarfile.
+    """
+    name = entry.path + "/" if entry.is_dir else entry.path
+    size = 0 if entry.is_dir else entry.size
+    if len(name) > 100 or not name.isascii() or not 0 <= size < _OCTAL_11 or not 0 <= mtime < _OCTAL_11:
+        return tar_info(entry, mtime).tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+    tail, tail_sum = _USTAR_TAIL[entry.is_dir]
+    head = name.encode("ascii").ljust(100, b"\0") + b"%07o\0%s%011o\0%011o\0" % (
+        DIR_MODE if entry.is_dir else FILE_MODE, _ZERO_IDS, size, int(mtime))
+    return head + b"%06o\0 " % (sum(head) + tail_sum + 256) + tail
+
+
+def _ustar_tail(typ: bytes) -> tuple[bytes, int]:
+    """Header bytes after the checksum field (type, empty link name, magic, no owner names), and their sum."""
+    tail = (typ + bytes(100) + tarfile.POSIX_MAGIC + bytes(32 + 32 + 8 + 8 + 155 + 12))
+    return tail, sum(tail)
+
+
+_OCTAL_11 = 8 ** 11
+_ZERO_IDS = b"0000000\0" * 2
+_USTAR_TAIL = {True: _ustar_tail(tarfile.DIRTYPE), False: _ustar_tail(tarfile.REGTYPE)}
 
 
 def tar_entry_bytes(entry: Entry) -> int:

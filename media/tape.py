@@ -1,79 +1,118 @@
 """Tape volumes: one self-contained tar per tape, written in fixed records, read back before it counts.
 
-The tar stream comes from the stdlib ``tarfile`` in stream mode (``w|``, PAX
-headers, integer mtimes, explicit modes) through ``RecordWriter``, which re-blocks
-it so that the drive only ever sees writes of exactly ``record_size`` bytes (the
-last record zero-padded). When the tape ends (ENOSPC) in the middle of a granule,
-the tape gets a filemark, ``next_tape`` is asked for the next one, and that
-granule and the rest are written there as a new, self-contained tar.
+The tar stream (PAX format, byte for byte what ``tarfile`` writes for the same
+entries, with integer mtimes and explicit modes) is assembled straight into one
+preallocated record: headers are packed into it (``layout.tar_header``) and file
+data read into it (``os.preadv``), so every byte is copied once on its way to the
+drive, and the drive only ever sees writes of exactly ``record_size`` bytes (the
+last record zero-padded). A sink that can take data from a file itself (a
+file-backed drive: ``copy_file_range``) gets whole records of file data that
+way, the kernel copying them. When the tape ends (ENOSPC) in the middle of a
+granule, the tape gets a filemark, ``next_tape`` is asked for the next one, and
+that granule and the rest are written there as a new, self-contained tar.
 """
 
 from __future__ import annotations
 
+import functools
 import io
+import os
 import subprocess
 import tarfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from media.checksum import ChecksumFactory
 from media.errors import EndOfTape, GranuleTooLarge, MediaError, ReadBackMismatch, ToolFailed
 from media.iso import expected_checksum
-from media.layout import Entry, tar_info
+from media.layout import TAR_BLOCK, Entry, granule_entries, tar_header, volume_entries
 from media.tapedev import RecordSink, TapeDrive
 from media.volumes import DEFAULT_RECORD_SIZE, VolumePlan
 
+END_OF_ARCHIVE = bytes(2 * TAR_BLOCK)
 
-class RecordWriter(io.RawIOBase):
-    """A write-only file object that hands the sink whole records only."""
+
+class RecordWriter:
+    """Assembles the stream in one reused record and hands the sink whole records only.
+
+    The sink gets a view of that record, valid only during the call. ``offset`` is
+    the stream length given so far, ``device_bytes`` what the sink accepted.
+    """
 
     def __init__(self, sink: RecordSink, record_size: int = DEFAULT_RECORD_SIZE) -> None:
-        super().__init__()
-        if record_size <= 0 or record_size % 512:
+        if record_size <= 0 or record_size % TAR_BLOCK:
             raise MediaError(f"record size must be a positive multiple of 512, got {record_size}")
         self.sink, self.record_size = sink, record_size
-        self.buf = bytearray()
-        self.device_bytes = 0  # bytes the sink accepted
-        self.dead = False  # after EndOfTape: swallow what tarfile still flushes
+        self.buf = bytearray(record_size)
+        self.view = memoryview(self.buf)
+        self.fill = 0  # bytes of the current record filled
+        self.offset = 0
+        self.device_bytes = 0
+        self.copy_records: Callable[[int, int, int, int], int] | None = getattr(sink, "copy_records", None)
 
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
+    def write(self, data: bytes | bytearray | memoryview) -> int:
         n = len(data)
-        if self.dead:
-            return n
-        size = self.record_size
-        if not self.buf and n == size:
-            self._emit(data)
-            return n
-        self.buf += data
-        if len(self.buf) >= size:
-            view = memoryview(self.buf)
-            whole = len(self.buf) - len(self.buf) % size
-            try:
-                for start in range(0, whole, size):
-                    self._emit(view[start:start + size])
-            finally:
-                view.release()
-            del self.buf[:whole]
+        size, done = self.record_size, 0
+        while done < n:
+            k = min(size - self.fill, n - done)
+            self.view[self.fill:self.fill + k] = data[done:done + k]
+            self.fill += k
+            done += k
+            if self.fill == size:
+                self._emit()
+        self.offset += n
         return n
 
-    def _emit(self, record: bytes | bytearray | memoryview) -> None:
-        try:
-            self.sink.write_record(record)
-        except EndOfTape:
-            self.dead = True
-            raise
-        self.device_bytes += len(record)
+    def write_file(self, fd: int, size: int, name: object) -> None:
+        """``size`` bytes of an open file, then the zero padding to a whole tar block."""
+        rs, pos = self.record_size, 0
+        view = self.view
+        while pos < size:
+            if self.fill == 0 and self.copy_records is not None and size - pos >= rs:
+                copied = self.copy_records(fd, pos, (size - pos) // rs, rs)
+                pos += copied
+                self.device_bytes += copied
+                if copied:
+                    continue
+                self.copy_records = None  # the sink could not copy (or is nearly full): records from here on
+            want = min(rs - self.fill, size - pos)
+            got = os.preadv(fd, [view[self.fill:self.fill + want]], pos)
+            if got <= 0:
+                raise MediaError(f"{name} ended after {pos:,} bytes, the plan says {size:,}")
+            self.fill += got
+            pos += got
+            if self.fill == rs:
+                self._emit()
+        self.offset += size
+        if size % TAR_BLOCK:
+            self.write(bytes(TAR_BLOCK - size % TAR_BLOCK))
+
+    def _emit(self) -> None:
+        self.sink.write_record(self.view)
+        self.device_bytes += self.record_size
+        self.fill = 0
 
     def finish(self) -> None:
         """Write the last record, zero-padded to full size."""
-        if self.buf and not self.dead:
-            self.buf += bytes(self.record_size - len(self.buf))
-            self._emit(bytes(self.buf))
-            self.buf.clear()
+        if self.fill:
+            self.view[self.fill:] = bytes(self.record_size - self.fill)
+            self._emit()
+
+
+class SegmentEntries:
+    """A tape's entries, made again on each pass (texts, then each granule's): no list of 100,000 entries is kept."""
+
+    def __init__(self, texts: list[Entry], granules: list[Granule]) -> None:
+        self.texts, self.granules = texts, granules
+
+    def __iter__(self) -> Iterator[Entry]:
+        yield from self.texts
+        for _key, make in self.granules:
+            yield from make()
+
+
+Granule = tuple[str, Callable[[], Iterable[Entry]]]  # key, and a maker of its entries
 
 
 @dataclass
@@ -83,37 +122,47 @@ class TapeSegment:
     tape: int
     drive: str
     granules: list[str] = field(default_factory=list)
-    entries: list[Entry] = field(default_factory=list)
+    entries: Iterable[Entry] = field(default_factory=list)
     bytes: int = 0
     complete: bool = False
 
 
-def _groups(entries: list[Entry]) -> tuple[list[Entry], list[tuple[str, list[Entry]]]]:
+def _groups(entries: list[Entry]) -> tuple[list[Entry], list[Granule]]:
     """(texts put on every tape, granules in order with their entries)."""
     texts = [e for e in entries if e.granule is None]
     groups: dict[str, list[Entry]] = {}
     for e in entries:
         if e.granule is not None:
             groups.setdefault(e.granule, []).append(e)
-    return texts, list(groups.items())
+    return texts, [(key, functools.partial(list, group)) for key, group in groups.items()]
 
 
-def _add(tar: tarfile.TarFile, entry: Entry, now: int) -> None:
+def _add(writer: RecordWriter, entry: Entry, now: int) -> None:
     """One entry; directories and texts carry the time of writing, files their own mtime."""
     if entry.is_dir:
-        tar.addfile(tar_info(entry, now))
-    elif entry.data is not None:
-        tar.addfile(tar_info(entry, now), io.BytesIO(entry.data))
-    else:
-        assert entry.source is not None
-        try:
-            with entry.source.open("rb") as f:
-                st = entry.source.stat()
-                if st.st_size != entry.size:
-                    raise MediaError(f"{entry.source} is {st.st_size:,} bytes, the plan says {entry.size:,}")
-                tar.addfile(tar_info(entry, int(st.st_mtime)), f)
-        except OSError as e:
-            raise MediaError(f"cannot read {entry.source}: {e.strerror}") from e
+        writer.write(tar_header(entry, now))
+        return
+    if entry.data is not None:
+        writer.write(tar_header(entry, now))
+        writer.write(entry.data)
+        if len(entry.data) % TAR_BLOCK:
+            writer.write(bytes(TAR_BLOCK - len(entry.data) % TAR_BLOCK))
+        return
+    assert entry.source is not None
+    try:
+        fd = os.open(entry.source, os.O_RDONLY)
+    except OSError as e:
+        raise MediaError(f"cannot read {entry.source}: {e.strerror}") from e
+    try:
+        st = os.fstat(fd)
+        if st.st_size != entry.size:
+            raise MediaError(f"{entry.source} is {st.st_size:,} bytes, the plan says {entry.size:,}")
+        writer.write(tar_header(entry, int(st.st_mtime)))
+        writer.write_file(fd, entry.size, entry.source)
+    except OSError as e:
+        raise MediaError(f"cannot read {entry.source}: {e.strerror}") from e
+    finally:
+        os.close(fd)
 
 
 def write_tape_volume(
@@ -131,6 +180,11 @@ def write_tape_volume(
     GranuleTooLarge. Returns one TapeSegment per tape used.
     """
     texts, pending = _groups(entries)
+    return _write(texts, pending, drive, next_tape, record_size)
+
+
+def _write(texts: list[Entry], pending: list[Granule], drive: TapeDrive, next_tape: Callable[[int], TapeDrive],
+           record_size: int) -> list[TapeSegment]:
     segments: list[TapeSegment] = []
     while True:
         seg = TapeSegment(len(segments) + 1, drive.name)
@@ -139,21 +193,18 @@ def write_tape_volume(
         drive.set_block(record_size)
         sink = drive.open_write()
         writer = RecordWriter(sink, record_size)
-        tar = tarfile.open(fileobj=writer, mode="w|", bufsize=record_size, format=tarfile.PAX_FORMAT)  # type: ignore[call-overload]
         ends: list[int] = []
         now = int(time.time())
         try:
             for e in texts:
-                _add(tar, e, now)
-            for _key, group in pending:
-                for e in group:
-                    _add(tar, e, now)
-                tar.members.clear()  # tarfile keeps every TarInfo it wrote; a stream needs none
-                ends.append(tar.offset)
-            tar.close()
+                _add(writer, e, now)
+            for _key, make in pending:
+                for e in make():
+                    _add(writer, e, now)
+                ends.append(writer.offset)
+            writer.write(END_OF_ARCHIVE)
             writer.finish()
         except EndOfTape:
-            tar.closed = True  # the stream is cut here; nothing more goes to this tape
             sink.close()
             drive.write_filemark()
             done = sum(1 for end in ends if end <= writer.device_bytes)
@@ -171,16 +222,17 @@ def write_tape_volume(
         return segments
 
 
-def _fill(seg: TapeSegment, texts: list[Entry], groups: list[tuple[str, list[Entry]]], n: int, complete: bool) -> None:
-    seg.granules = [k for k, _ in groups]
-    seg.entries = texts + [e for _, g in groups for e in g]
+def _fill(seg: TapeSegment, texts: list[Entry], granules: list[Granule], n: int, complete: bool) -> None:
+    seg.granules = [k for k, _ in granules]
+    seg.entries = SegmentEntries(texts, granules)
     seg.bytes, seg.complete = n, complete
 
 
 def write_volume_tape(plan: VolumePlan, drive: TapeDrive, next_tape: Callable[[int], TapeDrive],
                       record_size: int = DEFAULT_RECORD_SIZE) -> list[TapeSegment]:
-    """One planned volume onto tape(s)."""
-    return write_tape_volume(plan.entries(), drive, next_tape, record_size=record_size)
+    """One planned volume onto tape(s); each granule's entries are made as it is written."""
+    granules: list[Granule] = [(item.key, functools.partial(granule_entries, item)) for item in plan.items]
+    return _write(volume_entries((), plan.texts), granules, drive, next_tape, record_size)
 
 
 def _members(stream: io.BufferedIOBase | io.RawIOBase, record_size: int) -> Iterator[tuple[tarfile.TarInfo, tarfile.TarFile]]:

@@ -18,6 +18,7 @@ from media.layout import (
     Entry,
     GranuleItem,
     TextFile,
+    check_volume,
     granule_entries,
     iso_entry_bytes,
     needs_udf,
@@ -154,5 +155,5 @@ def plan_volumes(
         for n, b in enumerate(bins, start=1)
     ]
     for p in plans:
-        p.entries()  # raises NameClash for duplicate directory numbers or paths on one volume
+        check_volume(p.items, p.texts)  # NameClash for duplicate directory numbers or paths on one volume
     return plans

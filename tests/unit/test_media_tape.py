@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from media.errors import DeviceError, EndOfTape, GranuleTooLarge, MediaError, ReadBackMismatch
-from media.layout import TextFile
+from media.layout import Entry, TextFile, tar_header, tar_info
 from media.tape import RecordWriter, verify_tape, write_volume_tape
 from media.tapedev import FdSink, FileTapeDrive, MtTapeDrive
 from media.volumes import plan_volumes, tape
@@ -52,9 +53,10 @@ def test_record_writer_only_writes_whole_records() -> None:
         RecordWriter(sink, 1000)
 
 
-def test_every_write_is_exactly_the_record_size_and_the_plan_is_exact(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kernel_copy", [False, True], ids=["records", "copy_file_range"])
+def test_every_write_is_exactly_the_record_size_and_the_plan_is_exact(tmp_path: Path, kernel_copy: bool) -> None:
     plan = _plan(tmp_path)
-    drive = FileTapeDrive(tmp_path / "tape0")
+    drive = FileTapeDrive(tmp_path / "tape0", kernel_copy=kernel_copy)
     seg = write_volume_tape(plan, drive, lambda n: pytest.fail("no second tape"), record_size=REC)
     assert set(drive.record_sizes) == {REC}
     assert (tmp_path / "tape0").stat().st_size == seg[0].bytes == plan.planned_bytes
@@ -79,15 +81,16 @@ def test_gnu_tar_reads_the_stream_with_modes_and_integer_mtimes(tmp_path: Path) 
         assert t.getmember("1").mode == 0o555
 
 
-def test_end_of_tape_spans_granule_wise_onto_the_next_tapes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kernel_copy", [False, True], ids=["records", "copy_file_range"])
+def test_end_of_tape_spans_granule_wise_onto_the_next_tapes(tmp_path: Path, kernel_copy: bool) -> None:
     plan = _plan(tmp_path)
     capacity = 18 * REC  # room for about two and a half granules
-    drives = [FileTapeDrive(tmp_path / "tape1", capacity)]
+    drives = [FileTapeDrive(tmp_path / "tape1", capacity, kernel_copy)]
     asked: list[int] = []
 
     def next_tape(n: int) -> FileTapeDrive:
         asked.append(n)
-        drives.append(FileTapeDrive(tmp_path / f"tape{n}", capacity))
+        drives.append(FileTapeDrive(tmp_path / f"tape{n}", capacity, kernel_copy))
         return drives[-1]
 
     segments = write_volume_tape(plan, drives[0], next_tape, record_size=REC)
@@ -100,6 +103,40 @@ def test_end_of_tape_spans_granule_wise_onto_the_next_tapes(tmp_path: Path) -> N
         assert verify_tape(seg, drive, Md5, REC) == 1 + 3 * len(seg.granules)
         names = subprocess.run(["tar", "-t", "-f", str(drive.path)], capture_output=True, text=True).stdout
         assert "0300018199.txt" in names.splitlines()  # the DN is on every tape
+
+
+@pytest.mark.parametrize("kernel_copy", [False, True], ids=["records", "copy_file_range"])
+def test_the_stream_is_what_tarfile_writes_for_the_same_entries(tmp_path: Path, kernel_copy: bool) -> None:
+    """Byte for byte up to the end-of-archive blocks (tarfile then pads to 10 KiB, Ardis to the record)."""
+    plan = _plan(tmp_path, granules=2)
+    items = plan.items + (make_granule(tmp_path / "src", "SC:U:3", "3", [("é" * 60 + ".hdf", REC * 3 + 5),
+                                                                          ("x" * 99, 0)]),)
+    plan = plan_volumes("R", items, tape(10**9), texts=[TextFile("R.txt", "DN\n")], record_size=REC)[0]
+    drive = FileTapeDrive(tmp_path / "tape0", kernel_copy=kernel_copy)
+    seg = write_volume_tape(plan, drive, lambda n: pytest.fail("no second tape"), record_size=REC)[0]
+    ours = drive.path.read_bytes()
+    with tarfile.open(drive.path) as t:
+        now = t.getmember("R.txt").mtime  # directories and texts carry the time of writing
+    ref = io.BytesIO()
+    with tarfile.open(fileobj=ref, mode="w|", format=tarfile.PAX_FORMAT) as t:
+        for e in plan.entries():
+            if e.source is None:
+                t.addfile(tar_info(e, now), None if e.is_dir else io.BytesIO(e.data or b""))
+            else:
+                with e.source.open("rb") as f:
+                    t.addfile(tar_info(e, int(e.source.stat().st_mtime)), f)
+    want = ref.getvalue().rstrip(b"\0")
+    assert ours[:len(want)] == want and not ours[len(want):].strip(b"\0")
+    assert len(ours) == seg.bytes == plan.planned_bytes and set(drive.record_sizes) == {REC}
+
+
+def test_tar_headers_are_tarfiles_byte_for_byte() -> None:
+    names = ["1", "1/a b.hdf", "x" * 99, "x" * 100, "y" * 101, "ü/a", "1/" + "long" * 40]
+    for name in names:
+        for is_dir, size in ((True, 0), (False, 0), (False, 4096), (False, 8**11 - 1), (False, 8**11)):
+            e = Entry(name, is_dir, size)
+            for mtime in (0, 1_700_000_000, 8**11 - 1, 8**11):
+                assert tar_header(e, mtime) == tar_info(e, mtime).tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
 
 
 def test_dev_full_is_a_full_tape(tmp_path: Path) -> None:

@@ -79,6 +79,10 @@ def test_name_clashes_and_bad_names_are_refused() -> None:
     file_and_dir = GranuleItem("G", "1", (VolumeFile(Path("/a"), "X", 1), VolumeFile(Path("/b"), "X/Y", 1)))
     with pytest.raises(NameClash, match="'1/X' appears twice"):
         plan_volumes("R1", [file_and_dir], CD)
+    with pytest.raises(NameClash, match="'1' appears twice"):  # a text named like a granule's directory
+        plan_volumes("R1", [granule(1, 10)], CD, texts=[TextFile("1", "DN")])
+    with pytest.raises(NameClash, match="'1/F0.hdf' appears twice"):  # a text inside a granule's directory
+        plan_volumes("R1", [granule(1, 10)], CD, texts=[TextFile("1/F0.hdf", "DN")])
     for bad in ("../etc/passwd", "/abs", "a//b", "a/./b", ""):
         with pytest.raises(BadName):
             plan_volumes("R1", [GranuleItem("G", "1", (VolumeFile(Path("/a"), bad, 1),))], CD)
