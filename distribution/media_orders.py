@@ -36,7 +36,7 @@ from distribution.models import GranuleStatus, MediaType, Request, RequestGranul
 from distribution.orders import get_request
 from distribution.time import utcnow
 from media import errors as media_errors
-from media import drives, iso, tape
+from media import drives, iso, tape, tapedev
 from media.layout import GranuleItem, TextFile, VolumeFile
 from media.volumes import VolumePlan, plan_volumes
 
@@ -46,7 +46,7 @@ TO_WRITE = (VolumeState.PLANNED, VolumeState.BUILT, VolumeState.LOADED, VolumeSt
 #: Room kept for the DN text on each volume while planning (the text itself is written later):
 #: its header, and a line or three per file (the checksum lines where the user is on the list).
 TEXT_HEADER_RESERVE = 8 << 10
-#: How long a burner may take to report the blank disc the operator loaded (udev monitor).
+#: How long a drive may take to report the blank disc (udev monitor) or the tape (mt status) the operator loaded.
 BLANK_DISC_WAIT = 120.0
 TEXT_FILE_RESERVE = 512
 
@@ -199,7 +199,10 @@ def write_volume(settings: Settings, media_id: str) -> list[str]:
                 written = [str(spec.path / Path(str(volume.image_path)).name) if spec.virtual else result.device]
             else:
                 plan = volume_plan(session, volume)
-                segments = tape.write_volume_tape(plan, media_drives.tape_drive(spec),
+                first = media_drives.tape_drive(spec)
+                if isinstance(first, tapedev.MtTapeDrive):  # the operator says it is loaded: the drive must agree
+                    first.wait_loaded(BLANK_DISC_WAIT)
+                segments = tape.write_volume_tape(plan, first,
                                                   lambda n: media_drives.tape_drive(spec, n))
                 written = [f"{s.tape}:{s.drive}:{','.join(s.granules)}:{int(s.complete)}" for s in segments]
         except (media_errors.MediaError, media_errors.MediaRetryable) as e:

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
+import time
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from media.errors import DeviceError, EndOfTape
+from media.errors import DeviceError, EndOfTape, NoMediaLoaded
 from media.tools import run_tool
 
 MT_TIMEOUT = 600  # rewinding an LTO cartridge can take minutes
@@ -133,6 +135,24 @@ class MtTapeDrive:
 
     def status(self) -> str:
         return self._mt("status")
+
+    def wait_loaded(self, timeout: float, interval: float = 5.0) -> str:
+        """Until the drive reports a cartridge (``ONLINE`` in ``mt status``); NoMediaLoaded after ``timeout``.
+
+        The st driver sends no udev event when a cartridge is loaded, so the drive
+        is asked: ``mt status`` shows ONLINE once a tape is in and ready.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                status = self.status()
+            except DeviceError as e:  # mt fails on an empty drive (No medium found): not loaded yet
+                status = str(e)
+            if re.search(r"\bONLINE\b", status):
+                return status
+            if time.monotonic() >= deadline:
+                raise NoMediaLoaded(f"no tape loaded in {self.name} after {timeout:.0f} s: {status.strip()[-200:]}")
+            time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
 
     def rewind(self) -> None:
         self._mt("rewind")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from media.errors import DeviceError, EndOfTape, GranuleTooLarge, MediaError, ReadBackMismatch
+from media.errors import DeviceError, EndOfTape, GranuleTooLarge, MediaError, NoMediaLoaded, ReadBackMismatch
 from media.layout import Entry, TextFile, tar_header, tar_info
 from media.tape import RecordWriter, verify_tape, write_volume_tape
 from media.tapedev import FdSink, FileTapeDrive, MtTapeDrive
@@ -174,3 +174,29 @@ def test_mt_driver_reports_a_device_that_is_no_tape(tmp_path: Path) -> None:
         with pytest.raises(DeviceError, match=f"mt -f {not_a_tape}"):
             op()
     assert drive.tar_list_args(REC) == ["-b", "32", "-f", str(not_a_tape)]
+
+
+def _scripted_mt(tmp_path: Path, online_after: int) -> Path:
+    """An ``mt`` that says "No medium found" until its ``online_after``-th call, then ONLINE (as mt-st does)."""
+    counter = tmp_path / "calls"
+    script = tmp_path / "mt"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'n=$(cat "{counter}" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "{counter}"\n'
+        f'if [ $n -lt {online_after} ]; then echo "/dev/nst0: No medium found" >&2; exit 2; fi\n'
+        'echo "SCSI 2 tape drive:"; echo "File number=0, block number=0, partition=0."\n'
+        'echo "General status bits on (41010000):"; echo " BOT ONLINE IM_REP_EN"\n')
+    script.chmod(0o755)
+    return script
+
+
+def test_mt_driver_waits_until_the_operator_loads_a_tape(tmp_path: Path) -> None:
+    drive = MtTapeDrive("/dev/nst0", mt=str(_scripted_mt(tmp_path, online_after=3)))
+    status = drive.wait_loaded(timeout=10, interval=0.05)
+    assert "ONLINE" in status and (tmp_path / "calls").read_text().strip() == "3"
+
+
+def test_mt_driver_gives_up_when_no_tape_comes(tmp_path: Path) -> None:
+    drive = MtTapeDrive("/dev/nst0", mt=str(_scripted_mt(tmp_path, online_after=1000)))
+    with pytest.raises(NoMediaLoaded, match="no tape loaded in /dev/nst0"):
+        drive.wait_loaded(timeout=0.3, interval=0.05)
