@@ -41,6 +41,7 @@ from distribution.db import session_scope
 from distribution.demo_data import SAMPLES, write_delivery
 from distribution.delivery import pull_login
 from distribution.errors import ArdisError
+from distribution.media_drives import configured_drives, drive_kind
 from distribution.ftpserver import build_pull_server, load_or_create_secret, pull_password
 from distribution.archive import get_or_create_collection
 from distribution.models import Granule, GranuleFile, GranuleStatus, MediaType, Order, PdrRecord, PdrState, Request
@@ -267,13 +268,13 @@ def _check_media(settings: Settings, request: Request, out: Path) -> list[str]:
     """Read each volume back as a user would (osirrox for the disc image, tar for the tape), then compare."""
     problems: list[str] = []
     out.mkdir(parents=True, exist_ok=True)
-    drives = settings.home / "drives"
+    drive = configured_drives(settings, drive_kind(request.media_type))[0].path  # the demo's virtual drive
     if request.media_type is MediaType.DLT:
-        for cartridge in sorted(drives.glob("tape-1.tape*")):
+        for cartridge in sorted(drive.parent.glob(f"{drive.name}*")):
             with tarfile.open(cartridge, mode="r|") as tar:
                 tar.extractall(out, filter="data")
     else:
-        for image in sorted((drives / "burner-1").glob(f"{request.request_id}_*.iso")):
+        for image in sorted(drive.glob(f"{request.request_id}_*.iso")):
             done = subprocess.run(["osirrox", "-indev", str(image), "-extract", "/", str(out)],
                                   capture_output=True, text=True)
             if done.returncode != 0:

@@ -11,7 +11,6 @@ under ``ARDIS_HOME/drives`` — the embedded default and the demo.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,5 +109,3 @@ def tape_drive(spec: DriveSpec, cartridge: int = 1) -> tapedev.TapeDrive:
 def md5() -> Checksum:
     return StreamingChecksum.new("MD5")  # type: ignore[return-value]
 
-
-ChecksumFactory = Callable[[], Checksum]

@@ -37,7 +37,7 @@ from distribution.orders import get_request
 from distribution.time import utcnow
 from media import errors as media_errors
 from media import drives, iso, tape, tapedev
-from media.layout import GranuleItem, TextFile, VolumeFile
+from media.layout import GranuleItem, TextFile, VolumeFile, granule_entries
 from media.volumes import VolumePlan, plan_volumes
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,12 @@ def _volume(session: Session, media_id: str) -> Volume:
     return volume
 
 
+def check_granule(item: GranuleItem) -> None:
+    """BadName for a file name no volume can hold (the names are checked as the entries are made)."""
+    for _ in granule_entries(item):
+        pass
+
+
 def volume_plan(session: Session, volume: Volume) -> VolumePlan:
     """The volume as planned, rebuilt from the database, with its DN text on it."""
     request = volume.request
@@ -101,26 +107,29 @@ def plan_request(settings: Settings, request_id: str) -> list[str]:
         medium = medium_for(request.media_type)
         files = sum(len(rg.files) for rg in request.granules)
         reserve = (TextFile(text_name(request), " " * (TEXT_HEADER_RESERVE + TEXT_FILE_RESERVE * files)),)
-        ready = [rg for rg in request.granules if rg.status is GranuleStatus.VERIFIED]
-        placeable = []
-        for rg in ready:
+        ready = {}
+        for rg in request.granules:
+            if rg.status is not GranuleStatus.VERIFIED:
+                continue
             try:
-                plan_volumes(str(request.request_id), [_item(rg)], medium, texts=reserve)
-                placeable.append(rg)
-            except media_errors.GranuleTooLarge as e:
-                rg.status, rg.failure_explanation = GranuleStatus.FAILED, f"too large for one {medium.name}: {e}"
+                check_granule(_item(rg))  # a name no volume can hold fails that granule, not the request
+                ready[str(rg.id)] = rg
             except media_errors.MediaError as e:
                 rg.status, rg.failure_explanation = GranuleStatus.FAILED, str(e)
-        by_key = {str(rg.id): rg for rg in placeable}
+        too_large: list[media_errors.GranuleTooLarge] = []
         try:
-            plans = plan_volumes(str(request.request_id), [_item(rg) for rg in placeable], medium, texts=reserve)
+            plans = plan_volumes(str(request.request_id), [_item(rg) for rg in ready.values()], medium,
+                                 texts=reserve, rejected=too_large)
         except media_errors.MediaError as e:
             raise _mapped(e) from e
+        for e in too_large:  # Canceled in the DN with the reason; the rest still ships
+            rg = ready[str(e.key)]
+            rg.status, rg.failure_explanation = GranuleStatus.FAILED, f"too large for one {medium.name}: {e}"
         for plan in plans:
             session.add(Volume(request_pk=request.id, number=plan.number, count=plan.count, media_id=plan.media_id,
                                medium=medium.name, state=VolumeState.PLANNED, planned_bytes=plan.planned_bytes))
             for item in plan.items:
-                by_key[item.key].volume_number = plan.number
+                ready[item.key].volume_number = plan.number
         request.state = RequestState.DELIVERING
         session.flush()
         log.info("request %s: %d volumes of %s", request_id, len(plans), medium.name)
@@ -180,7 +189,7 @@ def record_load(settings: Settings, media_id: str, drive: str, serial: str = "")
         return volume.state.value
 
 
-def write_volume(settings: Settings, media_id: str) -> list[str]:
+def write_volume(settings: Settings, media_id: str) -> list[dict[str, Any]]:
     """Burn the image or write the tape on the loaded drive; where the bytes went."""
     with session_scope(settings.database_url) as session:
         volume = _volume(session, media_id)
@@ -196,7 +205,8 @@ def write_volume(settings: Settings, media_id: str) -> list[str]:
                 if not spec.virtual:  # the operator says it is loaded: udev must see a blank disc of the kind
                     drives.wait_for_blank(spec.device, _disc_kind(request.media_type), BLANK_DISC_WAIT)
                 result = media_drives.burner(spec).burn(Path(str(volume.image_path)), media_drives.md5)
-                written = [str(spec.path / Path(str(volume.image_path)).name) if spec.virtual else result.device]
+                where = str(spec.path / Path(str(volume.image_path)).name) if spec.virtual else result.device
+                written = [{"disc": where}]
             else:
                 plan = volume_plan(session, volume)
                 first = media_drives.tape_drive(spec)
@@ -204,7 +214,8 @@ def write_volume(settings: Settings, media_id: str) -> list[str]:
                     first.wait_loaded(BLANK_DISC_WAIT)
                 segments = tape.write_volume_tape(plan, first,
                                                   lambda n: media_drives.tape_drive(spec, n))
-                written = [f"{s.tape}:{s.drive}:{','.join(s.granules)}:{int(s.complete)}" for s in segments]
+                written = [{"tape": s.tape, "drive": s.drive, "granules": list(s.granules), "complete": s.complete}
+                           for s in segments]
         except (media_errors.MediaError, media_errors.MediaRetryable) as e:
             volume.detail = str(e)
             raise _mapped(e) from e
@@ -228,7 +239,7 @@ def verify_volume(settings: Settings, media_id: str) -> int:
         plan = volume_plan(session, volume)
         try:
             if drive_kind(request.media_type) == OPTICAL:
-                checked = iso.verify_iso(Path(volume.written_to[0]), plan.entries(), media_drives.md5)
+                checked = iso.verify_iso(Path(volume.written_to[0]["disc"]), plan.entries(), media_drives.md5)
             else:
                 checked = _verify_tapes(settings, volume, plan)
         except (media_errors.MediaError, media_errors.MediaRetryable) as e:
@@ -242,13 +253,13 @@ def verify_volume(settings: Settings, media_id: str) -> int:
 def _verify_tapes(settings: Settings, volume: Volume, plan: VolumePlan) -> int:
     spec = media_drives.find_drive(settings, TAPE, volume.drive)
     checked = 0
-    for record in volume.written_to:
-        number, drive, keys, complete = record.split(":", 3)
-        wanted = set(filter(None, keys.split(",")))
+    for cartridge in volume.written_to:
+        wanted = set(cartridge["granules"])
         items = tuple(i for i in plan.items if i.key in wanted)
         entries = dataclasses.replace(plan, items=items).entries()
-        segment = tape.TapeSegment(int(number), drive, sorted(wanted), entries, 0, complete == "1")
-        checked += tape.verify_tape(segment, media_drives.tape_drive(spec, int(number)), media_drives.md5)
+        segment = tape.TapeSegment(cartridge["tape"], cartridge["drive"], sorted(wanted), entries, 0,
+                                   cartridge["complete"])
+        checked += tape.verify_tape(segment, media_drives.tape_drive(spec, cartridge["tape"]), media_drives.md5)
     return checked
 
 

@@ -474,7 +474,8 @@ class Volume(Base):
     drive: Mapped[str] = mapped_column(String(64), default="")
     media_serial: Mapped[str] = mapped_column(String(64), default="")
     text: Mapped[str | None] = mapped_column(Text, nullable=True)  # the DN text put on the volume, fixed at build
-    written_to: Mapped[list[str]] = mapped_column(JSON, default=list)  # where the bytes went (discs, tapes)
+    # Where the bytes went: {"disc": path or device}, or one {"tape", "drive", "granules", "complete"} a cartridge.
+    written_to: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     files_checked: Mapped[int] = mapped_column(Integer, default=0)
     rewrites: Mapped[int] = mapped_column(Integer, default=0)
     detail: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -168,6 +168,13 @@ def pan_for(files: Sequence[PanFile]) -> Pan:
     return ShortPan(first, None if first in STAMP_NEVER or not stamps else max(stamps))
 
 
+def stamp_for(disposition: str, when: datetime) -> datetime | None:
+    """The TIME_STAMP a file with this disposition carries: footnotes 4 and 5 of Table 4.5-7 (null otherwise)."""
+    if disposition == SUCCESSFUL or disposition in STAMP_ALWAYS:
+        return when
+    return None
+
+
 def response_name(pdr_name: str, kind: str) -> str:
     """``X.PDR`` → ``X.PDRD`` or ``X.PAN``: the same name, another extension (4.5.2)."""
     if kind not in ("PDRD", "PAN"):

@@ -23,6 +23,8 @@ class MediaRetryable(Exception):
 class GranuleTooLarge(MediaError):
     """A granule does not fit on one volume of the medium (granules are never split)."""
 
+    key: str | None = None  # the granule's key, when planning collects rejects instead of raising
+
 
 class VolumeOverCapacity(MediaError):
     """A built image or stream is larger than the medium holds."""

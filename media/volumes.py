@@ -121,12 +121,15 @@ def plan_volumes(
     headroom: float = 0.01,
     texts: Iterable[TextFile] = (),
     record_size: int = DEFAULT_RECORD_SIZE,
+    rejected: list[GranuleTooLarge] | None = None,
 ) -> list[VolumePlan]:
     """Place granules on volumes, first fit in the given order (each volume keeps that order).
 
     ``headroom`` is the fraction of the capacity kept free. ``texts`` go on every
-    volume (their size is charged on each). Raises GranuleTooLarge naming the
-    granule, its size and the usable capacity; NameClash/BadName for bad layouts.
+    volume (their size is charged on each). A granule larger than a volume raises
+    GranuleTooLarge naming it, its size and the usable capacity — or, when the caller
+    passes a ``rejected`` list, goes there (``.key`` names it) and the rest is planned.
+    NameClash/BadName for bad layouts.
     """
     if not 0 <= headroom < 1:
         raise MediaError(f"headroom must be in [0, 1), got {headroom}")
@@ -139,10 +142,15 @@ def plan_volumes(
         empty = _Bin(medium, record_size, fixed)
         alone = empty.with_(entries)
         if alone > usable:
-            raise GranuleTooLarge(
+            too_large = GranuleTooLarge(
                 f"granule {item.key} needs {alone:,} bytes on {medium.name}, more than one volume holds "
                 f"({usable:,} bytes usable of {medium.capacity:,})"
             )
+            if rejected is None:
+                raise too_large
+            too_large.key = item.key
+            rejected.append(too_large)
+            continue
         target = next((b for b in bins if b.with_(entries) <= usable), None)
         if target is None:
             target = empty

@@ -29,7 +29,6 @@ from distribution.checksums import checksum_types
 from distribution.config import Settings
 from distribution.db import session_scope
 from distribution.errors import ArdisError, NotFound, RetryableError, UserError
-from distribution.ingest.intake import pan_stamp
 from distribution.ingest.linkage import LinkageProblem, parse_linkage, resolve
 from distribution.metadata import GranuleMetadata, read_metadata
 from distribution.models import (
@@ -138,7 +137,7 @@ def _fail_group(files: list[IngestFile], disposition: str, detail: str) -> None:
         if f.state is IngestFileState.FAILED and f.disposition:
             continue
         f.state, f.disposition, f.detail = IngestFileState.FAILED, disposition, detail
-        f.time_stamp = pan_stamp(disposition, now)
+        f.time_stamp = pan.stamp_for(disposition, now)
 
 
 def _settle(files: list[IngestFile]) -> IngestFile | None:
@@ -177,7 +176,6 @@ def archive_files(settings: Settings, pdr_id: int) -> list[int]:
     inserted: list[int] = []
     for ids in groups:
         with session_scope(url) as session:
-            record = session.get(PdrRecord, pdr_id)
             files = list(session.scalars(select(IngestFile).where(IngestFile.id.in_(ids))
                                          .order_by(IngestFile.file_index)))
             if all(f.state is IngestFileState.ARCHIVED for f in files):
@@ -223,7 +221,7 @@ def finish_pan(settings: Settings, pdr_id: int) -> str:
             if f.state is not IngestFileState.ARCHIVED and f.state is not IngestFileState.FAILED:
                 f.state = IngestFileState.FAILED
                 f.disposition = f.disposition or pan.ECS_INTERNAL_ERROR
-                f.time_stamp = pan_stamp(f.disposition, now)
+                f.time_stamp = pan.stamp_for(f.disposition, now)
         message = pan.pan_for([pan.PanFile(f.directory_id, f.file_id, str(f.disposition), f.time_stamp)
                                for f in record.files])
         record.response_kind, record.response_text = "PAN", pan.render(message)

@@ -13,7 +13,6 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -134,16 +133,9 @@ def _files(record: PdrRecord, pdr: Pdr) -> list[IngestFile]:
                 row.state = IngestFileState.FAILED
                 row.disposition = group.problem
                 row.detail = group.problem_detail
-                row.time_stamp = pan_stamp(group.problem, now)
+                row.time_stamp = pan.stamp_for(group.problem, now)
             rows.append(row)
     return rows
-
-
-def pan_stamp(disposition: str, when: datetime) -> datetime | None:
-    """The TIME_STAMP a disposition carries: footnotes 4 and 5 of Table 4.5-7 (null otherwise)."""
-    if disposition == pan.SUCCESSFUL or disposition in pan.STAMP_ALWAYS:
-        return when
-    return None
 
 
 def validate(settings: Settings, pdr_id: int) -> str:

@@ -34,7 +34,7 @@ from distribution.checksums import checksum_types
 from distribution.config import Settings
 from distribution.db import session_scope
 from distribution.errors import NotFound, PermanentError, RetryableError
-from distribution.ingest.intake import ServerFor, pan_stamp
+from distribution.ingest.intake import ServerFor
 from distribution.models import IngestFile, IngestFileState, PdrRecord, PdrState, Provider
 from distribution.pdrserver import PdrServerError
 from distribution.time import utcnow
@@ -68,7 +68,7 @@ def _fail(f: IngestFile, disposition: str, detail: str, *, retrying: bool = Fals
     f.state = IngestFileState.RETRYING if retrying else IngestFileState.FAILED
     f.disposition = disposition
     f.detail = detail
-    f.time_stamp = pan_stamp(disposition, utcnow())
+    f.time_stamp = pan.stamp_for(disposition, utcnow())
 
 
 def _check(f: IngestFile, size: int, computed: str | None, ctype: str | None) -> None:

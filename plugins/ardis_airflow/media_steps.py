@@ -13,6 +13,7 @@ from typing import Any
 from ardis_airflow.connections import notice_transport
 from ardis_airflow.steps import _request_id
 from distribution import media_notices, media_orders
+from distribution.airflow_bridge import trigger_media_rewrite
 from distribution.config import load_settings
 from distribution.errors import UserError
 from distribution.media_drives import configured_drives
@@ -45,7 +46,7 @@ def record_load(media_id: str, answer: dict[str, Any]) -> str:
     return media_orders.record_load(load_settings(), media_id, chosen[0], serial)
 
 
-def write(media_id: str) -> list[str]:
+def write(media_id: str) -> list[dict[str, Any]]:
     return media_orders.write_volume(load_settings(), media_id)
 
 
@@ -65,8 +66,6 @@ def ship(answer: dict[str, Any]) -> str:
     if REWRITE in (answer.get("chosen_options") or []):
         media_id = str(given.get("bad_media_id") or "").strip()
         media_orders.mark_bad(settings, media_id, "marked bad at shipment")
-        from distribution.airflow_bridge import trigger_media_rewrite
-
         return trigger_media_rewrite(request_id, media_id)
     media_orders.shipped(settings, request_id, str(given.get("carrier") or ""), str(given.get("tracking_number") or ""))
     return SHIPPED

@@ -46,6 +46,13 @@ def test_granule_bigger_than_a_volume_is_rejected_with_the_reason() -> None:
         plan_volumes("R1", [granule(7, CD.capacity)], CD)
 
 
+def test_a_caller_can_collect_the_too_large_granules_and_plan_the_rest() -> None:
+    rejected: list[GranuleTooLarge] = []
+    plans = plan_volumes("R1", [granule(1, 1000), granule(2, CD.capacity), granule(3, 1000)], CD, rejected=rejected)
+    assert [e.key for e in rejected] == ["SC:MOD09GHK.003:2"] and "more than one volume holds" in str(rejected[0])
+    assert [[g.directory for g in p.items] for p in plans] == [["1", "3"]]
+
+
 def test_headroom_is_kept_free() -> None:
     size = int(CD.capacity * 0.985)
     assert len(plan_volumes("R1", [granule(1, size)], CD, headroom=0.01)) == 1
