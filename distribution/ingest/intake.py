@@ -74,11 +74,14 @@ def poll_provider(settings: Settings, provider_name: str, server_for: ServerFor)
         provider = session.scalar(select(Provider).where(Provider.name == provider_name))
         if provider is None:
             raise NotFound(f"no provider {provider_name!r}")
-        seen = {(r.name, r.size, r.mtime) for r in session.execute(
-            select(PdrRecord.name, PdrRecord.size, PdrRecord.mtime).where(PdrRecord.provider_id == provider.id))}
         found: list[Discovered] = []
         with server_for(provider) as server:
-            for entry in server.list_pdrs():
+            listing = server.list_pdrs()
+            names = [e.name for e in listing]
+            seen = {(r.name, r.size, r.mtime) for i in range(0, len(names), 500) for r in session.execute(
+                select(PdrRecord.name, PdrRecord.size, PdrRecord.mtime).where(
+                    PdrRecord.provider_id == provider.id, PdrRecord.name.in_(names[i:i + 500])))}
+            for entry in listing:
                 if (entry.name, entry.size, entry.mtime) in seen:
                     continue
                 if len(found) >= MAX_PER_POLL:

@@ -118,7 +118,8 @@ def granule_metadata(granule: Granule) -> GranuleMetadata:
 
 def _order_spec(sub: Subscription, granule: Granule) -> RequestSpec:
     """One request for the granule by the subscription's distribution option."""
-    granules = [f"SC:{granule.collection.esdt}:{granule.id}"]
+    c = granule.collection
+    granules = [GranuleRef(c.short_name, c.version_id, granule.id).short_ur]
     if sub.method == DistributionMethod.FTP_PULL:
         media, destination = MediaType.FTP_PULL, Destination()
     elif sub.method == DistributionMethod.MEDIA:
