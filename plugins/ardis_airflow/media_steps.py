@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ardis_airflow.connections import notice_transport
-from ardis_airflow.steps import _request_id
+from ardis_airflow.steps import run_request_id
 from distribution import media_notices, media_orders
 from distribution.airflow_bridge import trigger_media_rewrite
 from distribution.config import load_settings
@@ -28,7 +28,7 @@ def drive_names(kind: str) -> list[str]:
 
 
 def plan() -> list[str]:
-    return media_orders.plan_request(load_settings(), _request_id())
+    return media_orders.plan_request(load_settings(), run_request_id())
 
 
 def build(media_id: str) -> dict[str, Any]:
@@ -55,13 +55,13 @@ def read_back(media_id: str) -> int:
 
 
 def packing_list() -> str:
-    return media_notices.print_packing_list(load_settings(), _request_id())
+    return media_notices.print_packing_list(load_settings(), run_request_id())
 
 
 def ship(answer: dict[str, Any]) -> str:
     """The operator's shipment answer: shipped (carrier, tracking number), or a volume to rewrite."""
     settings = load_settings()
-    request_id = _request_id()
+    request_id = run_request_id()
     given = answer.get("params_input") or {}
     if REWRITE in (answer.get("chosen_options") or []):
         media_id = str(given.get("bad_media_id") or "").strip()
@@ -73,4 +73,4 @@ def ship(answer: dict[str, Any]) -> str:
 
 def notify() -> dict[str, Any]:
     settings = load_settings()
-    return media_notices.notify_media_request(settings, _request_id(), notice_transport(settings))
+    return media_notices.notify_media_request(settings, run_request_id(), notice_transport(settings))

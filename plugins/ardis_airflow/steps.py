@@ -20,7 +20,7 @@ from distribution.models import MediaType
 from distribution.orders import get_request
 
 
-def _request_id() -> str:
+def run_request_id() -> str:
     context = get_current_context()
     conf = context["dag_run"].conf or {}
     request_id = str(conf.get("request_id") or context["params"].get("request_id") or "").strip()
@@ -37,32 +37,32 @@ def _conn_id(request_id: str) -> str:
 
 def begin() -> str:
     context = get_current_context()
-    return delivery.begin_request(load_settings(), _request_id(), context["dag_run"].run_id)
+    return delivery.begin_request(load_settings(), run_request_id(), context["dag_run"].run_id)
 
 
 def stage() -> dict[str, int]:
-    return delivery.stage_request(load_settings(), _request_id())
+    return delivery.stage_request(load_settings(), run_request_id())
 
 
 def verify() -> dict[str, int]:
-    return delivery.verify_request(load_settings(), _request_id())
+    return delivery.verify_request(load_settings(), run_request_id())
 
 
 def deliver() -> dict[str, int]:
-    request_id = _request_id()
+    request_id = run_request_id()
     return delivery.deliver_request(load_settings(), request_id, push_credentials(_conn_id(request_id)))
 
 
 def notify_user() -> dict[str, Any]:
     settings = load_settings()
-    request_id = _request_id()
+    request_id = run_request_id()
     result = notify.notify_request(settings, request_id, notice_transport(settings),
                                    push_credentials(_conn_id(request_id)))
     return {"state": result.state, "notice_id": result.notice_id, "scp_copy": result.scp_copy}
 
 
 def outcome() -> str:
-    return delivery.request_outcome(load_settings(), _request_id())
+    return delivery.request_outcome(load_settings(), run_request_id())
 
 
 def requests_to_dispatch() -> list[dict[str, Any]]:
