@@ -56,3 +56,7 @@ class NoMediaLoaded(MediaRetryable):
 
 class EndOfTape(MediaRetryable):
     """The tape is full (ENOSPC); the caller writes a filemark and asks for the next tape."""
+
+
+class StagingFull(MediaRetryable):
+    """The disk that receives an image has no room for it; freeing space (housekeeping, the operator) fixes it."""

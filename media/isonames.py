@@ -73,8 +73,8 @@ class NameTable:
         if rr in d.rr:
             raise NameClash(f"{path!r} appears twice on the volume")
         d.rr.add(rr)
-        iso = check_iso_name(self._unique(d, d.iso, self._iso_candidates, rr, is_dir), is_dir)
-        joliet = check_joliet_name(self._unique(d, d.joliet, self._joliet_candidates, rr, is_dir))
+        iso = check_iso_name(self._unique(d, d.iso, iso_candidates, rr, is_dir), is_dir)
+        joliet = check_joliet_name(self._unique(d, d.joliet, joliet_candidates, rr, is_dir))
         names = Names(f"{parent.iso_path}/{iso}", f"{parent.joliet_path}/{joliet}", rr, f"{parent.rr_path}/{rr}")
         self._names[path] = names
         if is_dir:
@@ -95,32 +95,32 @@ class NameTable:
                 return c
         raise NameClash(f"no free name left for {first!r}")
 
-    @staticmethod
-    def _iso_candidates(name: str, is_dir: bool, start: int) -> Iterator[str]:
-        """``STEM.EXT;1``, then ``STE_1.EXT;1`` ... (directories: no extension, no version)."""
-        if is_dir:
-            stem, ext = _d_chars(name.replace(".", "_"))[:8] or "_", ""
-        else:
-            base, dot, suffix = name.rpartition(".")
-            if not dot or not base:
-                base, suffix = name, ""
-            stem, ext = (_d_chars(base)[:8] or "_"), _d_chars(suffix)[:3]
-        tail = "" if is_dir else "." + ext + ";1"
-        if start == 0:
-            yield stem + tail
-        for n in range(max(start, 1), 10_000_000):
-            digits = "_" + str(n)
-            yield stem[: 8 - len(digits)] + digits + tail
 
-    @staticmethod
-    def _joliet_candidates(name: str, is_dir: bool, start: int) -> Iterator[str]:
-        """The name (bad characters replaced), cut to 64 keeping a short extension, then ``~n``."""
-        clean = _JOLIET_BAD_RE.sub("_", name)
-        stem, dot, ext = clean.rpartition(".")
-        if not dot or not stem or len(ext) > 10:
-            stem, dot, ext = clean, "", ""
-        if start == 0:
-            yield clean if len(clean) <= JOLIET_MAX else stem[: JOLIET_MAX - len(dot + ext)] + dot + ext
-        for n in range(max(start, 1), 10_000_000):
-            suffix = f"~{n}" + dot + ext
-            yield stem[: JOLIET_MAX - len(suffix)] + suffix
+def iso_candidates(name: str, is_dir: bool, start: int) -> Iterator[str]:
+    """``STEM.EXT;1``, then ``STE_1.EXT;1`` ... (directories: no extension, no version)."""
+    if is_dir:
+        stem, ext = _d_chars(name.replace(".", "_"))[:8] or "_", ""
+    else:
+        base, dot, suffix = name.rpartition(".")
+        if not dot or not base:
+            base, suffix = name, ""
+        stem, ext = (_d_chars(base)[:8] or "_"), _d_chars(suffix)[:3]
+    tail = "" if is_dir else "." + ext + ";1"
+    if start == 0:
+        yield stem + tail
+    for n in range(max(start, 1), 10_000_000):
+        digits = "_" + str(n)
+        yield stem[: 8 - len(digits)] + digits + tail
+
+
+def joliet_candidates(name: str, is_dir: bool, start: int) -> Iterator[str]:
+    """The name (bad characters replaced), cut to 64 keeping a short extension, then ``~n``."""
+    clean = _JOLIET_BAD_RE.sub("_", name)
+    stem, dot, ext = clean.rpartition(".")
+    if not dot or not stem or len(ext) > 10:
+        stem, dot, ext = clean, "", ""
+    if start == 0:
+        yield clean if len(clean) <= JOLIET_MAX else stem[: JOLIET_MAX - len(dot + ext)] + dot + ext
+    for n in range(max(start, 1), 10_000_000):
+        suffix = f"~{n}" + dot + ext
+        yield stem[: JOLIET_MAX - len(suffix)] + suffix

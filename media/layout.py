@@ -22,6 +22,7 @@ TAR_BLOCK = 512
 FILE_MODE = 0o444
 DIR_MODE = 0o555
 UDF_FILE_LIMIT = 1 << 32  # ISO 9660 extents hold < 4 GiB; such a file needs UDF
+ISO_MAX_DIRECTORIES = 0xFFFF  # a path table record names its parent directory in 16 bits (ECMA-119 9.4.5)
 
 # ISO cost model (bytes): fixed descriptors/path tables/UDF anchors, and per entry
 # the directory records of the ISO 9660 + Rock Ridge and the Joliet trees.
@@ -117,9 +118,14 @@ def granule_entries(item: GranuleItem) -> Iterator[Entry]:
         yield Entry(top + "/" + name, False, f.size, source=f.source, granule=key, checksum=f.checksum)
 
 
+def fixed_entries(texts: Iterable[TextFile]) -> list[Entry]:
+    """The text files put on every volume, as entries."""
+    return [Entry(_checked(t.name), False, len(t.data), data=t.data) for t in texts]
+
+
 def volume_entries(items: tuple[GranuleItem, ...], texts: tuple[TextFile, ...]) -> list[Entry]:
     """Every entry of a volume in writing order; raises NameClash on a path used twice."""
-    entries = [Entry(_checked(t.name), False, len(t.data), data=t.data) for t in texts]
+    entries = fixed_entries(texts)
     for item in items:
         entries.extend(granule_entries(item))
     _unique(e.path for e in entries)

@@ -9,16 +9,19 @@ fixed per-volume overhead and a configurable headroom, so a plan that fits fits.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from media.errors import GranuleTooLarge, MediaError
 from media.layout import (
     ISO_FIXED,
+    ISO_MAX_DIRECTORIES,
+    UDF_FILE_LIMIT,
     Entry,
     GranuleItem,
     TextFile,
     check_volume,
+    fixed_entries,
     granule_entries,
     iso_entry_bytes,
     needs_udf,
@@ -73,6 +76,17 @@ class VolumePlan:
     def entries(self) -> list[Entry]:
         return volume_entries(self.items, self.texts)
 
+    def iter_entries(self) -> Iterator[Entry]:
+        """``entries()`` one at a time, unchecked (the writers check names as they go): flat memory."""
+        yield from fixed_entries(self.texts)
+        for item in self.items:
+            yield from granule_entries(item)
+
+    @property
+    def needs_udf(self) -> bool:
+        """Whether a file of the volume needs UDF (4 GiB or more)."""
+        return self.medium.kind == "optical" and any(f.size >= UDF_FILE_LIMIT for g in self.items for f in g.files)
+
 
 def media_id(request_id: str, number: int) -> str:
     """``<RequestID>_<VolumeID>`` with a three-digit VolumeID, e.g. ``0300018199_001``."""
@@ -87,6 +101,7 @@ class _Bin:
         self.items: list[GranuleItem] = []
         self.base = self.udf_extra = 0
         self.udf = False
+        self.directories = 1  # the root (ISO 9660 path tables number directories in 16 bits)
         self.add(fixed)
 
     def cost(self, entries: list[Entry]) -> tuple[int, int, bool]:
@@ -103,6 +118,12 @@ class _Bin:
     def add(self, entries: list[Entry]) -> None:
         base, extra, udf = self.cost(entries)
         self.base, self.udf_extra, self.udf = self.base + base, self.udf_extra + extra, self.udf or udf
+        self.directories += sum(e.is_dir for e in entries)
+
+    def takes_directories(self, entries: list[Entry]) -> bool:
+        """Whether the entries' directories still fit an optical volume's path tables (tapes have no limit)."""
+        # one spare for the hidden RR_MOVED that a deep tree needs
+        return self.medium.kind == "tape" or self.directories + sum(e.is_dir for e in entries) < ISO_MAX_DIRECTORIES
 
     def with_(self, entries: list[Entry]) -> int:
         base, extra, udf = self.cost(entries)
@@ -141,17 +162,19 @@ def plan_volumes(
         entries = list(granule_entries(item))
         empty = _Bin(medium, record_size, fixed)
         alone = empty.with_(entries)
-        if alone > usable:
+        if alone > usable or not empty.takes_directories(entries):
             too_large = GranuleTooLarge(
                 f"granule {item.key} needs {alone:,} bytes on {medium.name}, more than one volume holds "
-                f"({usable:,} bytes usable of {medium.capacity:,})"
+                f"({usable:,} bytes usable of {medium.capacity:,})" if alone > usable else
+                f"granule {item.key} has {sum(e.is_dir for e in entries):,} directories, more than an ISO 9660 "
+                f"volume holds ({ISO_MAX_DIRECTORIES - 2:,} besides the root and RR_MOVED)"
             )
             if rejected is None:
                 raise too_large
             too_large.key = item.key
             rejected.append(too_large)
             continue
-        target = next((b for b in bins if b.with_(entries) <= usable), None)
+        target = next((b for b in bins if b.with_(entries) <= usable and b.takes_directories(entries)), None)
         if target is None:
             target = empty
             bins.append(target)
