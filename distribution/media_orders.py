@@ -239,7 +239,7 @@ def verify_volume(settings: Settings, media_id: str) -> int:
         plan = volume_plan(session, volume)
         try:
             if drive_kind(request.media_type) == OPTICAL:
-                checked = iso.verify_iso(Path(volume.written_to[0]["disc"]), plan.entries(), media_drives.md5)
+                checked = iso.verify_volume_iso(plan, Path(volume.written_to[0]["disc"]), media_drives.md5)
             else:
                 checked = _verify_tapes(settings, volume, plan)
         except (media_errors.MediaError, media_errors.MediaRetryable) as e:

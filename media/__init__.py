@@ -17,14 +17,18 @@ Planning (``media.volumes``, ``media.layout``)
     raises ``GranuleTooLarge`` / ``NameClash`` / ``BadName``.
     ``VolumePlan``: ``number``, ``count``, ``media_id`` (``<RequestID>_<VolumeID>``,
     e.g. ``0300018199_001``), ``label`` (``Media k of n``), ``items``, ``texts``,
-    ``planned_bytes`` (upper bound; exact for tape), ``entries() -> list[Entry]``.
+    ``planned_bytes`` (upper bound; exact for tape), ``entries() -> list[Entry]``,
+    ``iter_entries()`` (one at a time), ``needs_udf``. An optical volume holds at most
+    65,535 directories (ISO 9660 path tables); planning starts a new volume before.
 
 ISO images (``media.iso``)
     ``build_volume_iso(plan, out: Path) -> IsoImage`` (or ``build_iso(entries, out, *,
-    capacity, volume_id, kernel_copy=True)``): ISO 9660 + Rock Ridge 1.09 + Joliet, UDF
-    2.60 when a file is >= 4 GiB; raises ``VolumeOverCapacity`` before writing. File
-    data go in by ``copy_file_range`` (``kernel_copy=False``: pycdlib's own copy).
-    ``verify_iso(image, entries, factory) -> int`` (files checked) or ``ReadBackMismatch``.
+    capacity, volume_id, udf=None)``): ISO 9660 + Rock Ridge 1.09 + Joliet, written by
+    ``media.isowrite`` in flat memory (a spool beside the image); UDF 2.60 (pycdlib,
+    ``media.iso_pycdlib``) when a file is >= 4 GiB; raises ``VolumeOverCapacity`` before
+    writing. File data go in by ``copy_file_range``.
+    ``verify_volume_iso(plan, image, factory)`` / ``verify_iso(image, entries, factory)
+    -> int`` (files checked) or ``ReadBackMismatch``: ``media.isoread`` walks the trees.
 
 Tape (``media.tape``, ``media.tapedev``)
     ``write_volume_tape(plan, drive, next_tape, record_size=131072) -> list[TapeSegment]``

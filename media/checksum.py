@@ -12,6 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
+from media.layout import Entry
+
 BLOCK = 1 << 20
 
 
@@ -53,3 +55,13 @@ def checksum_bytes(data: bytes, factory: ChecksumFactory) -> str:
     state = factory()
     state.update(data)
     return state.value()
+
+
+def expected_checksum(entry: Entry, factory: ChecksumFactory) -> str:
+    """The entry's known checksum, or one computed from its source or text."""
+    if entry.checksum is not None:
+        return entry.checksum
+    if entry.data is not None:
+        return checksum_bytes(entry.data, factory)
+    assert entry.source is not None
+    return checksum_path(entry.source, factory)[1]

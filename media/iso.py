@@ -1,49 +1,38 @@
-"""ISO images with pycdlib: ISO 9660 + Rock Ridge 1.09 + Joliet, UDF 2.60 when a file is >= 4 GiB.
+"""ISO images of volumes: ISO 9660 + Rock Ridge 1.09 + Joliet, UDF 2.60 when a file is >= 4 GiB.
 
 Rock Ridge carries the original names, explicit modes and the files' own mtimes;
-ISO 9660 gets unique 8.3 names and Joliet names of <= 64 characters (media.isonames
-makes and checks them, because pycdlib does not). File data are added by path
-and never held in memory: pycdlib lays the image out and writes its
-descriptors, directories and path tables; the files' extents are then filled
-by the kernel (``copy_file_range`` from each source, one open descriptor at a
-time), which saves pycdlib's read/write copy through Python (the same bytes:
-the tests compare both ways).
-Trees deeper than ISO 9660's eight levels are relocated by pycdlib into a hidden
-``RR_MOVED`` (``.rr_moved`` in Rock Ridge). Every image is read back and compared.
+ISO 9660 gets unique 8.3 names and Joliet names of <= 64 characters
+(``media.isonames`` makes and checks them). Volumes without a 4 GiB file, that is
+nearly all, are written by ``media.isowrite`` in memory that does not grow with
+the number of files; the others by pycdlib (``media.iso_pycdlib``), which adds the
+UDF bridge. Every image is read back: ``media.isoread`` walks the Rock Ridge and
+Joliet trees a directory sector at a time, and each file's data are checksummed.
 """
 
 from __future__ import annotations
 
-import errno
-import io
 import os
-import time
-from collections.abc import Iterator
+import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import pycdlib
-from pycdlib import dates, rockridge, udf
-from pycdlib.pycdlibexception import PyCdlibException
-
-from media.checksum import ChecksumFactory, ChecksumSink, checksum_bytes, checksum_path
-from media.errors import MediaError, ReadBackMismatch, VolumeOverCapacity
-from media.isonames import Names, NameTable
-from media.layout import SECTOR, Entry, mode_of, needs_udf
+from media.checksum import ChecksumFactory, ChecksumSink, expected_checksum
+from media.errors import ReadBackMismatch
+from media.iso_pycdlib import build_with_pycdlib, verify_with_pycdlib
+from media.isoread import read_extent, walk_joliet, walk_rock_ridge
+from media.isowrite import write_iso
+from media.layout import Entry, needs_udf
 from media.volumes import VolumePlan
-
-ISO_DEPTH = 8
-_TF_LONG_FORM = 1 << 7  # Rock Ridge TF flag: 17-byte dates (hundredths) instead of 7-byte ones (seconds)
 
 
 @dataclass(frozen=True)
 class IsoImage:
-    """A written image: its path, size, whether it carries UDF, and the names of its entries."""
+    """A written image: its path, size, and whether it carries UDF."""
 
     path: Path
     size: int
     udf: bool
-    names: dict[str, Names]
 
 
 def volume_ident(media_id: str) -> str:
@@ -51,231 +40,99 @@ def volume_ident(media_id: str) -> str:
     return "".join(c if c.isalnum() or c == "_" else "_" for c in media_id.upper())[:32]
 
 
-def _names(entries: list[Entry]) -> dict[str, Names]:
-    table = NameTable()
-    return {e.path: table.add(e.path, e.is_dir) for e in entries}
+def build_iso(entries: Iterable[Entry], out: Path, *, capacity: int, volume_id: str,
+              udf: bool | None = None) -> IsoImage:
+    """Write the entries (parents first) into an image at ``out`` (via ``out.partial``); capacity is checked first.
 
-
-class _Stamps:
-    """Sets records' times to an entry's mtime (pycdlib stamps 'now'), sharing one date object per second.
-
-    Records only read their date objects when the image is written, so entries
-    of the same second share them: 100,000 files of one second cost one set.
+    ``udf`` says whether a file is >= 4 GiB; None looks (and so holds the entries
+    in a list). Raises VolumeOverCapacity before writing data, NameClash/BadName,
+    MediaError for a missing or changed source.
     """
-
-    def __init__(self) -> None:
-        self._dates: dict[float, dates.DirectoryRecordDate] = {}
-        self._tf: dict[tuple[int, float], rockridge.RRTFRecord] = {}
-        self._udf: dict[float, udf.UDFTimestamp] = {}
-
-    def record(self, rec: object, seconds: float) -> None:
-        if isinstance(rec, udf.UDFFileEntry):
-            stamp = self._udf.get(seconds)
-            if stamp is None:
-                stamp = self._udf[seconds] = udf.UDFTimestamp()
-                stamp.new(seconds)
-            rec.access_time = rec.mod_time = rec.attr_time = stamp
-            return
-        whole = float(int(seconds))  # directory record dates hold whole seconds
-        date = self._dates.get(whole)
-        if date is None:
-            date = self._dates[whole] = dates.DirectoryRecordDate()
-            date.new(whole)
-        rec.date = date  # type: ignore[attr-defined]
-        rr = getattr(rec, "rock_ridge", None)
-        if rr is None:
-            return
-        for holder in (rr.dr_entries, rr.ce_entries):
-            old = getattr(holder, "tf_record", None)
-            if old is not None:
-                key = (old.time_flags, seconds if old.time_flags & _TF_LONG_FORM else whole)
-                tf = self._tf.get(key)
-                if tf is None:
-                    tf = self._tf[key] = rockridge.RRTFRecord()
-                    tf.new(*key)
-                holder.tf_record = tf
-
-    def directory(self, iso: pycdlib.PyCdlib, names: Names, seconds: float, with_udf: bool) -> None:
-        """A directory's records in every tree (looked up by path: directories have no inode)."""
-        self.record(iso.get_record(rr_path=names.rr_path), seconds)
-        self.record(iso.get_record(joliet_path=names.joliet_path), seconds)
-        if with_udf:
-            self.record(iso.get_record(udf_path=names.rr_path), seconds)
-
-    def files(self, iso: pycdlib.PyCdlib, mtimes: dict[str, float], now: float) -> None:
-        """Every file's records, through its inode (one per file, linking its ISO, Joliet and UDF records)."""
-        for ino in iso.inodes:
-            seconds = mtimes[ino.data_fp] if ino.manage_fp else now  # texts are added from memory
-            for rec, _ in ino.linked_records:
-                self.record(rec, seconds)
-
-
-def _source_stat(entry: Entry) -> os.stat_result:
-    assert entry.source is not None
-    try:
-        st = entry.source.stat()
-    except OSError as e:
-        raise MediaError(f"cannot read {entry.source}: {e.strerror}") from e
-    if st.st_size != entry.size:
-        raise MediaError(f"{entry.source} is {st.st_size:,} bytes, the plan says {entry.size:,}")
-    return st
-
-
-def _write_data(iso: pycdlib.PyCdlib, partial: Path) -> None:
-    """pycdlib writes everything but the files' data; then each extent is copied in, in image order."""
-    inodes, iso.inodes = iso.inodes, []
-    try:
-        iso.write(str(partial))
-    finally:
-        iso.inodes = inodes
-    block = iso.logical_block_size
-    with partial.open("r+b") as out:
-        for ino in sorted((i for i in inodes if i.get_data_length() > 0), key=lambda i: i.extent_location()):
-            _copy_extent(ino, out.fileno(), ino.extent_location() * block)
-
-
-def _copy_extent(ino: pycdlib.inode.Inode, out: int, at: int) -> None:
-    length = ino.get_data_length()
-    if not ino.manage_fp:  # a text added from memory
-        ino.data_fp.seek(ino.fp_offset)
-        data = ino.data_fp.read(length)
-        if os.pwrite(out, data, at) != length:
-            raise MediaError(f"short write into the image at {at:,}")
-        return
-    try:
-        src = os.open(ino.data_fp, os.O_RDONLY)
-    except OSError as e:
-        raise MediaError(f"cannot read {ino.data_fp}: {e.strerror}") from e
-    try:
-        done = 0
-        while done < length:
-            try:
-                n = os.copy_file_range(src, out, length - done, done, at + done)
-            except OSError as e:
-                if e.errno not in (errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
-                    raise
-                n = os.pwrite(out, os.pread(src, min(length - done, 1 << 20), done), at + done)
-            if n == 0:
-                raise MediaError(f"{ino.data_fp} ended after {done:,} bytes, the plan says {length:,}")
-            done += n
-    except OSError as e:
-        raise MediaError(f"cannot copy {ino.data_fp} into the image: {e.strerror}") from e
-    finally:
-        os.close(src)
-
-
-def build_iso(entries: list[Entry], out: Path, *, capacity: int, volume_id: str,
-              kernel_copy: bool = True) -> IsoImage:
-    """Write the entries into an image at ``out`` (via ``out.partial``); check capacity first.
-
-    Raises VolumeOverCapacity before writing anything when the image would exceed
-    ``capacity``; MediaError when a source file is missing or changed size.
-    ``kernel_copy=False`` lets pycdlib copy the file data itself (same bytes, slower).
-    """
-    with_udf = needs_udf(entries)
-    names = _names(entries)
-    iso = pycdlib.PyCdlib()
-    iso.new(interchange_level=3 if with_udf else 1, vol_ident=volume_id, rock_ridge="1.09",
-            joliet=3, udf="2.60" if with_udf else None)
-    now = time.time()
-    relocated = False
-    dirs: list[Names] = []
-    mtimes: dict[str, float] = {}  # source path -> mtime (a source used twice has one mtime)
-    try:
-        iso.set_relocated_name("RR_MOVED", ".rr_moved")
-        for e in entries:
-            n = names[e.path]
-            common = {"iso_path": n.iso_path, "rr_name": n.rr_name, "joliet_path": n.joliet_path,
-                      "file_mode": mode_of(e), "udf_path": n.rr_path if with_udf else None}
-            if e.is_dir:
-                iso.add_directory(**common)
-                dirs.append(n)
-                relocated = relocated or e.path.count("/") + 1 >= ISO_DEPTH
-            elif e.data is not None:
-                iso.add_fp(io.BytesIO(e.data), len(e.data), **common)
-            else:
-                source = str(e.source)
-                mtimes[source] = _source_stat(e).st_mtime
-                iso.add_file(source, **common)
-        iso.force_consistency()  # one layout pass; record lookups below would each redo it after an add
-        stamps = _Stamps()
-        for n in dirs:
-            stamps.directory(iso, n, now, with_udf)
-        stamps.files(iso, mtimes, now)
-        if relocated:
-            iso.set_hidden(iso_path="/RR_MOVED")
-            iso.force_consistency()  # times change no extent: only hiding needs a new layout
-        size = iso.pvd.space_size * SECTOR
-        if size > capacity:
-            raise VolumeOverCapacity(f"image {out.name} would be {size:,} bytes, the medium holds {capacity:,}")
-        partial = out.with_name(out.name + ".partial")
-        if kernel_copy:
-            _write_data(iso, partial)
-        else:
-            iso.write(str(partial), blocksize=1 << 20)
-    except PyCdlibException as e:
-        raise MediaError(f"pycdlib cannot build {out.name}: {e}") from e
-    finally:
-        iso.close()
-    os.replace(partial, out)
-    return IsoImage(out, out.stat().st_size, with_udf, names)
+    if udf is None:
+        entries = list(entries)
+        udf = needs_udf(entries)
+    if udf:
+        size = build_with_pycdlib(list(entries), out, capacity=capacity, volume_id=volume_id)
+    else:
+        size = write_iso(entries, out, capacity=capacity, volume_id=volume_id)
+    return IsoImage(out, size, udf)
 
 
 def build_volume_iso(plan: VolumePlan, out: Path) -> IsoImage:
     """The image of one planned volume, named by its Media_ID."""
-    return build_iso(plan.entries(), out, capacity=plan.medium.capacity, volume_id=volume_ident(plan.media_id))
+    return build_iso(plan.iter_entries(), out, capacity=plan.medium.capacity,
+                     volume_id=volume_ident(plan.media_id), udf=plan.needs_udf)
 
 
-def expected_checksum(entry: Entry, factory: ChecksumFactory) -> str:
-    """The entry's known checksum, or one computed from its source or text."""
-    if entry.checksum is not None:
-        return entry.checksum
-    if entry.data is not None:
-        return checksum_bytes(entry.data, factory)
-    assert entry.source is not None
-    return checksum_path(entry.source, factory)[1]
+def verify_volume_iso(plan: VolumePlan, image: Path, factory: ChecksumFactory) -> int:
+    """``verify_iso`` of one planned volume's image; returns the files checked."""
+    if plan.needs_udf:
+        return verify_with_pycdlib(image, plan.entries(), factory)
+    return verify_iso(image, plan.iter_entries(), factory)
 
 
-def _listed(iso: pycdlib.PyCdlib) -> Iterator[str]:
-    for root, dirs, files in iso.walk(rr_path="/"):
-        for name in dirs + files:
-            yield f"{root.rstrip('/')}/{name}"
+def verify_iso(image: Path, entries: Iterable[Entry], factory: ChecksumFactory) -> int:
+    """Read the image back: the same paths in Rock Ridge, the same files in Joliet, every file's checksum.
 
-
-def verify_iso(image: Path, entries: list[Entry], factory: ChecksumFactory) -> int:
-    """Read the image back with pycdlib: same paths, every file's size and checksum; returns files checked.
-
-    Compares the Rock Ridge tree (the hidden ``.rr_moved`` aside) and, per file,
-    the ISO 9660 and Joliet names resolve to the same data. Raises ReadBackMismatch.
+    The trees read go to a spool beside the image (SQLite, removed after), so
+    that memory stays flat; the files are then read in the order written.
+    Returns the files checked; raises ReadBackMismatch naming what differs.
     """
-    names = _names(entries)
-    iso = pycdlib.PyCdlib()
+    spool = image.with_name(f".{image.name}.{os.getpid()}.verify")
+    db = sqlite3.connect(spool, isolation_level=None)
     try:
-        iso.open(str(image))
-    except PyCdlibException as e:
-        raise ReadBackMismatch(f"{image.name} cannot be read back: {e}") from e
-    try:
-        listed = {p for p in _listed(iso) if not p.startswith("/.rr_moved")}
-        wanted = {names[e.path].rr_path for e in entries}
-        if listed != wanted:
-            missing, extra = sorted(wanted - listed)[:5], sorted(listed - wanted)[:5]
-            raise ReadBackMismatch(f"{image.name}: paths differ (missing {missing}, unexpected {extra})")
-        checked = 0
-        for e in entries:
-            if e.is_dir:
-                continue
-            n = names[e.path]
-            sink = ChecksumSink(factory)
-            iso.get_file_from_iso_fp(sink, rr_path=n.rr_path)
-            want = expected_checksum(e, factory)
-            if sink.size != e.size or sink.value() != want:
-                raise ReadBackMismatch(f"{image.name}: {e.path} read back {sink.size:,} bytes {sink.value()}, "
-                                       f"expected {e.size:,} bytes {want}")
-            if iso.get_record(iso_path=n.iso_path).get_data_length() != e.size:
-                raise ReadBackMismatch(f"{image.name}: ISO 9660 name {n.iso_path} has the wrong length")
-            checked += 1
-        return checked
-    except PyCdlibException as e:
-        raise ReadBackMismatch(f"{image.name}: read-back failed: {e}") from e
+        for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-4096"):
+            db.execute(f"PRAGMA {pragma}")
+        db.execute("CREATE TABLE rr (path TEXT PRIMARY KEY, is_dir INTEGER, extent INTEGER, size INTEGER,"
+                   " seen INTEGER DEFAULT 0)")
+        db.execute("CREATE TABLE joliet (is_dir INTEGER, extent INTEGER, size INTEGER)")
+        db.execute("BEGIN")
+        with image.open("rb") as f:
+            _read_trees(db, f, image.name)
+            return _compare(db, f, image.name, entries, factory)
     finally:
-        iso.close()
+        db.close()
+        spool.unlink(missing_ok=True)
+
+
+def _read_trees(db: sqlite3.Connection, f: object, name: str) -> None:
+    try:
+        for item in walk_rock_ridge(f):  # type: ignore[arg-type]
+            db.execute("INSERT INTO rr (path, is_dir, extent, size) VALUES (?, ?, ?, ?)",
+                       (item.path, item.is_dir, item.extent, item.size))
+    except sqlite3.IntegrityError as e:
+        raise ReadBackMismatch(f"{name}: a path appears twice in the Rock Ridge tree") from e
+    db.executemany("INSERT INTO joliet VALUES (?, ?, ?)",
+                   ((i.is_dir, i.extent, i.size) for i in walk_joliet(f)))  # type: ignore[arg-type]
+    files = "SELECT extent, size, count(*) FROM {} WHERE NOT is_dir GROUP BY extent, size"
+    differ = db.execute(f"SELECT count(*) FROM ({files.format('rr')} EXCEPT {files.format('joliet')})").fetchone()[0]
+    differ += db.execute(f"SELECT count(*) FROM ({files.format('joliet')} EXCEPT {files.format('rr')})").fetchone()[0]
+    dirs = [db.execute(f"SELECT count(*) FROM {t} WHERE is_dir").fetchone()[0] for t in ("rr", "joliet")]
+    if differ or dirs[0] != dirs[1]:
+        raise ReadBackMismatch(f"{name}: the Joliet tree differs from the Rock Ridge tree "
+                               f"({differ} file extents differ; {dirs[0]} vs {dirs[1]} directories)")
+
+
+def _compare(db: sqlite3.Connection, f: object, name: str, entries: Iterable[Entry], factory: ChecksumFactory) -> int:
+    checked = 0
+    for e in entries:
+        row = db.execute("SELECT is_dir, extent, size FROM rr WHERE path = ?", ("/" + e.path,)).fetchone()
+        if row is None:
+            raise ReadBackMismatch(f"{name}: {e.path} is missing")
+        db.execute("UPDATE rr SET seen = 1 WHERE path = ?", ("/" + e.path,))
+        is_dir, extent, size = row
+        if bool(is_dir) != e.is_dir:
+            raise ReadBackMismatch(f"{name}: {e.path} is a {'directory' if is_dir else 'file'} on the image")
+        if e.is_dir:
+            continue
+        sink = ChecksumSink(factory)
+        read_extent(f, extent, size, sink)  # type: ignore[arg-type]
+        want = expected_checksum(e, factory)
+        if sink.size != e.size or sink.value() != want:
+            raise ReadBackMismatch(f"{name}: {e.path} read back {sink.size:,} bytes {sink.value()}, "
+                                   f"expected {e.size:,} bytes {want}")
+        checked += 1
+    extra = [p for p, in db.execute("SELECT path FROM rr WHERE NOT seen ORDER BY path LIMIT 5")]
+    if extra:
+        raise ReadBackMismatch(f"{name}: unexpected paths on the image: {extra}")
+    return checked

@@ -23,9 +23,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from media.checksum import ChecksumFactory
+from media.checksum import ChecksumFactory, expected_checksum
 from media.errors import EndOfTape, GranuleTooLarge, MediaError, ReadBackMismatch, ToolFailed
-from media.iso import expected_checksum
 from media.layout import TAR_BLOCK, Entry, granule_entries, tar_header, volume_entries
 from media.tapedev import RecordSink, TapeDrive
 from media.volumes import DEFAULT_RECORD_SIZE, VolumePlan

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from media import volumes
 from media.errors import BadName, MediaError, NameClash, ReadBackMismatch, VolumeOverCapacity
 from media.iso import build_iso, build_volume_iso, verify_iso
+from media.iso_pycdlib import build_with_pycdlib, verify_with_pycdlib
 from media.isonames import NameTable, check_iso_name, check_joliet_name
 from media.layout import Entry, GranuleItem, TextFile, VolumeFile
 from media.volumes import CD, plan_volumes
@@ -68,7 +70,7 @@ def test_name_guards_refuse_what_pycdlib_would_take() -> None:
         check_joliet_name("a:b")
 
 
-def test_image_reads_back_with_pycdlib(volume) -> None:  # type: ignore[no-untyped-def]
+def test_image_reads_back(volume) -> None:  # type: ignore[no-untyped-def]
     plan, image = volume
     assert verify_iso(image.path, plan.entries(), Md5) == 8
     assert image.size <= plan.planned_bytes, "the plan's estimate must cover the real image"
@@ -178,15 +180,34 @@ def test_granule_item_size() -> None:
 
 
 def test_kernel_copied_data_are_the_bytes_pycdlib_writes(tmp_path: Path) -> None:
-    """The file extents copied in by the kernel equal pycdlib's own copy; metadata differ only in dates."""
+    """UDF volumes: the extents copied in by the kernel equal pycdlib's own copy; metadata differ only in dates."""
     g = make_granule(tmp_path / "src", "G:1", "1", [("A.hdf", 300_001), ("B.hdf", 2048), ("C.hdf", 1), ("D.hdf", 0)])
     plan = plan_volumes("R", [g], CD, texts=[TextFile("R.txt", "DN\n" * 1000)])[0]
     a, b = tmp_path / "a.iso", tmp_path / "b.iso"
-    build_iso(plan.entries(), a, capacity=CD.capacity, volume_id="R")
-    build_iso(plan.entries(), b, capacity=CD.capacity, volume_id="R", kernel_copy=False)
+    build_with_pycdlib(plan.entries(), a, capacity=CD.capacity, volume_id="R")
+    build_with_pycdlib(plan.entries(), b, capacity=CD.capacity, volume_id="R", kernel_copy=False)
     ours, theirs = a.read_bytes(), b.read_bytes()
     first = ours.find(g.files[0].source.read_bytes()[:2048])
     assert len(ours) == len(theirs) and first > 0 and first % 2048 == 0
     assert ours[first:] == theirs[first:]
     assert sum(x != y for x, y in zip(ours[:first], theirs[:first])) < 200  # creation / 'now' stamps
-    assert verify_iso(a, plan.entries(), Md5) == 5
+    assert verify_iso(a, plan.entries(), Md5) == 5 == verify_with_pycdlib(a, plan.entries(), Md5)
+
+
+def test_read_back_names_missing_and_unexpected_paths(volume) -> None:  # type: ignore[no-untyped-def]
+    plan, image = volume
+    entries = plan.entries()
+    with pytest.raises(ReadBackMismatch, match="unexpected paths.*Ünïcode"):
+        verify_iso(image.path, [e for e in entries if "Ünïcode" not in e.path], Md5)
+    with pytest.raises(ReadBackMismatch, match="1/absent.dat is missing"):
+        verify_iso(image.path, [*entries, Entry("1/absent.dat", False, 1, data=b"x")], Md5)
+    assert not list(image.path.parent.glob(".*.verify")), "the read-back spool is removed"
+
+
+def test_a_volume_of_a_4_gib_file_goes_to_pycdlib_with_udf(tmp_path: Path) -> None:
+    src = tmp_path / "huge.dat"
+    with src.open("wb") as f:
+        f.truncate(1 << 32)
+    plan = plan_volumes("R", [GranuleItem("G", "1", (VolumeFile(src, "huge.dat", 1 << 32),))], volumes.BD)[0]
+    small = plan_volumes("R", [GranuleItem("G", "1", (VolumeFile(src, "h", 1),))], volumes.BD)[0]
+    assert plan.needs_udf and not small.needs_udf

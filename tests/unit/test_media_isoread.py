@@ -20,9 +20,11 @@ import pycdlib
 import pytest
 from pycdlib import rockridge
 
-from media.checksum import ChecksumSink
+from media.checksum import ChecksumSink, expected_checksum
 from media.errors import ReadBackMismatch
-from media.iso import build_iso, expected_checksum
+from media.iso import build_iso
+from media.iso_pycdlib import build_with_pycdlib
+from media.isonames import NameTable
 from media.isoread import BLOCK, IsoFile, read_extent, walk_joliet, walk_rock_ridge
 from media.layout import mode_of
 from media.volumes import CD, plan_volumes
@@ -323,7 +325,7 @@ def test_cd_rom_xa_records_are_skipped(tmp_path: Path) -> None:
 
 
 def test_ardis_long_form_tf_with_gmt_offset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """build_iso's own TF dates in pycdlib's 17-byte form (CREATION first, then MODIFY), local time +5:30."""
+    """The pycdlib writer's (UDF volumes) TF dates in the 17-byte form (CREATION first, then MODIFY), local time +5:30."""
     g = make_granule(tmp_path / "src", "SC:X.1:1", "1", [("a.hdf", 100), ("b.hdf", 0)])
     os.utime(g.files[0].source, (1_000_000_000, 1_000_000_000))
     os.utime(g.files[1].source, (1_500_000_123, 1_500_000_123))
@@ -333,13 +335,14 @@ def test_ardis_long_form_tf_with_gmt_offset(tmp_path: Path, monkeypatch: pytest.
     time.tzset()
     try:
         plan = plan_volumes("0300000001", [g], CD)[0]
-        image = build_iso(plan.entries(), tmp_path / "l.iso", capacity=CD.capacity, volume_id="V")
+        image = tmp_path / "l.iso"
+        build_with_pycdlib(plan.entries(), image, capacity=CD.capacity, volume_id="V")
     finally:
         os.environ.pop("TZ") if old_tz is None else os.environ.__setitem__("TZ", old_tz)
         time.tzset()
-    data = image.path.read_bytes()
+    data = image.read_bytes()
     assert b"TF" + bytes([5 + 4 * 17, 1, 0x8F]) + b"2001090907164000" + bytes([22]) in data
-    found = walked(image.path)
+    found = walked(image)
     assert (found["/1/a.hdf"].mtime, found["/1/b.hdf"].mtime) == (1_000_000_000, 1_500_000_123)
 
 
@@ -388,7 +391,8 @@ def test_ardis_volume_image_reads_back(tmp_path: Path) -> None:
     image = build_iso(plan.entries(), tmp_path / "v.iso", capacity=CD.capacity, volume_id="V")
     rr, jo = walked(image.path), walked(image.path, walk_joliet)
     entries = plan.entries()
-    names = image.names
+    table = NameTable()  # the names Ardis gives (media.isonames)
+    names = {e.path: table.add(e.path, e.is_dir) for e in entries}
     assert sorted(rr) == sorted(names[e.path].rr_path for e in entries)
     assert sorted(jo) == sorted(names[e.path].joliet_path for e in entries)
     for e in entries:

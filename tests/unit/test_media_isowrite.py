@@ -109,7 +109,7 @@ def test_iso9660_records_are_in_ecma_order_with_valid_names_and_hidden_relocatio
         image: tuple[list[Entry], Path]) -> None:
     _entries, out = image
     listing = subprocess.run(["isoinfo", "-l", "-i", str(out)], capture_output=True, text=True, check=True).stdout
-    dirs = re.split(r"^Directory listing of ", listing, flags=re.M)[1:]
+    dirs = re.split(r"^Directory listing of ", listing, flags=re.MULTILINE)[1:]
     assert len(dirs) > 20
     for block in dirs:
         lines = block.splitlines()
