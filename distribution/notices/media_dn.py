@@ -66,7 +66,7 @@ _TOKEN = re.compile(r"\S+")
 _NAME = re.compile(r"\S+(?: \S+)*")  # single inner blanks only: a name can never look like a row
 _MD5 = re.compile(r"[0-9a-f]{32}")
 _MEDIA_SEQ = re.compile(r"Media (\d+) of (\d+)")
-_ROW = re.compile(r"(\S+) {2,}(Completed|Canceled) {2,}(\S+)")
+GRANULE_ROW = re.compile(r"(\S+) {2,}(Completed|Canceled) {2,}(\S+)")  # Directory, Status, Granule ID
 _MEDIA_LINE = re.compile(r"(\S*) *MEDIA TYPE: *(\S+) +MEDIA FORMAT *: *(\S*)")
 _COUNT = re.compile(r"Number of (files|granules): *(\d+)")
 _HEADINGS = ("Directory", "FILECKSUMTYPE", "File Name", "FILECKSUMVALUE")
@@ -322,13 +322,13 @@ class _Lines:
 
 def _starts_file(line: str | None) -> bool:
     """A file name: never blank, never a row, never a ``Media k of n`` line (the writer refuses those)."""
-    return bool(line) and not _ROW.fullmatch(line or "") and not _MEDIA_SEQ.fullmatch((line or "").strip())
+    return bool(line) and not GRANULE_ROW.fullmatch(line or "") and not _MEDIA_SEQ.fullmatch((line or "").strip())
 
 
 def _files(cur: _Lines, checksums: bool) -> list[MediaFile]:
     """The files after a row, up to the blank line that ends the entry (or the next row)."""
     files: list[MediaFile] = []
-    while (line := cur.peek()) is not None and not _ROW.fullmatch(line):
+    while (line := cur.peek()) is not None and not GRANULE_ROW.fullmatch(line):
         if line == "" and not (checksums and _starts_file(cur.peek(1))):
             cur.take()  # the blank line that ends the granule's entry
             break
@@ -358,7 +358,7 @@ def _volume_section(cur: _Lines) -> tuple[MediaVolume, bool]:
     checksums = "FILECKSUMTYPE" in cur.block()
     granules: list[MediaGranule] = []
     cur.skip_blank()
-    while (line := cur.peek()) is not None and (row := _ROW.fullmatch(line)):
+    while (line := cur.peek()) is not None and (row := GRANULE_ROW.fullmatch(line)):
         cur.take()
         directory, status, granule_id = row.groups()
         granules.append(MediaGranule(directory, granule_id, status, _files(cur, checksums)))

@@ -11,7 +11,8 @@ scanner (none in a rejection, which has no media).
 Lines too wide for the page at the body size are set smaller, down to
 ``MIN_FONT_SIZE``; only longer ones (a long preamble line, a 255-character file
 name) are broken, after a blank where there is one, into pieces at body size.
-Pagination is computed first (it needs only line lengths), then pages are drawn
+A granule's entry (its row and files) is kept on one page unless it is longer
+than a page. Pagination is computed first (it needs only line lengths), then pages are drawn
 one by one with one text object each (timings in benchmarks/README.md).
 """
 
@@ -24,7 +25,7 @@ from reportlab.graphics.barcode.code128 import Code128
 from reportlab.lib.pagesizes import letter
 from reportlab.pdfgen.canvas import Canvas
 
-from distribution.notices.media_dn import MediaNotice, media_dn_lines
+from distribution.notices.media_dn import GRANULE_ROW, MediaNotice, media_dn_lines
 
 PAGE_WIDTH, PAGE_HEIGHT = letter
 MARGIN = 40.0
@@ -63,12 +64,35 @@ def _printed(line: str) -> list[str]:
     return [*pieces, line]
 
 
+def _entries(lines: list[str]) -> list[list[str]]:
+    """Printed lines in groups kept on one page: what comes before the first granule row, then each granule's entry."""
+    groups: list[list[str]] = [[]]
+    for line in lines:
+        if GRANULE_ROW.fullmatch(line.strip()) and groups[-1]:
+            groups.append([])
+        groups[-1].extend(_printed(line))
+    return groups
+
+
 def _paginate(header: list[str], volumes: list[list[str]]) -> list[_Page]:
+    """Pages of each volume's section; a granule's entry moves to the next page rather than split.
+
+    Only an entry longer than a whole page (thousands of files) is split, and then
+    from the top of a page.
+    """
     pages: list[_Page] = []
     for k, section in enumerate(volumes):
-        printed = [p for line in (header + section if k == 0 else section) for p in _printed(line)]
-        for start in range(0, max(len(printed), 1), LINES_PER_PAGE):
-            pages.append(_Page(k, printed[start:start + LINES_PER_PAGE]))
+        page: list[str] = []
+        for group in _entries(header + section if k == 0 else section):
+            if page and len(page) + len(group) > LINES_PER_PAGE:
+                pages.append(_Page(k, page))
+                page = []
+            while len(page) + len(group) > LINES_PER_PAGE:
+                room = LINES_PER_PAGE - len(page)
+                pages.append(_Page(k, page + group[:room]))
+                page, group = [], group[room:]
+            page += group
+        pages.append(_Page(k, page))
     return pages
 
 

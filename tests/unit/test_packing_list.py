@@ -94,6 +94,25 @@ def test_the_5000_file_packing_list_is_the_dn_paginated(tmp_path: Path) -> None:
     assert [normalised(x) for x in body if x.strip()] == [normalised(x) for x in dn_text.split("\n") if x.strip()]
 
 
+def test_a_granule_entry_is_never_split_across_pages(tmp_path: Path) -> None:
+    """Entries of 5 lines (row, 3 files, blank) do not divide a 68-line page: whole entries move to the next page."""
+    notice = big_request(files_per_granule=3, granules=(300,))
+    dn_lines = render_media_dn(notice, PREAMBLE).split("\n")
+    pdf = write_packing_list(notice, tmp_path / "pl.pdf", PREAMBLE)
+    pages = pages_of(pdf)
+    assert len(pages) > math.ceil(len(dn_lines) / LINES_PER_PAGE), "a cut mid-entry would fill every page"
+    files = {g.directory: [f.name for f in g.files] for g in notice.volumes[0].granules}
+    rows = 0
+    for lines in pages:
+        _band, text = split_band(notice, lines)
+        body = [normalised(x) for x in text]
+        for i, line in enumerate(body):
+            if (m := re.fullmatch(r"(\d+) Completed \S+", line)):
+                rows += 1
+                assert body[i + 1:i + 4] == files[m.group(1)], f"granule {m.group(1)} split at a page break"
+    assert rows == 300
+
+
 def test_icd_examples_as_packing_lists(tmp_path: Path) -> None:
     for notice, preamble, title in ((SHIPMENT, SHIPMENT_PREAMBLE, "EDF Packing List"),
                                     (REJECTION, REJECTION_PREAMBLE, "EDF Rejection Notice")):
