@@ -21,6 +21,7 @@ from media.checksum import ChecksumFactory, ChecksumSink, expected_checksum
 from media.errors import ReadBackMismatch
 from media.iso_pycdlib import build_with_pycdlib, verify_with_pycdlib
 from media.isoread import read_extent, walk_joliet, walk_rock_ridge
+from media.isospool import open_spool
 from media.isowrite import write_iso
 from media.layout import Entry, needs_udf
 from media.volumes import VolumePlan
@@ -79,10 +80,8 @@ def verify_iso(image: Path, entries: Iterable[Entry], factory: ChecksumFactory) 
     Returns the files checked; raises ReadBackMismatch naming what differs.
     """
     spool = image.with_name(f".{image.name}.{os.getpid()}.verify")
-    db = sqlite3.connect(spool, isolation_level=None)
+    db = open_spool(spool)
     try:
-        for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-4096"):
-            db.execute(f"PRAGMA {pragma}")
         db.execute("CREATE TABLE rr (path TEXT PRIMARY KEY, is_dir INTEGER, extent INTEGER, size INTEGER,"
                    " seen INTEGER DEFAULT 0)")
         db.execute("CREATE TABLE joliet (is_dir INTEGER, extent INTEGER, size INTEGER)")

@@ -16,6 +16,7 @@ from media.errors import BadName, NameClash
 ISO_FILE = re.compile(r"^[A-Z0-9_]{1,8}(\.[A-Z0-9_]{0,3})?;1$")
 ISO_DIR = re.compile(r"^[A-Z0-9_]{1,8}$")
 JOLIET_MAX = 64
+CANDIDATES = 10_000_000  # suffixes tried before a name counts as impossible
 JOLIET_BAD = set('*/:;?\\') | {chr(c) for c in range(32)}
 _JOLIET_BAD_RE = re.compile("[*/:;?\\\\\x00-\x1f\U00010000-\U0010ffff]")  # JOLIET_BAD and beyond UCS-2
 _NOT_D_CHARS = re.compile(r"[^A-Z0-9_]")
@@ -96,31 +97,48 @@ class NameTable:
         raise NameClash(f"no free name left for {first!r}")
 
 
-def iso_candidates(name: str, is_dir: bool, start: int) -> Iterator[str]:
-    """``STEM.EXT;1``, then ``STE_1.EXT;1`` ... (directories: no extension, no version)."""
+def iso_parts(name: str, is_dir: bool) -> tuple[str, str]:
+    """(stem, tail) of a name's ISO 9660 candidates: ``STEM.EXT;1``, then ``STE_1.EXT;1`` ... (dirs: no tail)."""
     if is_dir:
-        stem, ext = _d_chars(name.replace(".", "_"))[:8] or "_", ""
-    else:
-        base, dot, suffix = name.rpartition(".")
-        if not dot or not base:
-            base, suffix = name, ""
-        stem, ext = (_d_chars(base)[:8] or "_"), _d_chars(suffix)[:3]
-    tail = "" if is_dir else "." + ext + ";1"
-    if start == 0:
-        yield stem + tail
-    for n in range(max(start, 1), 10_000_000):
-        digits = "_" + str(n)
-        yield stem[: 8 - len(digits)] + digits + tail
+        return _d_chars(name.replace(".", "_"))[:8] or "_", ""
+    base, dot, suffix = name.rpartition(".")
+    if not dot or not base:
+        base, suffix = name, ""
+    return (_d_chars(base)[:8] or "_"), "." + _d_chars(suffix)[:3] + ";1"
 
 
-def joliet_candidates(name: str, is_dir: bool, start: int) -> Iterator[str]:
-    """The name (bad characters replaced), cut to 64 keeping a short extension, then ``~n``."""
+def iso_candidate(parts: tuple[str, str], n: int) -> str:
+    """The ``n``-th ISO 9660 candidate (0: the plain name)."""
+    stem, tail = parts
+    if n == 0:
+        return stem + tail
+    digits = "_" + str(n)
+    return stem[: 8 - len(digits)] + digits + tail
+
+
+def joliet_parts(name: str) -> tuple[str, str, str]:
+    """(name with bad characters replaced, stem, ``.ext``) of a name's Joliet candidates."""
     clean = _JOLIET_BAD_RE.sub("_", name)
     stem, dot, ext = clean.rpartition(".")
     if not dot or not stem or len(ext) > 10:
-        stem, dot, ext = clean, "", ""
-    if start == 0:
-        yield clean if len(clean) <= JOLIET_MAX else stem[: JOLIET_MAX - len(dot + ext)] + dot + ext
-    for n in range(max(start, 1), 10_000_000):
-        suffix = f"~{n}" + dot + ext
-        yield stem[: JOLIET_MAX - len(suffix)] + suffix
+        return clean, clean, ""
+    return clean, stem, dot + ext
+
+
+def joliet_candidate(parts: tuple[str, str, str], n: int) -> str:
+    """The ``n``-th Joliet candidate: the name cut to 64 keeping a short extension, then ``~n``."""
+    clean, stem, ext = parts
+    if n == 0:
+        return clean if len(clean) <= JOLIET_MAX else stem[: JOLIET_MAX - len(ext)] + ext
+    suffix = f"~{n}" + ext
+    return stem[: JOLIET_MAX - len(suffix)] + suffix
+
+
+def iso_candidates(name: str, is_dir: bool, start: int) -> Iterator[str]:
+    parts = iso_parts(name, is_dir)
+    return (iso_candidate(parts, n) for n in range(start, CANDIDATES))
+
+
+def joliet_candidates(name: str, is_dir: bool, start: int) -> Iterator[str]:
+    parts = joliet_parts(name)
+    return (joliet_candidate(parts, n) for n in range(start, CANDIDATES))

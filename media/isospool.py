@@ -11,12 +11,20 @@ that ``media.isowrite`` lays the image out with a few ordered scans.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 from media import isofs
 from media.errors import BadName, NameClash
-from media.isonames import check_iso_name, check_joliet_name, iso_candidates, joliet_candidates
+from media.isonames import (
+    CANDIDATES,
+    check_iso_name,
+    check_joliet_name,
+    iso_candidate,
+    iso_parts,
+    joliet_candidate,
+    joliet_parts,
+)
 from media.layout import DIR_MODE, FILE_MODE, Entry
 from media.sources import source_stat
 
@@ -52,6 +60,18 @@ CREATE INDEX node_dirs ON node (level, kind);
 """
 
 
+def open_spool(path: Path) -> sqlite3.Connection:
+    """A throw-away SQLite file: no journal, no syncs, a 1 MiB page cache and temporary b-trees on disk.
+
+    The cache bounds what the spool costs in memory whatever the volume's size;
+    the operating system's page cache keeps the file's pages near anyway.
+    """
+    db = sqlite3.connect(path, isolation_level=None)
+    for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-1024", "temp_store=FILE"):
+        db.execute(f"PRAGMA {pragma}")
+    return db
+
+
 def _iso_key(iso: str) -> str:
     name, _, ext = iso.partition(";")[0].partition(".")
     return name.ljust(8) + ext.ljust(3)
@@ -61,9 +81,7 @@ class Spool:
     """The entries of one image as rows, added in writing order; names made unique per directory."""
 
     def __init__(self, path: Path, now: int) -> None:
-        self.db = sqlite3.connect(path, isolation_level=None)
-        for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-4096", "temp_store=FILE"):
-            self.db.execute(f"PRAGMA {pragma}")
+        self.db = open_spool(path)
         self.db.executescript(_SCHEMA)
         self.db.execute("BEGIN")
         self.now = now
@@ -88,7 +106,7 @@ class Spool:
             self._top = top
         parent, level, jlevel = self._parent(parent_path, entry.path)
         rr = name.encode("utf-8", "surrogateescape")
-        joliet = check_joliet_name(self._unique(parent, 1, joliet_candidates, name, entry.is_dir))
+        joliet = check_joliet_name(self._unique(parent, 1, name, entry.is_dir))
         if entry.is_dir:
             self._add_dir(entry, parent, level, jlevel, rr, name, joliet)
             return
@@ -174,45 +192,53 @@ class Spool:
         return node, level, jlevel
 
     def _iso_name(self, iso_parent: int, name: str, is_dir: bool) -> str:
-        return self._unique(iso_parent, 0, iso_candidates, name, is_dir)
+        return self._unique(iso_parent, 0, name, is_dir)
 
-    def _unique(self, directory: int, tree: int, make: Callable[[str, bool, int], Iterator[str]], name: str,
-                is_dir: bool) -> str:
-        """The first candidate name not taken in ``directory``; a counter per clashing name keeps clashes linear.
+    def _unique(self, directory: int, tree: int, name: str, is_dir: bool) -> str:
+        """The first candidate name (tree 0: ISO 9660, 1: Joliet) free in ``directory``.
 
-        The granule's own directories are checked in memory; the top, RR_MOVED and
-        any directory met again later are checked in the spool (its unique
-        indexes back both).
+        A counter per clashing name keeps 100,000 clashes linear. The granule's own
+        directories are checked in memory; the top, RR_MOVED and any directory met
+        again later are checked in the spool (its unique indexes back both).
         """
-        key = _iso_key if tree == 0 else str.upper
-        names = self._names.get(directory)
-        if names is not None:
-            used = names.used[tree]
-            counters = names.counters
+        if tree == 0:
+            iso = iso_parts(name, is_dir)
+            key: Callable[[str], str] = _iso_key
 
-            def taken(k: str) -> bool:
-                return k in used
+            def candidate(n: int) -> str:
+                return iso_candidate(iso, n)
         else:
-            query = ("SELECT 1 FROM node WHERE iso_parent = ? AND iso_key = ? LIMIT 1" if tree == 0 else
-                     "SELECT 1 FROM node WHERE parent = ? AND joliet_key = ? LIMIT 1")
-            counters = self._counters
+            joliet = joliet_parts(name)
+            key = str.upper
 
-            def taken(k: str) -> bool:
-                return self.db.execute(query, (directory, k)).fetchone() is not None
-        first = next(make(name, is_dir, 0))
+            def candidate(n: int) -> str:
+                return joliet_candidate(joliet, n)
+        names = self._names.get(directory)
+        used = names.used[tree] if names is not None else None
+        first = candidate(0)
+        k = key(first)
+        if not self._taken(directory, tree, used, k):
+            if used is not None:
+                used.add(k)
+            return first
+        counters = names.counters if names is not None else self._counters
         counter = (directory, tree, first)
-        start = counters.get(counter, 0)
-        for n, candidate in enumerate(make(name, is_dir, start), start=start):
-            k = key(candidate)
-            if not taken(k):
-                if n:
-                    counters[counter] = n + 1
-                if names is not None:
+        for n in range(counters.get(counter, 1), CANDIDATES):
+            c = candidate(n)
+            k = key(c)
+            if not self._taken(directory, tree, used, k):
+                counters[counter] = n + 1
+                if used is not None:
                     used.add(k)
-                return candidate
-            if n == 0:
-                counters[counter] = 1
+                return c
         raise NameClash(f"no free name left for {first!r}")
+
+    def _taken(self, directory: int, tree: int, used: set[str] | None, key: str) -> bool:
+        if used is not None:
+            return key in used
+        query = ("SELECT 1 FROM node WHERE iso_parent = ? AND iso_key = ? LIMIT 1" if tree == 0 else
+                 "SELECT 1 FROM node WHERE parent = ? AND joliet_key = ? LIMIT 1")
+        return self.db.execute(query, (directory, key)).fetchone() is not None
 
 
 class _DirNames:
