@@ -16,10 +16,12 @@ import pytest
 
 from media import isowrite, volumes
 from media.errors import BadName, GranuleTooLarge, NameClash, StagingFull, VolumeOverCapacity
+from media.iso import verify_iso
 from media.isonames import NameTable
 from media.isowrite import write_iso
 from media.layout import Entry, GranuleItem, VolumeFile
 from media.volumes import BD, CD, plan_volumes
+from tests.media_helpers import Md5
 
 NAME_255 = "N" * 251 + ".hdf"
 DEEP = "1/" + "/".join("abcdefghijklmnopq")  # 17 levels below the granule: relocated twice
@@ -199,3 +201,26 @@ def test_a_full_disk_is_retryable_and_leaves_nothing_behind(tmp_path: Path, monk
     monkeypatch.setattr(isowrite.shutil, "disk_usage", lambda _p: shutil._ntuple_diskusage(10, 10, 0))  # type: ignore[attr-defined]
     with pytest.raises(StagingFull, match="0 are free"):
         write_iso(entries, out, capacity=CD.capacity, volume_id="X")
+
+
+def test_path_tables_and_the_top_directory_over_several_sectors(tmp_path: Path) -> None:
+    """1,500 granule directories: path tables of several sectors, a top directory of many; every reader agrees."""
+    entries = [Entry("R.txt", False, 2, data=b"R\n")]
+    for d in range(1, 1501):
+        entries += [Entry(str(d), True), Entry(f"{d}/MOD09GHK.A2000{d:04d}.hdf", False, 4, data=d.to_bytes(4, "big"))]
+    out = tmp_path / "v.iso"
+    write_iso(entries, out, capacity=CD.capacity, volume_id="R_001")
+    iso = pycdlib.PyCdlib()
+    iso.open(str(out))
+    try:
+        assert iso.pvd.path_table_size() > 3 * 2048
+        assert len(list(iso.list_children(iso_path="/"))) == 1503  # '.', '..', R.TXT and 1,500 directories
+        got = io.BytesIO()
+        iso.get_file_from_iso_fp(got, joliet_path="/1500/MOD09GHK.A20001500.hdf")
+        assert got.getvalue() == (1500).to_bytes(4, "big")
+    finally:
+        iso.close()
+    listing = subprocess.run(["xorriso", "-indev", str(out), "-find", "/", "-type", "d"], capture_output=True,
+                             text=True, check=True).stdout.splitlines()
+    assert len(listing) == 1501
+    assert verify_iso(out, entries, Md5) == 1501
