@@ -1,4 +1,4 @@
-"""Hourly chores: remove expired FTP pull directories and finished staging, resend unsent notices."""
+"""Hourly chores: remove expired FTP pull directories and finished staging, resend unsent notices and owed PANs."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from datetime import timedelta
 
 from airflow.sdk import DAG, task
 
-from ardis_airflow import policy, steps
+from ardis_airflow import ingest_steps, policy, steps
 
 with DAG(
     dag_id="ardis_housekeeping",
-    description="Expire pull areas, clean staging, resend pending notices",
+    description="Expire pull areas, clean staging, resend pending notices and owed PANs/PDRDs",
     schedule=timedelta(hours=1),
     catchup=False,
     max_active_runs=1,
@@ -21,3 +21,4 @@ with DAG(
     task(task_id="purge_expired_pull_areas")(steps.purge_expired_pull_areas)()
     task(task_id="purge_finished_staging")(steps.purge_finished_staging)()
     task(task_id="resend_pending_notices")(steps.resend_pending_notices)()
+    task(task_id="resend_owed_answers")(ingest_steps.resend_owed_answers)()

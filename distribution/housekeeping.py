@@ -1,20 +1,30 @@
-"""Periodic chores: requests left without a run, expired pull areas, stale staging, unsent notices."""
+"""Periodic chores: requests left without a run, expired pull areas, stale staging, unsent notices and answers."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from distribution.config import Settings
 from distribution.db import session_scope
 from distribution.delivery import pull_directory, staging_directory
-from distribution.models import MediaType, Notice, NoticeState, Order, Request, RequestState
+from distribution.errors import ArdisError
+from distribution.ingest import respond
+from distribution.ingest.intake import ServerFor
+from distribution.models import MediaType, Notice, NoticeState, Order, PdrRecord, PdrState, Request, RequestState
 from distribution.notices.outbox import Transport, send_pending
 from distribution.staging import remove_tree
 from distribution.time import utcnow
 
 MAX_DISPATCH = 500  # stays well under Airflow's max_map_length (1024)
+# An ingest run retries its answer for the ICD's 3 hours; after that the PAN or PDRD is
+# still owed, and housekeeping tries again every hour.
+ANSWER_OWED_AFTER = timedelta(hours=4)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -82,3 +92,28 @@ def send_pending_notices(settings: Settings, transport: Transport) -> list[int]:
     if not ids:
         return []
     return send_pending(settings.database_url, transport, notice_ids=ids, mail_from=settings.mail_from)
+
+
+def resend_owed_answers(settings: Settings, server_for: ServerFor, transport: Transport,
+                        owed_after: timedelta = ANSWER_OWED_AFTER) -> list[str]:
+    """Deliver again the PANs and PDRDs built but not delivered everywhere; returns the answers delivered.
+
+    Only PDRs taken longer ago than ``owed_after``, so that a run still retrying
+    its own answer is left to it (were both to try, the answer is still written
+    and mailed once: ``respond`` records each way as done). One provider still
+    down never keeps the others' answers back.
+    """
+    cutoff = utcnow() - owed_after
+    with session_scope(settings.database_url) as session:
+        owed = list(session.scalars(
+            select(PdrRecord.id)
+            .where(PdrRecord.state.in_([PdrState.ANSWERING, PdrState.REJECTED]),
+                   PdrRecord.response_text.is_not(None), PdrRecord.discovered_at < cutoff)
+            .order_by(PdrRecord.id)))
+    delivered = []
+    for pdr_id in owed:
+        try:
+            delivered.append(respond.respond(settings, pdr_id, server_for, transport))
+        except ArdisError as e:
+            log.warning("ingest %s: answer still not delivered: %s", pdr_id, e)
+    return delivered

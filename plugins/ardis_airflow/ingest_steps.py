@@ -14,6 +14,7 @@ from airflow.sdk import get_current_context
 
 from ardis_airflow.assets import GRANULE_INSERTS
 from ardis_airflow.connections import notice_transport, push_credentials
+from distribution import housekeeping
 from distribution.config import load_settings
 from distribution.errors import UserError
 from distribution.ingest import insert, intake, pull, respond
@@ -74,3 +75,9 @@ def archive() -> list[int]:
 def answer() -> str:
     settings = load_settings()
     return respond.respond(settings, _pdr_id(), _server_for, notice_transport(settings))
+
+
+def resend_owed_answers() -> list[str]:
+    """Housekeeping: PANs and PDRDs still owed once their ingest runs gave up."""
+    settings = load_settings()
+    return housekeeping.resend_owed_answers(settings, _server_for, notice_transport(settings))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -257,3 +258,40 @@ def test_answer_goes_by_mail_even_when_the_server_is_down(settings: Settings, ar
     assert not (area / "PDR" / "DOWN.PAN").exists()
     respond.respond(settings, found.pdr_id, server_for, OutboxFolder(settings.outbox_dir))  # the retry
     assert (area / "PDR" / "DOWN.PAN").exists() and len(list(settings.outbox_dir.glob("*.eml"))) == 1
+
+
+def test_housekeeping_delivers_answers_still_owed_when_the_run_gave_up(
+        settings: Settings, area: Path, provider: str) -> None:
+    """A PAN and a PDRD whose runs gave up (the server down for their 3 hours) reach the server on a later hour."""
+    from distribution.housekeeping import resend_owed_answers
+    from distribution.pdrserver import ProviderUnreachable
+
+    def down(p: Provider):  # type: ignore[no-untyped-def]
+        raise ProviderUnreachable("connection refused")
+
+    deliver(area, "GOOD.PDR", write_delivery(area, "DATA", SAMPLES[:1], scale=SCALE))
+    (area / "PDR" / "BAD.PDR").write_text("ORIGINATING_SYSTEM = X;\nTOTAL_FILE_COUNT = 1;\n")
+    found, _ = intake.discover(settings, server_for)
+    assert len(found) == 2
+    for d in found:
+        intake.validate(settings, d.pdr_id)
+        with session_scope(settings.database_url) as session:
+            rejected = session.get(PdrRecord, d.pdr_id).state is PdrState.REJECTED  # type: ignore[union-attr]
+        if not rejected:
+            pull.pull_files(settings, d.pdr_id, server_for)
+            insert.archive_files(settings, d.pdr_id)
+        with pytest.raises(RetryableError):
+            respond.respond(settings, d.pdr_id, down, OutboxFolder(settings.outbox_dir))
+    outbox = OutboxFolder(settings.outbox_dir)
+    assert resend_owed_answers(settings, server_for, outbox) == [], "a run may still be retrying: not yet"
+    with session_scope(settings.database_url) as session:
+        states = {r.name: r.state for r in session.scalars(select(PdrRecord))}
+        assert states == {"GOOD.PDR": PdrState.ANSWERING, "BAD.PDR": PdrState.REJECTED}
+        for r in session.scalars(select(PdrRecord)):
+            r.discovered_at -= timedelta(hours=5)
+    assert resend_owed_answers(settings, down, outbox) == [], "still down: owed, nothing lost"
+    assert sorted(resend_owed_answers(settings, server_for, outbox)) == ["BAD.PDRD", "GOOD.PAN"]
+    assert (area / "PDR" / "GOOD.PAN").read_text().startswith("MESSAGE_TYPE = SHORTPAN;")
+    assert "MESSAGE_TYPE = SHORTPDRD;" in (area / "PDR" / "BAD.PDRD").read_text()
+    assert len(list(settings.outbox_dir.glob("*.eml"))) == 2, "each answer mailed once, not again"
+    assert resend_owed_answers(settings, server_for, outbox) == []
