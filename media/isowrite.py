@@ -50,18 +50,17 @@ class _Layout:
         table_sectors = 2 * isofs.sectors(self.iso_table) + 2 * isofs.sectors(self.joliet_table)
         self.tables_at = isofs.SYSTEM_AREA + 3
         start = self.tables_at + table_sectors
-        iso_sizes = [(self._iso_dir_size(node), node) for node, in self._dirs("num", "kind IN (1, 3)")]
+        # Both trees' directories in path-table order (at most 65,535 ids): layout and writing follow it.
+        self.iso_order = [n for n, in db.execute("SELECT id FROM node WHERE kind IN (1, 3) ORDER BY num")]
+        self.joliet_order = [n for n, in db.execute("SELECT id FROM node WHERE kind = 1 ORDER BY jnum")]
+        iso_sizes = [(self._iso_dir_size(node), node) for node in self.iso_order]
         self.iso_dirs_at, after_iso = start, self._place(iso_sizes, start, "loc", "dsize")
-        joliet_sizes = [(self._joliet_dir_size(node), node) for node, in self._dirs("jnum", "kind = 1")]
+        joliet_sizes = [(self._joliet_dir_size(node), node) for node in self.joliet_order]
         self.joliet_dirs_at, self.ce_at = after_iso, self._place(joliet_sizes, after_iso, "jloc", "jdsize")
-        self.ce_sectors = self._continuation_sectors()
-        self.data_at = self.ce_at + self.ce_sectors
+        self.data_at = self.ce_at + self._continuation_sectors()
         self.data_sectors = db.execute("SELECT coalesce(max(rel + (size + 2047) / 2048), 0) FROM node"
                                        " WHERE kind = 0").fetchone()[0]
         self.space = self.data_at + self.data_sectors
-
-    def _dirs(self, number: str, where: str) -> list[tuple[int]]:
-        return self.db.execute(f"SELECT id FROM node WHERE {where} ORDER BY {number}").fetchall()
 
     def _number(self, column: str, level: str, parent: str, order: str, where: str, ident: str) -> int:
         """Path table numbers, level by level in parent-number then name order (ECMA-119 9.4); the table's size."""
@@ -126,23 +125,23 @@ class _Layout:
 
     def _continuation_sectors(self) -> int:
         """Continuation areas in the order the ISO directories are written (the ER first)."""
-        areas = _Areas()
-        areas.take(len(isofs.er()))
-        for node, in self._dirs("num", "kind IN (1, 3)"):
+        areas = _Filler()
+        areas.add(len(isofs.er()))
+        for node in self.iso_order:
             for ce, in self.db.execute("SELECT ce FROM node WHERE iso_parent = ? AND id != 1 AND ce > 0"
                                        " ORDER BY iso_key", (node,)):
-                areas.take(ce)
-        return areas.sectors()
+                areas.add(ce)
+        return areas.size() // SECTOR
 
 
 class _Filler:
-    """Directory bytes: records never cross a sector (ECMA-119 6.8.1.1)."""
+    """Bytes packed so that none crosses a sector: directory records (ECMA-119 6.8.1.1), continuation areas."""
 
     def __init__(self) -> None:
         self.used = 0
 
     def add(self, length: int) -> int:
-        """Where the record goes, as an offset into the directory."""
+        """Where the piece goes, as an offset from the start."""
         if self.used % SECTOR + length > SECTOR:
             self.used += SECTOR - self.used % SECTOR
         at = self.used
@@ -151,23 +150,6 @@ class _Filler:
 
     def size(self) -> int:
         return isofs.sectors(self.used) * SECTOR
-
-
-class _Areas:
-    """Continuation areas packed into sectors, none crossing a sector boundary."""
-
-    def __init__(self) -> None:
-        self.sector, self.offset = 0, 0
-
-    def take(self, length: int) -> tuple[int, int]:
-        if self.offset + length > SECTOR:
-            self.sector, self.offset = self.sector + 1, 0
-        at = (self.sector, self.offset)
-        self.offset += length
-        return at
-
-    def sectors(self) -> int:
-        return self.sector + (1 if self.offset else 0)
 
 
 class _Out:
@@ -181,9 +163,6 @@ class _Out:
         if len(self.buf) >= 1 << 18:
             self.flush()
 
-    def pad_to_sector(self) -> None:
-        self.write(bytes(-(self.at + len(self.buf)) % SECTOR))
-
     def flush(self) -> None:
         view = memoryview(self.buf)
         while view:
@@ -195,23 +174,22 @@ class _Out:
 class _Writer:
     """Writes the laid-out spool: descriptors, path tables, directories, continuation areas, data."""
 
-    def __init__(self, db: sqlite3.Connection, layout: _Layout, fd: int, volume_id: str, now: int) -> None:
-        self.db, self.layout, self.fd, self.volume_id, self.now = db, layout, fd, volume_id, now
+    def __init__(self, layout: _Layout, fd: int, volume_id: str, now: int) -> None:
+        self.db, self.layout, self.fd, self.volume_id, self.now = layout.db, layout, fd, volume_id, now
 
     def write(self) -> None:
         lay = self.layout
         self._descriptors()
         self._path_tables()
         dirs, ce = _Out(self.fd, lay.iso_dirs_at), _Out(self.fd, lay.ce_at)
-        areas = _Areas()
-        self._ce_write(ce, areas, isofs.er())
-        for row in self.db.execute("SELECT id FROM node WHERE kind IN (1, 3) ORDER BY num").fetchall():
-            self._iso_directory(row[0], dirs, ce, areas)
-        for row in self.db.execute("SELECT id FROM node WHERE kind = 1 ORDER BY jnum").fetchall():
-            self._joliet_directory(row[0], dirs)
+        areas = _Filler()  # the same packing as _Layout._continuation_sectors, in the same order
+        self._put(ce, areas, isofs.er())
+        for node in lay.iso_order:
+            self._iso_directory(node, dirs, ce, areas)
+        for node in lay.joliet_order:
+            self._joliet_directory(node, dirs)
         dirs.flush()
-        ce.pad_to_sector()
-        ce.flush()
+        ce.flush()  # the image is padded to its full size at the end
         self._data()
         os.ftruncate(self.fd, lay.space * SECTOR)
 
@@ -242,20 +220,11 @@ class _Writer:
                 ident_bytes = b"\0" if node == ROOT else (name if joliet else name.encode("ascii"))
                 little.write(isofs.path_table_record(ident_bytes, extent, parent_number, False))
                 big.write(isofs.path_table_record(ident_bytes, extent, parent_number, True))
-            for out in (little, big):
-                out.pad_to_sector()
-                out.flush()
+            little.flush()  # the rest of their sectors stays zero: the file is written from empty
+            big.flush()
             at += 2 * isofs.sectors(size)
 
-    def _ce_write(self, ce: _Out, areas: _Areas, data: bytes) -> tuple[int, int]:
-        before = areas.sector
-        sector, offset = areas.take(len(data))
-        if sector != before:
-            ce.pad_to_sector()
-        ce.write(data)
-        return self.layout.ce_at + sector, offset
-
-    def _iso_directory(self, node: int, out: _Out, ce: _Out, areas: _Areas) -> None:
+    def _iso_directory(self, node: int, out: _Out, ce: _Out, areas: _Filler) -> None:
         me = self.db.execute("SELECT n.loc, n.dsize, n.subdirs, n.mtime, n.parent != n.iso_parent, p.loc, p.dsize,"
                              " p.subdirs, p.mtime, o.loc FROM node n JOIN node p ON p.id = n.iso_parent"
                              " JOIN node o ON o.id = n.parent WHERE n.id = ?", (node,)).fetchone()
@@ -280,12 +249,14 @@ class _Writer:
         out.write(bytes(dsize - written))
 
     @staticmethod
-    def _put(out: _Out, fill: _Filler, record: bytes) -> None:
+    def _put(out: _Out, fill: _Filler, record: bytes) -> int:
+        """Write ``record`` where ``fill`` packs it (zeros up to there); returns its offset."""
         before = fill.used
         at = fill.add(len(record))
         out.write(bytes(at - before) + record)
+        return at
 
-    def _iso_record(self, row: tuple, ce: _Out, areas: _Areas) -> bytes:  # type: ignore[type-arg]
+    def _iso_record(self, row: tuple, ce: _Out, areas: _Filler) -> bytes:  # type: ignore[type-arg]
         kind, iso, rr, size, rel, mtime, subdirs, loc, dsize, relocated, t_loc, t_subdirs, t_mtime = row
         ident = iso.encode("ascii")
         if kind == FILE:
@@ -303,8 +274,8 @@ class _Writer:
         if isofs.record_length(len(ident), len(fixed) + len(names)) <= isofs.MAX_RECORD:
             su = fixed + names
         else:
-            block, offset = self._ce_write(ce, areas, names)
-            su = fixed + isofs.ce(block, offset, len(names))
+            block, offset = divmod(self._put(ce, areas, names), SECTOR)
+            su = fixed + isofs.ce(self.layout.ce_at + block, offset, len(names))
         return isofs.directory_record(ident, extent, length, seconds, flags, su)
 
     def _joliet_directory(self, node: int, out: _Out) -> None:
@@ -361,7 +332,7 @@ def write_iso(entries: Iterable[Entry], out: Path, *, capacity: int, volume_id: 
             free = shutil.disk_usage(out.parent).free
             if size > free:
                 raise StagingFull(f"image {out.name} needs {size:,} bytes, {free:,} are free in {out.parent}")
-            _Writer(spool.db, layout, fd, volume_id, now).write()
+            _Writer(layout, fd, volume_id, now).write()
         except OSError as e:
             partial.unlink(missing_ok=True)
             if e.errno in DISK_FULL:
