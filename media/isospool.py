@@ -123,27 +123,22 @@ class Spool:
         return entry.size, int(source_stat(entry).st_mtime), str(entry.source)
 
     def _add_dir(self, entry: Entry, parent: int, level: int, jlevel: int, rr: bytes, name: str, joliet: str) -> None:
-        db = self.db
-        if level + 1 <= ISO_LEVELS:
-            iso = check_iso_name(self._iso_name(parent, name, True), True)
-            node = self._insert(parent=parent, iso_parent=parent, kind=DIR, rr=rr, iso=iso, joliet=joliet,
-                                level=level + 1, jlevel=jlevel + 1, mtime=self.now, path=entry.path)
-            self._dirs[entry.path] = (node, level + 1, jlevel + 1)
-            self._names[node] = _DirNames()
-        else:  # too deep for ISO 9660: the directory moves to RR_MOVED, a CL placeholder stays here
-            moved = self._relocation_dir()
-            iso = check_iso_name(self._iso_name(moved, name, True), True)
-            node = self._insert(parent=parent, iso_parent=moved, kind=DIR, rr=rr, iso=iso, joliet=joliet,
-                                level=3, jlevel=jlevel + 1, mtime=self.now, path=entry.path)
+        """A directory row; one too deep for ISO 9660 moves to RR_MOVED and leaves a CL placeholder here."""
+        deep = level + 1 > ISO_LEVELS
+        iso_parent, iso_level = (self._relocation_dir(), 3) if deep else (parent, level + 1)
+        iso = check_iso_name(self._iso_name(iso_parent, name, True), True)
+        node = self._insert(parent=parent, iso_parent=iso_parent, kind=DIR, rr=rr, iso=iso, joliet=joliet,
+                            level=iso_level, jlevel=jlevel + 1, mtime=self.now, path=entry.path)
+        if deep:
             here = check_iso_name(self._iso_name(parent, name, True), True)
             reclen, ce = iso_lengths(here, rr, PLACEHOLDER, False)
-            db.execute("INSERT INTO node (parent, iso_parent, kind, target, rr, iso, iso_key, level, jlevel, mtime,"
-                       " reclen, ce) VALUES (?, ?, 2, ?, NULL, ?, ?, ?, ?, ?, ?, ?)",
-                       (parent, parent, node, here, _iso_key(here), level + 1, jlevel + 1, self.now, reclen, ce))
-            db.execute("UPDATE node SET subdirs = subdirs + 1 WHERE id = ?", (moved,))
-            self._dirs[entry.path] = (node, 3, jlevel + 1)
-            self._names[node] = _DirNames()
-        db.execute("UPDATE node SET subdirs = subdirs + 1 WHERE id = ?", (parent,))
+            self.db.execute("INSERT INTO node (parent, iso_parent, kind, target, rr, iso, iso_key, level, jlevel,"
+                            " mtime, reclen, ce) VALUES (?, ?, 2, ?, NULL, ?, ?, ?, ?, ?, ?, ?)",
+                            (parent, parent, node, here, _iso_key(here), level + 1, jlevel + 1, self.now, reclen, ce))
+            self.db.execute("UPDATE node SET subdirs = subdirs + 1 WHERE id = ?", (iso_parent,))
+        self.db.execute("UPDATE node SET subdirs = subdirs + 1 WHERE id = ?", (parent,))
+        self._dirs[entry.path] = (node, iso_level, jlevel + 1)
+        self._names[node] = _DirNames()
 
     def _relocation_dir(self) -> int:
         if self.relocation is None:
