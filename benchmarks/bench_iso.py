@@ -10,27 +10,19 @@ import subprocess
 from pathlib import Path
 
 from benchmarks.common import Result, run_cmd
-from benchmarks.media_data import run_suite, turn_about
+from benchmarks.media_data import rss_script, run_suite, turn_about
 from media.iso import build_volume_iso
 from media.volumes import BD, plan_volumes
 
-RSS_CODE = """
-import tempfile, pathlib, resource
-now = lambda: print(int(open("/proc/self/statm").read().split()[1]) * resource.getpagesize() // 1024, flush=True)
-peak = lambda: print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, flush=True)
-from benchmarks.media_data import small_granules
+RSS_CODE = rss_script("""
+from distribution.media_drives import md5
 from media.iso import build_volume_iso, verify_volume_iso
 from media.volumes import BD, plan_volumes
-from distribution.media_drives import md5
-with tempfile.TemporaryDirectory(dir={dir!r}) as t:
-    root = pathlib.Path(t)
-    items = small_granules(root, {n}, per_granule=1000, size=16)
-    now()
-    plan = plan_volumes("R", items, BD)[0]
-    build_volume_iso(plan, root / "x.iso")
-    assert verify_volume_iso(plan, root / "x.iso", md5) == {n}
-    peak()
-"""
+""", """
+plan = plan_volumes("R", items, BD)[0]
+build_volume_iso(plan, root / "x.iso")
+assert verify_volume_iso(plan, root / "x.iso", md5) == {n}
+""")
 
 
 def _side_by_side(name: str, root: Path, items: list, kind: str, target: str, repeat: int = 3) -> Result:  # type: ignore[type-arg]

@@ -10,26 +10,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from benchmarks.common import Result, run_cmd
-from benchmarks.media_data import run_suite, turn_about
+from benchmarks.media_data import rss_script, run_suite, turn_about
 from media.tape import write_volume_tape
 from media.tapedev import FileTapeDrive
 from media.volumes import plan_volumes, tape
 
-RSS_CODE = """
-import tempfile, pathlib, resource
-now = lambda: print(int(open("/proc/self/statm").read().split()[1]) * resource.getpagesize() // 1024, flush=True)
-peak = lambda: print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, flush=True)
-from benchmarks.media_data import small_granules
+RSS_CODE = rss_script("""
 from media.tape import write_volume_tape
 from media.tapedev import FileTapeDrive
 from media.volumes import plan_volumes, tape
-with tempfile.TemporaryDirectory(dir={dir!r}) as t:
-    root = pathlib.Path(t)
-    items = small_granules(root, {n}, per_granule=1000, size=16)
-    now()
-    write_volume_tape(plan_volumes("R", items, tape(10**12))[0], FileTapeDrive(root / "tape"), lambda n: None)
-    peak()
-"""
+""", """
+write_volume_tape(plan_volumes("R", items, tape(10**12))[0], FileTapeDrive(root / "tape"), lambda n: None)
+""")
 
 
 def _side_by_side(name: str, root: Path, items: list, kind: str, target: str, repeat: int = 3,  # type: ignore[type-arg]

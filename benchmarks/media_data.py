@@ -42,6 +42,31 @@ def small_granules(root: Path, files: int, per_granule: int = 100, size: int = 4
     return items
 
 
+_RSS_HEAD = """
+import tempfile, pathlib, resource
+now = lambda: print(int(open("/proc/self/statm").read().split()[1]) * resource.getpagesize() // 1024, flush=True)
+peak = lambda: print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, flush=True)
+from benchmarks.media_data import small_granules
+"""
+_RSS_INPUT = """
+with tempfile.TemporaryDirectory(dir={dir!r}) as t:
+    root = pathlib.Path(t)
+    items = small_granules(root, {n}, per_granule=1000, size=16)
+    now()
+"""
+
+
+def rss_script(imports: str, body: str) -> str:
+    """The script ``child_peak_rss_mib`` runs: ``imports``, {n} 16-byte files as granules, then ``body``.
+
+    ``body`` sees ``items`` and ``root``; imports come before the input is counted.
+    Both are formatted with ``dir`` and ``n`` too.
+    """
+    lines = body.strip().splitlines()
+    return (_RSS_HEAD + imports.strip() + "\n" + _RSS_INPUT + "".join(f"    {line}\n" for line in lines)
+            + "    peak()\n")
+
+
 def child_peak_rss_mib(code: str) -> tuple[float, float]:
     """Run ``code`` in a fresh Python: its peak RSS and its RSS once the input (the granules) is made, MiB.
 
