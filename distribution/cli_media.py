@@ -10,7 +10,7 @@ from distribution.config import Settings
 
 
 def _cmd_volumes(settings: Settings, args: argparse.Namespace) -> int:
-    from distribution.media_orders import volumes_of
+    from distribution.media_notices import volumes_of
     from distribution.orders import get_request
 
     with db.session_scope(settings.database_url) as session:

@@ -29,6 +29,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from distribution import db
 from distribution.airflow_bridge import trigger_distribution_run
@@ -41,7 +42,8 @@ from distribution.db import session_scope
 from distribution.demo_data import SAMPLES, write_delivery
 from distribution.delivery import pull_login
 from distribution.errors import ArdisError
-from distribution.media_drives import configured_drives, drive_kind
+from distribution.media_drives import drive_kind, find_drive, tape_drive
+from distribution.media_notices import packing_list_path, volumes_of
 from distribution.ftpserver import build_pull_server, load_or_create_secret, pull_password
 from distribution.archive import get_or_create_collection
 from distribution.models import Granule, GranuleFile, GranuleStatus, MediaType, Order, PdrRecord, PdrState, Request
@@ -268,21 +270,24 @@ def _check_media(settings: Settings, request: Request, out: Path) -> list[str]:
     """Read each volume back as a user would (osirrox for the disc image, tar for the tape), then compare."""
     problems: list[str] = []
     out.mkdir(parents=True, exist_ok=True)
-    drive = configured_drives(settings, drive_kind(request.media_type))[0].path  # the demo's virtual drive
-    if request.media_type is MediaType.DLT:
-        for cartridge in sorted(drive.parent.glob(f"{drive.name}*")):
-            with tarfile.open(cartridge, mode="r|") as tar:
+    session = Session.object_session(request)
+    assert session is not None
+    kind = drive_kind(request.media_type)
+    for volume in volumes_of(session, request):  # where each disc and cartridge was written, as recorded
+        for medium in volume.written_to:
+            if "disc" in medium:
+                done = subprocess.run(["osirrox", "-indev", medium["disc"], "-extract", "/", str(out)],
+                                      capture_output=True, text=True)
+                if done.returncode != 0:
+                    problems.append(f"osirrox could not read {medium['disc']}: {done.stderr.strip()[-200:]}")
+                continue
+            cartridge = tape_drive(find_drive(settings, kind, volume.drive), medium["tape"])
+            with tarfile.open(cartridge.path, mode="r|") as tar:  # type: ignore[attr-defined]
                 tar.extractall(out, filter="data")
-    else:
-        for image in sorted(drive.glob(f"{request.request_id}_*.iso")):
-            done = subprocess.run(["osirrox", "-indev", str(image), "-extract", "/", str(out)],
-                                  capture_output=True, text=True)
-            if done.returncode != 0:
-                problems.append(f"osirrox could not read {image}: {done.stderr.strip()[-200:]}")
     for rg in request.granules:
         for rf in rg.files:
             problems += _compare(out / str(rg.directory_number) / rf.dist_name, rf.granule_file)
-    if not (settings.home / "packing_lists" / f"{request.request_id}.pdf").exists():
+    if not packing_list_path(settings, request).exists():
         problems.append(f"request {request.request_id}: no packing list")
     return problems
 
@@ -301,7 +306,7 @@ def _summary(settings: Settings, placed: list[DemoRequest], skipped: list[str], 
                 print(f"      DN copy: {p.where / (p.request_id + '.notifyscp')}")
             if not p.media_type.is_electronic:
                 print(f"      shipped {request.carrier} {request.tracking_number}; packing list "
-                      f"{settings.home / 'packing_lists' / (p.request_id + '.pdf')}")
+                      f"{packing_list_path(settings, request)}")
     print(f"  DNs (one .eml per notice): {settings.outbox_dir}")
     for line in skipped:
         print(f"  skipped: {line}")

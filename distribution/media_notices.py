@@ -21,7 +21,7 @@ from distribution.db import session_scope
 from distribution.delivery import final_state
 from distribution.identifiers import GranuleRef
 from distribution.media_drives import media_format
-from distribution.models import GranuleStatus, MediaType, Request, RequestGranule, RequestState, Volume, VolumeState
+from distribution.models import GranuleStatus, Request, RequestGranule, RequestState, Volume, VolumeState
 from distribution.notices.media_dn import (
     CANCELED,
     COMPLETED,
@@ -38,8 +38,6 @@ from distribution.notices.packing_list import write_packing_list
 from distribution.orders import get_request
 from distribution.time import utcnow
 
-#: The DN's MEDIA TYPE (Table 4.3.6-2) of each physical media type.
-DN_MEDIA_TYPE = {MediaType.CDROM: "CDROM", MediaType.DVD: "DVD", MediaType.DLT: "DLT"}
 ON_MEDIA = (GranuleStatus.VERIFIED, GranuleStatus.DELIVERED)
 
 
@@ -60,21 +58,30 @@ def _granule(rg: RequestGranule, checksums: bool, on_media: bool) -> MediaGranul
     return MediaGranule(str(rg.directory_number), _short_ur(rg), COMPLETED, files)
 
 
+def volumes_of(session: Session, request: Request) -> list[Volume]:
+    """A media request's volumes, in order."""
+    return list(session.scalars(select(Volume).where(Volume.request_pk == request.id).order_by(Volume.number)))
+
+
 def build_media_notice(settings: Settings, session: Session, request: Request, completed: datetime, *,
                        rejected: bool = False) -> MediaNotice:
     """The notice as the request stands: a rejection when no granule is (or will be) on a volume, or ``rejected``."""
     user = request.order.user
-    volumes = list(session.scalars(select(Volume).where(Volume.request_pk == request.id).order_by(Volume.number)))
-    kind, fmt = DN_MEDIA_TYPE[request.media_type], media_format(request.media_type)
-    placed = [] if rejected else [rg for rg in request.granules
-                                  if rg.volume_number is not None and rg.status in ON_MEDIA]
-    if volumes and placed:
+    volumes = volumes_of(session, request)
+    kind, fmt = request.media_type.value, media_format(request.media_type)  # the DN's MEDIA TYPE is the type's name
+    on_volume: dict[int, list[RequestGranule]] = {}
+    canceled: list[RequestGranule] = []
+    for rg in request.granules:
+        if not rejected and rg.volume_number is not None and rg.status in ON_MEDIA:
+            on_volume.setdefault(rg.volume_number, []).append(rg)
+        else:
+            canceled.append(rg)
+    if volumes and on_volume:
         sections = []
         for v in volumes:
-            rows = [_granule(rg, user.checksum_list, True) for rg in request.granules
-                    if rg.volume_number == v.number and rg.status in ON_MEDIA]
+            rows = [_granule(rg, user.checksum_list, True) for rg in on_volume.get(v.number, [])]
             if v.number == 1:  # Canceled granules are listed once, with the first volume
-                rows += [_granule(rg, False, False) for rg in request.granules if rg not in placed]
+                rows += [_granule(rg, False, False) for rg in canceled]
             sections.append(MediaVolume(v.media_id, kind, fmt, rows))
     else:
         sections = [MediaVolume(None, kind, fmt, [_granule(rg, False, False) for rg in request.granules])]
@@ -86,7 +93,7 @@ def build_media_notice(settings: Settings, session: Session, request: Request, c
                                        phone=user.phone, fax=user.fax, email=user.email),
         count=files, count_unit="files", volumes=sections,
         support_contacts=[line for line in settings.support_contacts.splitlines() if line.strip()],
-        checksums=user.checksum_list and bool(placed),
+        checksums=user.checksum_list and bool(on_volume),
     )
 
 
@@ -124,8 +131,7 @@ def notify_media_request(settings: Settings, request_id: str, transport: Transpo
     """
     with session_scope(settings.database_url) as session:
         request = get_request(session, request_id)
-        bad = [v.media_id for v in session.scalars(select(Volume).where(Volume.request_pk == request.id))
-               if v.state is VolumeState.BAD]
+        bad = [v.media_id for v in volumes_of(session, request) if v.state is VolumeState.BAD]
         if bad and request.shipped_at is None and request.state is not RequestState.CANCELLED:
             return {"state": "rewriting", "notice_id": None, "bad": ", ".join(bad)}  # the rewrite run closes it
         for rg in request.granules:

@@ -31,7 +31,7 @@ from distribution.db import session_scope
 from distribution.delivery import staging_directory
 from distribution.errors import NotFound, PermanentError, RetryableError, UserError
 from distribution.media_drives import OPTICAL, TAPE, drive_kind, medium_for
-from distribution.media_notices import volume_text
+from distribution.media_notices import volume_text, volumes_of
 from distribution.models import GranuleStatus, MediaType, Request, RequestGranule, RequestState, Volume, VolumeState
 from distribution.orders import get_request
 from distribution.time import utcnow
@@ -100,8 +100,7 @@ def plan_request(settings: Settings, request_id: str) -> list[str]:
         request = get_request(session, request_id)
         if request.media_type not in MEDIA_TYPES:
             raise UserError(f"request {request_id} is {request.media_type.value}, not physical media")
-        existing = list(session.scalars(select(Volume).where(Volume.request_pk == request.id)
-                                        .order_by(Volume.number)))
+        existing = volumes_of(session, request)
         if existing or request.state.is_terminal:
             return [v.media_id for v in existing if v.state in TO_WRITE]
         medium = medium_for(request.media_type)
@@ -272,10 +271,6 @@ def mark_bad(settings: Settings, media_id: str, why: str = "marked bad by the op
         volume.state, volume.detail, volume.rewrites = VolumeState.BAD, why, volume.rewrites + 1
         volume.drive, volume.media_serial, volume.written_to = "", "", []
         return str(volume.request.request_id)
-
-
-def volumes_of(session: Session, request: Request) -> list[Volume]:
-    return list(session.scalars(select(Volume).where(Volume.request_pk == request.id).order_by(Volume.number)))
 
 
 def all_verified(settings: Settings, request_id: str) -> bool:

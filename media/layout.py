@@ -80,13 +80,8 @@ class Entry:
     checksum: str | None = None
 
 
-def check_name(name: str) -> PurePosixPath:
-    """A relative name on a volume: no empty parts, no '.', '..', NUL or leading '/'."""
-    return PurePosixPath(_checked(name))
-
-
 def _checked(name: str) -> str:
-    """``check_name`` as a string (``str(PurePosixPath(name))`` is ``name`` for every name it accepts)."""
+    """A relative name on a volume: no empty parts, no '.', '..', NUL or leading '/'; raises BadName."""
     parts = name.split("/")
     if not name or name[0] == "/" or "\0" in name or any(
             p in ("", ".", "..") or len(p.encode("utf-8", "surrogateescape")) > 255 for p in parts):

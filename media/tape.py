@@ -126,16 +126,6 @@ class TapeSegment:
     complete: bool = False
 
 
-def _groups(entries: list[Entry]) -> tuple[list[Entry], list[Granule]]:
-    """(texts put on every tape, granules in order with their entries)."""
-    texts = [e for e in entries if e.granule is None]
-    groups: dict[str, list[Entry]] = {}
-    for e in entries:
-        if e.granule is not None:
-            groups.setdefault(e.granule, []).append(e)
-    return texts, [(key, functools.partial(list, group)) for key, group in groups.items()]
-
-
 def _add(writer: RecordWriter, entry: Entry, now: int) -> None:
     """One entry; directories and texts carry the time of writing, files their own mtime."""
     if entry.is_dir:
@@ -162,24 +152,6 @@ def _add(writer: RecordWriter, entry: Entry, now: int) -> None:
         raise MediaError(f"cannot read {entry.source}: {e.strerror}") from e
     finally:
         os.close(fd)
-
-
-def write_tape_volume(
-    entries: list[Entry],
-    drive: TapeDrive,
-    next_tape: Callable[[int], TapeDrive],
-    *,
-    record_size: int = DEFAULT_RECORD_SIZE,
-) -> list[TapeSegment]:
-    """Write a volume's entries to tape, spanning granule-wise onto further tapes.
-
-    ``next_tape(n)`` is called with the number (2, 3, ...) of the tape needed and
-    returns the drive holding it (the same drive after an operator swapped the
-    cartridge, or another). A granule that does not fit on an empty tape raises
-    GranuleTooLarge. Returns one TapeSegment per tape used.
-    """
-    texts, pending = _groups(entries)
-    return _write(texts, pending, drive, next_tape, record_size)
 
 
 def _write(texts: list[Entry], pending: list[Granule], drive: TapeDrive, next_tape: Callable[[int], TapeDrive],

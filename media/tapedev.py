@@ -163,9 +163,6 @@ class MtTapeDrive:
     def write_filemark(self) -> None:
         self._mt("weof", "1")
 
-    def end_of_data(self) -> None:
-        self._mt("eod")
-
     def eject(self) -> None:
         self._mt("eject")
 

@@ -16,7 +16,6 @@ from airflow.sdk import Param, TriggerRule, task, task_group
 from ardis_airflow import media_steps, policy, steps
 
 POOLS = {"optical": "ardis_optical_drives", "tape": "ardis_tape_drives"}
-PROMPT = "{{ ti.xcom_pull(task_ids='volume.build') }}"
 
 
 def dag_arguments(kind: str, media: str, doc: str | None) -> dict[str, Any]:
