@@ -93,10 +93,28 @@ def media_id(request_id: str, number: int) -> str:
     return f"{request_id}_{number:03d}"
 
 
+@dataclass(frozen=True)
+class _Cost:
+    """What entries cost on a medium; it does not depend on the volume, so it is worked out once per granule."""
+
+    base: int
+    udf_extra: int
+    udf: bool
+    directories: int
+
+
+def _cost(medium: Medium, entries: list[Entry]) -> _Cost:
+    directories = sum(e.is_dir for e in entries)
+    if medium.kind == "tape":
+        return _Cost(sum(tar_entry_bytes(e) for e in entries), 0, False, directories)
+    costs = [iso_entry_bytes(e) for e in entries]
+    return _Cost(sum(c[0] for c in costs), sum(c[1] for c in costs), needs_udf(entries), directories)
+
+
 class _Bin:
     """Running cost of one volume being filled."""
 
-    def __init__(self, medium: Medium, record_size: int, fixed: list[Entry]) -> None:
+    def __init__(self, medium: Medium, record_size: int, fixed: _Cost) -> None:
         self.medium, self.record_size = medium, record_size
         self.items: list[GranuleItem] = []
         self.base = self.udf_extra = 0
@@ -104,30 +122,23 @@ class _Bin:
         self.directories = 1  # the root (ISO 9660 path tables number directories in 16 bits)
         self.add(fixed)
 
-    def cost(self, entries: list[Entry]) -> tuple[int, int, bool]:
-        if self.medium.kind == "tape":
-            return sum(tar_entry_bytes(e) for e in entries), 0, False
-        costs = [iso_entry_bytes(e) for e in entries]
-        return sum(c[0] for c in costs), sum(c[1] for c in costs), needs_udf(entries)
-
     def total(self, base: int, udf_extra: int, udf: bool) -> int:
         if self.medium.kind == "tape":
             return tar_stream_bytes(base, self.record_size)
         return ISO_FIXED + base + (udf_extra if udf else 0)
 
-    def add(self, entries: list[Entry]) -> None:
-        base, extra, udf = self.cost(entries)
-        self.base, self.udf_extra, self.udf = self.base + base, self.udf_extra + extra, self.udf or udf
-        self.directories += sum(e.is_dir for e in entries)
+    def add(self, cost: _Cost) -> None:
+        self.base, self.udf_extra = self.base + cost.base, self.udf_extra + cost.udf_extra
+        self.udf = self.udf or cost.udf
+        self.directories += cost.directories
 
-    def takes_directories(self, entries: list[Entry]) -> bool:
+    def takes_directories(self, cost: _Cost) -> bool:
         """Whether the entries' directories still fit an optical volume's path tables (tapes have no limit)."""
         # one spare for the hidden RR_MOVED that a deep tree needs
-        return self.medium.kind == "tape" or self.directories + sum(e.is_dir for e in entries) < ISO_MAX_DIRECTORIES
+        return self.medium.kind == "tape" or self.directories + cost.directories < ISO_MAX_DIRECTORIES
 
-    def with_(self, entries: list[Entry]) -> int:
-        base, extra, udf = self.cost(entries)
-        return self.total(self.base + base, self.udf_extra + extra, self.udf or udf)
+    def with_(self, cost: _Cost) -> int:
+        return self.total(self.base + cost.base, self.udf_extra + cost.udf_extra, self.udf or cost.udf)
 
     @property
     def used(self) -> int:
@@ -156,17 +167,17 @@ def plan_volumes(
         raise MediaError(f"headroom must be in [0, 1), got {headroom}")
     usable = int(medium.capacity * (1 - headroom))
     text_list = tuple(texts)
-    fixed = volume_entries((), text_list)
+    fixed = _cost(medium, volume_entries((), text_list))
     bins: list[_Bin] = []
     for item in granules:
-        entries = list(granule_entries(item))
+        cost = _cost(medium, list(granule_entries(item)))
         empty = _Bin(medium, record_size, fixed)
-        alone = empty.with_(entries)
-        if alone > usable or not empty.takes_directories(entries):
+        alone = empty.with_(cost)
+        if alone > usable or not empty.takes_directories(cost):
             too_large = GranuleTooLarge(
                 f"granule {item.key} needs {alone:,} bytes on {medium.name}, more than one volume holds "
                 f"({usable:,} bytes usable of {medium.capacity:,})" if alone > usable else
-                f"granule {item.key} has {sum(e.is_dir for e in entries):,} directories, more than an ISO 9660 "
+                f"granule {item.key} has {cost.directories:,} directories, more than an ISO 9660 "
                 f"volume holds ({ISO_MAX_DIRECTORIES - 2:,} besides the root and RR_MOVED)"
             )
             if rejected is None:
@@ -174,11 +185,11 @@ def plan_volumes(
             too_large.key = item.key
             rejected.append(too_large)
             continue
-        target = next((b for b in bins if b.with_(entries) <= usable and b.takes_directories(entries)), None)
+        target = next((b for b in bins if b.with_(cost) <= usable and b.takes_directories(cost)), None)
         if target is None:
             target = empty
             bins.append(target)
-        target.add(entries)
+        target.add(cost)
         target.items.append(item)
     count = len(bins)
     plans = [
