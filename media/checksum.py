@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
+from media.errors import ReadBackMismatch
 from media.layout import Entry
 
 BLOCK = 1 << 20
@@ -65,3 +66,11 @@ def expected_checksum(entry: Entry, factory: ChecksumFactory) -> str:
         return checksum_bytes(entry.data, factory)
     assert entry.source is not None
     return checksum_path(entry.source, factory)[1]
+
+
+def check_read_back(where: str, entry: Entry, sink: ChecksumSink, factory: ChecksumFactory) -> None:
+    """Raise ReadBackMismatch unless what ``sink`` was given has the entry's size and checksum."""
+    want = expected_checksum(entry, factory)
+    if sink.size != entry.size or sink.value() != want:
+        raise ReadBackMismatch(f"{where}: {entry.path} read back {sink.size:,} bytes {sink.value()}, "
+                               f"expected {entry.size:,} bytes {want}")

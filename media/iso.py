@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from media.checksum import ChecksumFactory, ChecksumSink, expected_checksum
+from media.checksum import ChecksumFactory, ChecksumSink, check_read_back
 from media.errors import ReadBackMismatch
 from media.iso_pycdlib import build_with_pycdlib, verify_with_pycdlib
 from media.isoread import read_extent, walk_joliet, walk_rock_ridge
@@ -126,10 +126,7 @@ def _compare(db: sqlite3.Connection, f: object, name: str, entries: Iterable[Ent
             continue
         sink = ChecksumSink(factory)
         read_extent(f, extent, size, sink)  # type: ignore[arg-type]
-        want = expected_checksum(e, factory)
-        if sink.size != e.size or sink.value() != want:
-            raise ReadBackMismatch(f"{name}: {e.path} read back {sink.size:,} bytes {sink.value()}, "
-                                   f"expected {e.size:,} bytes {want}")
+        check_read_back(name, e, sink, factory)
         checked += 1
     extra = [p for p, in db.execute("SELECT path FROM rr WHERE NOT seen ORDER BY path LIMIT 5")]
     if extra:

@@ -28,7 +28,7 @@ import pycdlib
 from pycdlib import dates, rockridge, udf
 from pycdlib.pycdlibexception import PyCdlibException
 
-from media.checksum import ChecksumFactory, ChecksumSink, expected_checksum
+from media.checksum import ChecksumFactory, ChecksumSink, check_read_back
 from media.errors import MediaError, ReadBackMismatch, VolumeOverCapacity
 from media.isonames import Names, NameTable
 from media.layout import SECTOR, Entry, mode_of, needs_udf
@@ -210,10 +210,7 @@ def verify_with_pycdlib(image: Path, entries: list[Entry], factory: ChecksumFact
             n = names[e.path]
             sink = ChecksumSink(factory)
             iso.get_file_from_iso_fp(sink, rr_path=n.rr_path)
-            want = expected_checksum(e, factory)
-            if sink.size != e.size or sink.value() != want:
-                raise ReadBackMismatch(f"{image.name}: {e.path} read back {sink.size:,} bytes {sink.value()}, "
-                                       f"expected {e.size:,} bytes {want}")
+            check_read_back(image.name, e, sink, factory)
             if iso.get_record(iso_path=n.iso_path).get_data_length() != e.size:
                 raise ReadBackMismatch(f"{image.name}: ISO 9660 name {n.iso_path} has the wrong length")
             checked += 1

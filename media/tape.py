@@ -17,13 +17,14 @@ from __future__ import annotations
 import functools
 import io
 import os
+import shutil
 import subprocess
 import tarfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from media.checksum import ChecksumFactory, expected_checksum
+from media.checksum import ChecksumFactory, ChecksumSink, check_read_back
 from media.errors import EndOfTape, GranuleTooLarge, MediaError, ReadBackMismatch, ToolFailed
 from media.layout import TAR_BLOCK, Entry, granule_entries, tar_header, volume_entries
 from media.tapedev import RecordSink, TapeDrive
@@ -246,17 +247,11 @@ def verify_tape(segment: TapeSegment, drive: TapeDrive, factory: ChecksumFactory
             e = files.get(member.name)
             if e is None:
                 continue
-            state = factory()
             f = tar.extractfile(member)
             assert f is not None
-            size = 0
-            while chunk := f.read(1 << 20):
-                state.update(chunk)
-                size += len(chunk)
-            want = expected_checksum(e, factory)
-            if size != e.size or state.value() != want:
-                raise ReadBackMismatch(f"tape {segment.tape}: {e.path} read back {size:,} bytes {state.value()}, "
-                                       f"expected {e.size:,} bytes {want}")
+            sink = ChecksumSink(factory)
+            shutil.copyfileobj(f, sink, 1 << 20)
+            check_read_back(f"tape {segment.tape}", e, sink, factory)
             seen += 1
             if seen == len(files):
                 break
