@@ -7,6 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from distribution.config import Settings
+from distribution.models import MediaType
+
 PLUGINS = Path(__file__).resolve().parent.parent / "plugins"
 
 
@@ -14,17 +17,21 @@ def plugins_folder() -> Path:
     return Path(os.environ.get("AIRFLOW__CORE__PLUGINS_FOLDER") or PLUGINS)
 
 
-#: The DAG that carries a request of each delivery method.
-MEDIA_DAGS = {"CDROM": "ardis_media_optical", "DVD": "ardis_media_optical", "DLT": "ardis_media_tape"}
-
-
 def dag_for(media_type: str) -> str:
-    return MEDIA_DAGS.get(media_type, "ardis_distribution")
+    """The DAG that carries a request of this delivery method."""
+    kind = MediaType(media_type).drive_kind
+    return f"ardis_media_{kind}" if kind else "ardis_distribution"
 
 
-def trigger_media_rewrite(request_id: str, media_id: str) -> str:
+def trigger_media_rewrite(settings: Settings, request_id: str, media_id: str) -> str:
     """A new run of the request's media DAG: it writes only the volumes marked bad."""
-    return _trigger([request_id, "-", "rewrite", f"request-{request_id}-rewrite-{media_id}"])
+    from distribution.db import session_scope
+    from distribution.orders import get_request
+
+    with session_scope(settings.database_url) as session:
+        request = get_request(session, request_id)
+        order_id, media = str(request.order.order_id), request.media_type.value
+    return _trigger([request_id, order_id, media, f"request-{request_id}-rewrite-{media_id}"])
 
 
 def trigger_distribution_run(request_id: str, order_id: str, media_type: str) -> str:

@@ -32,7 +32,8 @@ def _cmd_rewrite(settings: Settings, args: argparse.Namespace) -> int:
     from distribution.media_orders import mark_bad
 
     request_id = mark_bad(settings, args.media_id, args.why)
-    print(f"{args.media_id} marked bad; request {request_id}: {trigger_media_rewrite(request_id, args.media_id)}")
+    started = trigger_media_rewrite(settings, request_id, args.media_id)
+    print(f"{args.media_id} marked bad; request {request_id}: {started}")
     return 0
 
 

@@ -43,7 +43,11 @@ class DriveSpec:
 
 
 def drive_kind(media_type: MediaType) -> str:
-    return TAPE if media_type is MediaType.DLT else OPTICAL
+    """``OPTICAL`` or ``TAPE``: the drives (and the pool) a physical media request needs."""
+    kind = media_type.drive_kind
+    if kind is None:
+        raise UserError(f"{media_type.value} is not a physical medium")
+    return kind
 
 
 def medium_for(media_type: MediaType) -> volumes.Medium:

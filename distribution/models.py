@@ -50,6 +50,11 @@ class MediaType(str, enum.Enum):
     def is_electronic(self) -> bool:
         return self in (MediaType.FTP_PULL, MediaType.FTP_PUSH, MediaType.SCP, MediaType.SMB_PUSH)
 
+    @property
+    def drive_kind(self) -> str | None:
+        """The drive a physical medium needs, ``optical`` or ``tape`` (its DAG is ``ardis_media_<kind>``)."""
+        return None if self.is_electronic else "tape" if self is MediaType.DLT else "optical"
+
 
 class RequestState(str, enum.Enum):
     """Life of a distribution request; terminal states are final."""

@@ -66,7 +66,7 @@ def ship(answer: dict[str, Any]) -> str:
     if REWRITE in (answer.get("chosen_options") or []):
         media_id = str(given.get("bad_media_id") or "").strip()
         media_orders.mark_bad(settings, media_id, "marked bad at shipment")
-        return trigger_media_rewrite(request_id, media_id)
+        return trigger_media_rewrite(settings, request_id, media_id)
     media_orders.shipped(settings, request_id, str(given.get("carrier") or ""), str(given.get("tracking_number") or ""))
     return SHIPPED
 

@@ -1,9 +1,9 @@
 """Start the run of one request now: ``python -m ardis_airflow.trigger REQUEST ORDER MEDIA [RUN_ID]``.
 
 The ``ardis`` command runs this as a separate process (the domain never imports
-Airflow). If it fails, the dispatcher DAG starts the run on its next tick. With
-``rewrite`` as MEDIA and a RUN_ID, it starts another run of the request's media
-DAG, which writes the volumes marked bad.
+Airflow). If it fails, the dispatcher DAG starts the run on its next tick. A
+RUN_ID other than ``request-<REQUEST>`` starts another run of the request's DAG
+(a media rewrite: it writes the volumes marked bad).
 """
 
 from __future__ import annotations
@@ -16,18 +16,11 @@ from airflow.utils.session import create_session
 from airflow.utils.types import DagRunTriggeredByType
 
 from distribution.airflow_bridge import dag_for
-from distribution.config import load_settings
-from distribution.db import session_scope
-from distribution.orders import get_request
 
 
 def main(argv: list[str]) -> int:
     request_id, order_id, media = argv[:3]
     run_id = argv[3] if len(argv) > 3 else f"request-{request_id}"
-    if media == "rewrite":
-        with session_scope(load_settings().database_url) as session:
-            request = get_request(session, request_id)
-            media, order_id = request.media_type.value, str(request.order.order_id)
     dag_id = dag_for(media)
     with create_session() as session:
         if session.query(DagRun).filter_by(dag_id=dag_id, run_id=run_id).first():
