@@ -66,7 +66,7 @@ _TOKEN = re.compile(r"\S+")
 _NAME = re.compile(r"\S+(?: \S+)*")  # single inner blanks only: a name can never look like a row
 _MD5 = re.compile(r"[0-9a-f]{32}")
 _MEDIA_SEQ = re.compile(r"Media (\d+) of (\d+)")
-GRANULE_ROW = re.compile(r"(\S+) {2,}(Completed|Canceled) {2,}(\S+)")  # Directory, Status, Granule ID
+_ROW = re.compile(r"(\S+) {2,}(Completed|Canceled) {2,}(\S+)")  # Directory, Status, Granule ID
 _MEDIA_LINE = re.compile(r"(\S*) *MEDIA TYPE: *(\S+) +MEDIA FORMAT *: *(\S*)")
 _COUNT = re.compile(r"Number of (files|granules): *(\d+)")
 _HEADINGS = ("Directory", "FILECKSUMTYPE", "File Name", "FILECKSUMVALUE")
@@ -254,7 +254,8 @@ def _header(notice: MediaNotice, preamble: str) -> list[str]:
     return lines
 
 
-def _volume(notice: MediaNotice, k: int, volume: MediaVolume) -> list[str]:
+def _volume(notice: MediaNotice, k: int, volume: MediaVolume) -> list[list[str]]:
+    """A volume's section as groups of lines: its headings, then each granule's entry (kept on one page)."""
     rejected = notice.rejected
     ident = REJECTION_MEDIA_INDENT if rejected else f"{volume.media_id}{COLUMN_GAP}"
     lines = [_line(f"Media {k} of {len(notice.volumes)}"), _line(UNDERLINE),
@@ -263,23 +264,25 @@ def _volume(notice: MediaNotice, k: int, volume: MediaVolume) -> list[str]:
     if rejected:
         lines.append(BLANK)
         lines += [_line(f"{g.directory}{COLUMN_GAP * 2}{g.status}{COLUMN_GAP}{g.granule_id}") for g in volume.granules]
-        return [*lines, BLANK]
+        return [[*lines, BLANK]]
     lines += [_line(h) for h in (_HEADINGS[1:] if notice.checksums else _HEADINGS[2:3])]
     lines.append(BLANK)
+    groups = [lines]
     for g in volume.granules:
-        lines.append(_line(f"{g.directory}{COLUMN_GAP}{g.status}{COLUMN_GAP}{g.granule_id}"))
+        entry = [_line(f"{g.directory}{COLUMN_GAP}{g.status}{COLUMN_GAP}{g.granule_id}")]
         for f in g.files:
             if notice.checksums:
-                lines += [_line(f.checksum_type) if f.checksum_type else BLANK, _line(f.name),
+                entry += [_line(f.checksum_type) if f.checksum_type else BLANK, _line(f.name),
                           _line(f.checksum_value) if f.checksum_value else BLANK]
             else:
-                lines.append(_line(f.name))
-        lines.append(BLANK)
-    return lines
+                entry.append(_line(f.name))
+        entry.append(BLANK)
+        groups.append(entry)
+    return groups
 
 
-def media_dn_lines(notice: MediaNotice, preamble: str) -> tuple[list[str], list[list[str]]]:
-    """(header lines, lines of each volume section) after validation: the packing list pages by volume."""
+def media_dn_lines(notice: MediaNotice, preamble: str) -> tuple[list[str], list[list[list[str]]]]:
+    """(header lines, each volume section as groups of lines) after validation: the packing list pages by them."""
     _check(notice, preamble)
     return _header(notice, preamble), [_volume(notice, k, v) for k, v in enumerate(notice.volumes, 1)]
 
@@ -287,7 +290,7 @@ def media_dn_lines(notice: MediaNotice, preamble: str) -> tuple[list[str], list[
 def render_media_dn(notice: MediaNotice, preamble: str) -> str:
     """The notice text as Figures 4.3.6-3/4.3.6-4 lay it out; LF line ends (see the module docstring)."""
     header, volumes = media_dn_lines(notice, preamble)
-    return "\n".join(header + [line for v in volumes for line in v]) + "\n"
+    return "\n".join(header + [line for v in volumes for group in v for line in group]) + "\n"
 
 
 class _Lines:
@@ -322,13 +325,13 @@ class _Lines:
 
 def _starts_file(line: str | None) -> bool:
     """A file name: never blank, never a row, never a ``Media k of n`` line (the writer refuses those)."""
-    return bool(line) and not GRANULE_ROW.fullmatch(line or "") and not _MEDIA_SEQ.fullmatch((line or "").strip())
+    return bool(line) and not _ROW.fullmatch(line or "") and not _MEDIA_SEQ.fullmatch((line or "").strip())
 
 
 def _files(cur: _Lines, checksums: bool) -> list[MediaFile]:
     """The files after a row, up to the blank line that ends the entry (or the next row)."""
     files: list[MediaFile] = []
-    while (line := cur.peek()) is not None and not GRANULE_ROW.fullmatch(line):
+    while (line := cur.peek()) is not None and not _ROW.fullmatch(line):
         if line == "" and not (checksums and _starts_file(cur.peek(1))):
             cur.take()  # the blank line that ends the granule's entry
             break
@@ -358,7 +361,7 @@ def _volume_section(cur: _Lines) -> tuple[MediaVolume, bool]:
     checksums = "FILECKSUMTYPE" in cur.block()
     granules: list[MediaGranule] = []
     cur.skip_blank()
-    while (line := cur.peek()) is not None and (row := GRANULE_ROW.fullmatch(line)):
+    while (line := cur.peek()) is not None and (row := _ROW.fullmatch(line)):
         cur.take()
         directory, status, granule_id = row.groups()
         granules.append(MediaGranule(directory, granule_id, status, _files(cur, checksums)))

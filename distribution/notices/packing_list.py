@@ -25,7 +25,7 @@ from reportlab.graphics.barcode.code128 import Code128
 from reportlab.lib.pagesizes import letter
 from reportlab.pdfgen.canvas import Canvas
 
-from distribution.notices.media_dn import GRANULE_ROW, MediaNotice, media_dn_lines
+from distribution.notices.media_dn import MediaNotice, media_dn_lines
 
 PAGE_WIDTH, PAGE_HEIGHT = letter
 MARGIN = 40.0
@@ -64,17 +64,7 @@ def _printed(line: str) -> list[str]:
     return [*pieces, line]
 
 
-def _entries(lines: list[str]) -> list[list[str]]:
-    """Printed lines in groups kept on one page: what comes before the first granule row, then each granule's entry."""
-    groups: list[list[str]] = [[]]
-    for line in lines:
-        if GRANULE_ROW.fullmatch(line.strip()) and groups[-1]:
-            groups.append([])
-        groups[-1].extend(_printed(line))
-    return groups
-
-
-def _paginate(header: list[str], volumes: list[list[str]]) -> list[_Page]:
+def _paginate(header: list[str], volumes: list[list[list[str]]]) -> list[_Page]:
     """Pages of each volume's section; a granule's entry moves to the next page rather than split.
 
     Only an entry longer than a whole page (thousands of files) is split, and then
@@ -83,7 +73,8 @@ def _paginate(header: list[str], volumes: list[list[str]]) -> list[_Page]:
     pages: list[_Page] = []
     for k, section in enumerate(volumes):
         page: list[str] = []
-        for group in _entries(header + section if k == 0 else section):
+        groups = [header + section[0], *section[1:]] if k == 0 else section
+        for group in ([p for line in g for p in _printed(line)] for g in groups):
             if page and len(page) + len(group) > LINES_PER_PAGE:
                 pages.append(_Page(k, page))
                 page = []
