@@ -106,19 +106,22 @@ def plan_request(settings: Settings, request_id: str) -> list[str]:
         medium = medium_for(request.media_type)
         files = sum(len(rg.files) for rg in request.granules)
         reserve = (TextFile(text_name(request), " " * (TEXT_HEADER_RESERVE + TEXT_FILE_RESERVE * files)),)
-        ready = {}
+        ready: dict[str, RequestGranule] = {}
+        items = []
         for rg in request.granules:
             if rg.status is not GranuleStatus.VERIFIED:
                 continue
+            item = _item(rg)
             try:
-                check_granule(_item(rg))  # a name no volume can hold fails that granule, not the request
-                ready[str(rg.id)] = rg
+                check_granule(item)  # a name no volume can hold fails that granule, not the request
             except media_errors.MediaError as e:
                 rg.status, rg.failure_explanation = GranuleStatus.FAILED, str(e)
+                continue
+            ready[item.key] = rg
+            items.append(item)
         too_large: list[media_errors.GranuleTooLarge] = []
         try:
-            plans = plan_volumes(str(request.request_id), [_item(rg) for rg in ready.values()], medium,
-                                 texts=reserve, rejected=too_large)
+            plans = plan_volumes(str(request.request_id), items, medium, texts=reserve, rejected=too_large)
         except media_errors.MediaError as e:
             raise _mapped(e) from e
         for e in too_large:  # Canceled in the DN with the reason; the rest still ships
