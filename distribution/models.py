@@ -490,5 +490,28 @@ class Volume(Base):
     request: Mapped[Request] = relationship()
 
 
+
+class OperatorAnswer(Base):
+    """A person's answer to a step that waited for one, recorded before anything acts on it.
+
+    One row per step of a run (``run_id``, ``step``, ``map_index``): the first answer
+    recorded is the one that counts, so a retried step takes it instead of asking again.
+    """
+
+    __tablename__ = "operator_answers"
+    __table_args__ = (UniqueConstraint("run_id", "step", "map_index", name="uq_operator_answer_step"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(250))
+    step: Mapped[str] = mapped_column(String(250))
+    map_index: Mapped[int] = mapped_column(Integer, default=-1)
+    request_id: Mapped[str] = mapped_column(String(10), default="", index=True)
+    chosen_options: Mapped[list[str]] = mapped_column(JSON, default=list)
+    params_input: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    responded_by: Mapped[str] = mapped_column(String(256), default="")
+    responded_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    try_number: Mapped[int] = mapped_column(Integer, default=1)  # the try of the step that took the answer
+    recorded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
 # Subscriptions' tables live in their own module; importing it here puts them in Base.metadata.
 from distribution import subscription_models  # noqa: E402,F401

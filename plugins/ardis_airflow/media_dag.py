@@ -3,17 +3,18 @@
 begin → stage → verify → plan → per volume [build → load (operator) → record
 → write (pool of the drive kind) → read back] → packing list → confirm shipment
 (operator: carrier and tracking number, or a volume to rewrite) → ship → notify.
-The human-in-the-loop steps hold no worker or pool slot while they wait.
+The human-in-the-loop steps hold no worker or pool slot while they wait, and each
+answer is recorded in Ardis's database; a retried step takes it (``ardis_airflow.hitl``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from airflow.providers.standard.operators.hitl import HITLOperator
 from airflow.sdk import Param, TriggerRule, task, task_group
 
 from ardis_airflow import media_steps, policy, steps
+from ardis_airflow.hitl import AnsweredOnce
 
 POOLS = {"optical": "ardis_optical_drives", "tape": "ardis_tape_drives"}
 
@@ -43,7 +44,7 @@ def media_tasks(kind: str) -> None:
     @task_group(group_id="volume")
     def volume(media_id: str) -> None:
         prompt = task(task_id="build")(media_steps.build)(media_id)
-        load = HITLOperator(
+        load = AnsweredOnce(
             task_id="load",
             subject="{{ ti.xcom_pull(task_ids='volume.build')['subject'] }}",
             body="{{ ti.xcom_pull(task_ids='volume.build')['body'] }}",
@@ -57,7 +58,7 @@ def media_tasks(kind: str) -> None:
 
     volumes = volume.expand(media_id=planned)
     printed = task(task_id="packing_list")(media_steps.packing_list)()
-    confirm = HITLOperator(
+    confirm = AnsweredOnce(
         task_id="confirm_shipment",
         subject="Confirm shipment of request {{ dag_run.conf['request_id'] }}",
         body="Every volume is written and verified; the packing list is printed. Put it in the box with the "
