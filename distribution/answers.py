@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
 
 from distribution.db import session_scope
 from distribution.models import OperatorAnswer
+from distribution.time import naive_utc
 
 log = logging.getLogger(__name__)
 
@@ -45,22 +47,20 @@ class Answer:
     responded_at: datetime | None = None
 
 
-def _naive_utc(when: datetime | None) -> datetime | None:
-    if when is None or when.tzinfo is None:
-        return when
-    return when.astimezone(UTC).replace(tzinfo=None)
-
-
 def _answer(row: OperatorAnswer) -> Answer:
     return Answer(list(row.chosen_options or []), dict(row.params_input or {}), row.responded_by, row.responded_at)
+
+
+def _row(session: Session, key: StepKey) -> OperatorAnswer | None:
+    return session.scalars(select(OperatorAnswer).where(
+        OperatorAnswer.run_id == key.run_id, OperatorAnswer.step == key.step,
+        OperatorAnswer.map_index == key.map_index)).one_or_none()
 
 
 def recorded_answer(database_url: str, key: StepKey) -> Answer | None:
     """The answer recorded for this step, or None while nobody has answered it."""
     with session_scope(database_url) as session:
-        row = session.scalars(select(OperatorAnswer).where(
-            OperatorAnswer.run_id == key.run_id, OperatorAnswer.step == key.step,
-            OperatorAnswer.map_index == key.map_index)).one_or_none()
+        row = _row(session, key)
         return _answer(row) if row is not None else None
 
 
@@ -70,15 +70,16 @@ def record_answer(database_url: str, key: StepKey, answer: Answer, request_id: s
     values = {
         "run_id": key.run_id, "step": key.step, "map_index": key.map_index, "request_id": request_id[:10],
         "chosen_options": list(answer.chosen_options), "params_input": dict(answer.params_input),
-        "responded_by": answer.responded_by[:256], "responded_at": _naive_utc(answer.responded_at),
+        "responded_by": answer.responded_by[:256], "responded_at": naive_utc(answer.responded_at),
         "try_number": try_number,
     }
     with session_scope(database_url) as session:
         insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
         session.execute(insert(OperatorAnswer).values(**values).on_conflict_do_nothing(
             index_elements=["run_id", "step", "map_index"]))
-    kept = recorded_answer(database_url, key)
-    assert kept is not None  # just inserted, or there before
+        row = _row(session, key)
+        assert row is not None  # just inserted, or there before
+        kept = _answer(row)
     if (kept.chosen_options, kept.params_input) != (list(answer.chosen_options), dict(answer.params_input)):
         log.warning("%s %s[%s]: answer %s ignored, the step was answered before: %s",
                     key.run_id, key.step, key.map_index, answer.chosen_options, kept.chosen_options)

@@ -10,6 +10,13 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
 
+def naive_utc(value: datetime | None) -> datetime | None:
+    """``value`` as the database keeps it: naive UTC (an aware time is converted first)."""
+    if value is None or value.tzinfo is None:
+        return value
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
 def dn_time(value: datetime) -> str:
     """``MM/DD/YYYY HH:MM:SS`` as FINISHED and FTPEXPR write it (Table 4.3.6-1)."""
     return value.strftime("%m/%d/%Y %H:%M:%S")
