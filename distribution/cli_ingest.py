@@ -16,6 +16,7 @@ from typing import Any
 from distribution import db, pan
 from distribution.config import Settings
 from distribution.errors import UserError
+from distribution.identifiers import db_id_argument
 from distribution.pdr import Pdr, ValidationPolicy, validate_pdr
 
 EXIT_INVALID = 1
@@ -164,7 +165,7 @@ def register(sub: Any) -> None:
     lst.add_argument("--provider")
     lst.set_defaults(func=_cmd_pdr_list)
     show = pdr.add_parser("show", help="one ingest: its files, dispositions and PAN/PDRD")
-    show.add_argument("pdr_id", type=int)
+    show.add_argument("pdr_id", type=db_id_argument("ingest"))
     show.set_defaults(func=_cmd_pdr_show)
 
     prov = sub.add_parser("provider", help="data providers").add_subparsers(dest="provider_command", required=True)
