@@ -1,12 +1,17 @@
 """The ``ardis`` command: database, archive, orders, ingest, subscriptions, the FTP pull server and the demo.
 
 User mistakes end in one line on stderr and a non-zero exit, never a traceback.
+Exit status: 0 done; 1 refused or failed (a mistake, something not found, a PDR
+not valid, a subscription message failed); 2 usage (and ``pdr validate``: a file
+that cannot be read); 3 the database failed (unreachable, or an error it raised);
+130 interrupted; 141 the reader of the output went away (``ardis … | head``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,15 +19,23 @@ from typing import Any
 
 from distribution import cli_ingest, cli_media, cli_subscriptions, db
 from distribution.config import Settings, load_settings
-from distribution.errors import ArdisError
+from distribution.errors import ArdisError, UserError
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+EXIT_DATABASE = 3
+EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a reader gone away
 
 
 def _cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
+    from alembic.util.exc import CommandError
+
     settings.ensure_dirs()
-    db.upgrade(settings.database_url, args.revision)
+    try:
+        db.upgrade(settings.database_url, args.revision)
+    except CommandError as e:
+        raise UserError(f"cannot upgrade the database to {args.revision!r}: {e}") from e
     print(f"database at {args.revision}: {_safe_url(settings.database_url)}")
     return 0
 
@@ -213,19 +226,35 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _one_line(error: BaseException) -> str:
+    text = str(getattr(error, "orig", None) or error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    from sqlalchemy.exc import SQLAlchemyError
+
     try:
+        args = build_parser().parse_args(argv)  # an id too large for the database is NotFound here
         settings = load_settings()
-        return int(args.func(settings, args))
+        status = int(args.func(settings, args))
+        sys.stdout.flush()  # a reader gone away shows here, not at interpreter exit
+        return status
+    except BrokenPipeError:
+        # Nothing more can be written; keep Python's exit-time flush quiet too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except ArdisError as e:
         print(f"ardis: {e}", file=sys.stderr)
         return EXIT_ERROR
+    except SQLAlchemyError as e:
+        print(f"ardis: database error: {_one_line(e)}", file=sys.stderr)
+        return EXIT_DATABASE
     except (ValueError, OSError) as e:
         print(f"ardis: {e}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

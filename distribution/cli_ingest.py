@@ -3,7 +3,9 @@
 ``ardis pdr validate`` lets a provider check PDRs before sending them, as ESO's
 Phase 3 validator does: for each file the PDRD Ardis would return (with why, as
 PVL comments), or ``VALID: <n> file groups, <m> files``. Exit status 0 when all
-are valid, 1 when one is not, 2 when a file cannot be read.
+are valid, 1 when one is not (or holds a file group that ingest will refuse with a
+PAN disposition, such as DUPLICATE FILE NAME IN GRANULE: the same rule as ingest),
+2 when a file cannot be read.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from distribution import db, pan
 from distribution.config import Settings
 from distribution.errors import UserError
+from distribution.identifiers import db_id_argument
 from distribution.pdr import Pdr, ValidationPolicy, validate_pdr
 
 EXIT_INVALID = 1
@@ -52,6 +55,12 @@ def validate_files(settings: Settings, paths: list[str], provider: str | None) -
         result = validate_pdr(data, policy)
         if isinstance(result, Pdr):
             print(f"{name}: VALID: {len(result.groups)} file groups, {len(result.files)} files")
+            # Groups made up wrongly pass the PDR but fail ingest with a PAN disposition (Table 4.5-7).
+            failing = [(i, g) for i, g in enumerate(result.groups, 1) if g.problem]
+            for i, group in failing:
+                print(f"  file group {i} will not be archived: PAN {group.problem} /* {group.problem_detail} */")
+            if failing:
+                status = max(status, EXIT_INVALID)
             continue
         print(f"{name}: INVALID")
         print(pan.render(result), end="")
@@ -164,7 +173,7 @@ def register(sub: Any) -> None:
     lst.add_argument("--provider")
     lst.set_defaults(func=_cmd_pdr_list)
     show = pdr.add_parser("show", help="one ingest: its files, dispositions and PAN/PDRD")
-    show.add_argument("pdr_id", type=int)
+    show.add_argument("pdr_id", type=db_id_argument("ingest"))
     show.set_defaults(func=_cmd_pdr_show)
 
     prov = sub.add_parser("provider", help="data providers").add_subparsers(dest="provider_command", required=True)

@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 from distribution import db
 from distribution.config import Settings
 from distribution.errors import UserError
+from distribution.identifiers import db_id_argument
 from distribution.subscription_models import Subscription, SubscriptionFiring, SubscriptionState
 
 EXIT_FAILED = 1
@@ -148,14 +149,14 @@ def register(sub: Any) -> None:
     lst.add_argument("--user")
     lst.set_defaults(func=_cmd_list)
     show = cmds.add_parser("show", help="one subscription and its history")
-    show.add_argument("subscription_id", type=int)
+    show.add_argument("subscription_id", type=db_id_argument("subscription"))
     show.add_argument("--json", action="store_true")
     show.set_defaults(func=_cmd_show)
     cancel = cmds.add_parser("cancel", help="cancel a subscription (operator)")
-    cancel.add_argument("subscription_id", type=int)
+    cancel.add_argument("subscription_id", type=db_id_argument("subscription"))
     cancel.set_defaults(func=_cmd_cancel)
     back = cmds.add_parser("backfill", help="operators only: fire for granules already in the archive")
-    back.add_argument("subscription_id", type=int)
+    back.add_argument("subscription_id", type=db_id_argument("subscription"))
     back.add_argument("--since", help="inserted on or after this date (default: the subscription's start date)")
     back.add_argument("--no-trigger", action="store_true", help="leave starting the runs to the dispatcher")
     back.set_defaults(func=_cmd_backfill)

@@ -22,6 +22,7 @@ from distribution.db import session_scope
 from distribution.errors import FileVanished, PermanentError, RetryableError
 from distribution.models import GranuleStatus, MediaType, Request, RequestFile, RequestGranule, RequestState
 from distribution.orders import get_request
+from distribution.paths import under
 from distribution.staging import distribution_names, place
 from distribution.time import utcnow
 from distribution.transfer import Endpoint, open_pusher
@@ -72,11 +73,11 @@ def pull_login(settings: Settings, request: Request) -> str:
 
 
 def pull_directory(settings: Settings, request: Request) -> Path:
-    return settings.pull_root / pull_login(settings, request) / str(request.request_id)
+    return under(settings.pull_root, pull_login(settings, request), str(request.request_id))
 
 
 def staging_directory(settings: Settings, request: Request) -> Path:
-    return settings.staging_root / str(request.request_id)
+    return under(settings.staging_root, str(request.request_id))
 
 
 def _open(request: Request) -> bool:

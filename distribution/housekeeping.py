@@ -16,6 +16,7 @@ from distribution.ingest import respond
 from distribution.ingest.intake import ServerFor
 from distribution.models import MediaType, Notice, NoticeState, Order, PdrRecord, PdrState, Request, RequestState
 from distribution.notices.outbox import Transport, send_pending
+from distribution.paths import PathEscape
 from distribution.staging import remove_tree
 from distribution.time import utcnow
 
@@ -60,7 +61,10 @@ def purge_expired_pull_areas(settings: Settings) -> list[str]:
             )
         ).all()
         for request in expired:
-            remove_tree(pull_directory(settings, request))
+            try:
+                remove_tree(pull_directory(settings, request), settings.pull_root)
+            except PathEscape as e:  # a user id from before ids were checked: never remove outside the root
+                log.error("request %s: pull directory not removed: %s", request.request_id, e)
             request.pull_purged_at = utcnow()
             purged.append(str(request.request_id))
     return purged
@@ -80,7 +84,7 @@ def purge_finished_staging(settings: Settings) -> list[str]:
             select(Request).where(Request.request_id.in_(staged), Request.state.in_(terminal)).order_by(Request.id)
         )
         for request in finished:
-            if remove_tree(staging_directory(settings, request)):
+            if remove_tree(staging_directory(settings, request), settings.staging_root):
                 purged.append(str(request.request_id))
     return purged
 

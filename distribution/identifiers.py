@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from distribution.errors import UserError
+from distribution.errors import NotFound, UserError
 
 _SHORT_UR = re.compile(r"^SC:(?P<short>[A-Za-z0-9_]+)\.(?P<ver>\d{1,3}):(?P<dbid>\d+)$")
 _ESDT = re.compile(r"^(?P<short>[A-Za-z0-9_]{1,32})\.(?P<ver>\d{1,3})$")
+# A user id names the user's FTP pull folder (ARDIS_FTP_LOGIN_MODE=user): never ".", ".." or a hidden name.
+_USER_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,31}")
+# Database keys are 64-bit signed integers (BIGINT on PostgreSQL, INTEGER on SQLite).
+MAX_DB_ID = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -49,7 +54,37 @@ def parse_ur(text: str) -> GranuleRef:
     m = _SHORT_UR.match(short)
     if not m:
         raise UserError(f"not a granule UR: {text!r}")
-    return GranuleRef(m.group("short"), int(m.group("ver")), int(m.group("dbid")))
+    return GranuleRef(m.group("short"), int(m.group("ver")), parse_db_id(m.group("dbid"), "granule"))
+
+
+def parse_db_id(text: str, what: str) -> int:
+    """A database key given by a person: digits; one too large for the database is simply not there."""
+    value = text.strip()
+    if not (value.isascii() and value.isdigit()):
+        raise UserError(f"not a {what} id: {text!r}")
+    if len(value.lstrip("0")) > 19 or int(value) > MAX_DB_ID:
+        raise NotFound(f"no {what} {value}")
+    return int(value)
+
+
+def db_id_argument(what: str) -> Callable[[str], int]:
+    """An argparse type for a database key: not digits is a usage error (ValueError), too large is NotFound."""
+
+    def convert(text: str) -> int:
+        if not (text.isascii() and text.isdigit()):
+            raise ValueError(text)
+        return parse_db_id(text, what)
+
+    convert.__name__ = f"{what} id"
+    return convert
+
+
+def check_user_id(user_id: str) -> str:
+    """The one rule for user ids, wherever they are taken (orders, subscriptions, the CLI)."""
+    if not _USER_ID.fullmatch(user_id):
+        raise UserError(f"user id must be 1-32 letters, digits, '.', '_' or '-', not starting with '.': "
+                        f"{user_id!r}")
+    return user_id
 
 
 def parse_esdt(text: str) -> tuple[str, int]:

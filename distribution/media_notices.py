@@ -36,6 +36,7 @@ from distribution.notices.media_dn import (
 from distribution.notices.outbox import Transport, enqueue_notice, send_pending
 from distribution.notices.packing_list import write_packing_list
 from distribution.orders import get_request
+from distribution.paths import under
 from distribution.time import utcnow
 
 ON_MEDIA = (GranuleStatus.VERIFIED, GranuleStatus.DELIVERED)
@@ -110,7 +111,7 @@ def volume_text(settings: Settings, request: Request) -> str:
 
 
 def packing_list_path(settings: Settings, request: Request) -> Path:
-    return settings.home / "packing_lists" / f"{request.request_id}.pdf"
+    return under(settings.home / "packing_lists", f"{request.request_id}.pdf")
 
 
 def print_packing_list(settings: Settings, request_id: str) -> str:

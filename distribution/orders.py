@@ -11,17 +11,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from distribution.archive import find_granule, granule_ur
 from distribution.config import Settings
 from distribution.errors import NotFound, UserError
-from distribution.identifiers import format_id
+from distribution.identifiers import check_user_id, format_id
 from distribution.models import GranuleStatus, MediaType, Order, Request, RequestGranule, RequestState, User
 from distribution.time import utcnow
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
-_USER_ID = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
 PUSH_METHODS = (MediaType.FTP_PUSH, MediaType.SCP, MediaType.SMB_PUSH)
 
 
@@ -66,16 +67,28 @@ def parse_media_type(text: str) -> MediaType:
     raise UserError(f"unknown delivery method {text!r}; use one of {', '.join(m.value for m in MediaType)}")
 
 
+def _insert_user_once(session: Session, user_id: str, email: str) -> User:
+    """Create the user unless another process just did: INSERT … ON CONFLICT DO NOTHING, then read it.
+
+    Two orders of one new user placed at once must not fail on the unique user id.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}[dialect]
+    session.execute(insert(User).values(user_id=user_id, email=email).on_conflict_do_nothing(
+        index_elements=[User.user_id]))
+    user = session.scalar(select(User).where(User.user_id == user_id))
+    assert user is not None  # inserted now or by the other process, which has committed
+    return user
+
+
 def upsert_user(session: Session, contact: Contact) -> User:
-    if not _USER_ID.match(contact.user_id):
-        raise UserError(f"user id must be 1-32 letters, digits, '.', '_' or '-': {contact.user_id!r}")
+    check_user_id(contact.user_id)
     user = session.scalar(select(User).where(User.user_id == contact.user_id))
     if user is None:
         if not _EMAIL.match(contact.email or ""):
             raise UserError(f"a new user needs a valid e-mail address, not {contact.email!r}")
-        user = User(user_id=contact.user_id, email=contact.email)
-        session.add(user)
-    elif contact.email:
+        user = _insert_user_once(session, contact.user_id, contact.email)
+    if contact.email:
         if not _EMAIL.match(contact.email):
             raise UserError(f"not a valid e-mail address: {contact.email!r}")
         user.email = contact.email

@@ -68,7 +68,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -359,13 +359,22 @@ def _file(block: Block, allowed: frozenset[str], policy: ValidationPolicy) -> Fi
     return FileSpec(directory, file_id, file_type, size, ctype, cvalue)
 
 
+def duplicate_file_name(file_ids: Iterable[str]) -> str | None:
+    """The rule validation and ingest share: a FILE_ID named twice in one group (whatever the DIRECTORY_ID).
+
+    The files of a granule are archived and staged by FILE_ID, so two of one name
+    cannot both be kept: PAN disposition DUPLICATE FILE NAME IN GRANULE (Table 4.5-7).
+    """
+    counts = Counter(file_ids)
+    return next((name for name, n in counts.items() if n > 1), None)
+
+
 def _make_up(kind: GroupKind, data_type: str, files: tuple[FileSpec, ...],
              policy: ValidationPolicy) -> tuple[str, str] | None:
     """Table 4.5-4 and Appendix B: the PAN disposition for a group made up wrongly, or None."""
     counts = Counter(f.file_type for f in files)
-    paths = [f.path for f in files]
-    if len(set(paths)) < len(paths):
-        twice = next(p for p, n in Counter(paths).items() if n > 1)
+    twice = duplicate_file_name(f.file_id for f in files)
+    if twice is not None:
         return pan.DUPLICATE_FILE_NAME, f"{twice} is listed twice"
     if kind is GroupKind.LINKAGE:
         linked, meta = LINKED[data_type.upper()]

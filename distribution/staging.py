@@ -24,6 +24,7 @@ from pathlib import Path
 from distribution.errors import FileVanished, PermanentError, RetryableError
 from distribution.metadata import is_metadata_name
 from distribution.models import GranuleFile
+from distribution.paths import under
 
 
 def distribution_names(local_granule_id: str | None, files: Sequence[GranuleFile]) -> list[str]:
@@ -91,8 +92,12 @@ def _os_error(e: OSError, path: Path) -> Exception:
     return RetryableError(f"cannot stage {path}: {e.strerror}")
 
 
-def remove_tree(path: Path) -> bool:
-    """Remove a staging or pull directory; True if something was removed."""
+def remove_tree(path: Path, root: Path) -> bool:
+    """Remove a staging or pull directory; True if something was removed.
+
+    Refused (``PathEscape``) unless ``path`` is inside ``root``: a chore never removes anything else.
+    """
+    under(root, path.relative_to(root) if path.is_relative_to(root) else path)
     if not path.exists():
         return False
     shutil.rmtree(path)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections import Counter
 from itertools import groupby
 from pathlib import Path
 
@@ -40,7 +39,7 @@ from distribution.models import (
     PdrRecord,
     PdrState,
 )
-from distribution.pdr import FAILED_PGE, GroupKind
+from distribution.pdr import FAILED_PGE, GroupKind, duplicate_file_name
 from distribution.staging import place
 from distribution.time import utcnow
 
@@ -92,9 +91,9 @@ def _collection_name(files: list[IngestFile]) -> str:
 
 def _insert_group(session: Session, settings: Settings, record: PdrRecord, files: list[IngestFile]) -> int:
     """Archive one complete group as a granule; returns its id. Raises GroupFailed."""
-    names = Counter(f.file_id for f in files)
-    if max(names.values()) > 1:
-        raise GroupFailed(pan.DUPLICATE_FILE_NAME, f"{names.most_common(1)[0][0]} twice in one granule")
+    twice = duplicate_file_name(f.file_id for f in files)
+    if twice is not None:  # validation marks such a group already; kept for groups recorded before it did
+        raise GroupFailed(pan.DUPLICATE_FILE_NAME, f"{twice} is listed twice")
     linked = []
     if files[0].group_kind == GroupKind.LINKAGE.value:
         linkage = next(f for f in files if f.file_type == "LINKAGE")

@@ -36,6 +36,7 @@ from distribution.db import session_scope
 from distribution.errors import NotFound, PermanentError, RetryableError
 from distribution.ingest.intake import ServerFor
 from distribution.models import IngestFile, IngestFileState, PdrRecord, PdrState, Provider
+from distribution.paths import under
 from distribution.pdrserver import PdrServerError
 from distribution.time import utcnow
 
@@ -44,7 +45,7 @@ TODO = (IngestFileState.PENDING, IngestFileState.RETRYING)
 
 
 def staging_path(settings: Settings, f: IngestFile) -> Path:
-    return settings.ingest_root / str(f.pdr_id) / str(f.group_index) / f.file_id
+    return under(settings.ingest_root, str(f.pdr_id), str(f.group_index), f.file_id)
 
 
 def sampled(pdr_id: int, f: IngestFile, percent: int) -> bool:

@@ -81,6 +81,6 @@ def respond(settings: Settings, pdr_id: int, server_for: ServerFor, transport: T
         record = session.get(PdrRecord, pdr_id)
         assert record is not None
         record.state, record.finished_at = PdrState.RESPONDED, utcnow()
-    remove_tree(settings.ingest_root / str(pdr_id))
+    remove_tree(settings.ingest_root / str(pdr_id), settings.ingest_root)
     log.info("ingest %s: %s answered", pdr_id, name)
     return name

@@ -51,6 +51,7 @@ from sqlalchemy.orm import Session
 from distribution.db import session_scope
 from distribution.errors import PermanentError, RetryableError
 from distribution.models import Notice, NoticeState
+from distribution.paths import under
 from distribution.time import utcnow
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,7 @@ class OutboxFolder:
 
     def deliver(self, notice: Notice, message: EmailMessage) -> str:
         self.path.mkdir(parents=True, exist_ok=True)
-        target = self.path / f"{notice.id:06d}-{notice.kind}.eml"
+        target = under(self.path, f"{notice.id:06d}-{notice.kind}.eml")
         fd, tmp = tempfile.mkstemp(dir=self.path, prefix=f".{target.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as f:

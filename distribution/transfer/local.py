@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
+from distribution.paths import under
 from distribution.transfer.base import Endpoint, RemotePathError, TransferRetryable, check_name, check_size
 
 _PATH_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOENT, errno.ENOTDIR, errno.EISDIR}
@@ -35,10 +36,11 @@ class LocalPusher:
 
     def _write(self, remote_name: str, write: Callable[[Path], object]) -> None:
         check_name(remote_name)
-        tmp = self.root / f".{remote_name}.part"
+        target = under(self.root, remote_name)
+        tmp = under(self.root, f".{remote_name}.part")
         try:
             write(tmp)
-            os.replace(tmp, self.root / remote_name)
+            os.replace(tmp, target)
         except OSError as e:
             tmp.unlink(missing_ok=True)
             if e.errno in _PATH_ERRNOS:
@@ -57,6 +59,6 @@ class LocalPusher:
     def remote_size(self, remote_name: str) -> int | None:
         check_name(remote_name)
         try:
-            return (self.root / remote_name).stat().st_size
+            return under(self.root, remote_name).stat().st_size
         except FileNotFoundError:
             return None
