@@ -44,9 +44,9 @@ class NotifyResult:
     scp_copy: str  # "written", "failed: ...", "not applicable"
 
 
-def _dn_field(value: str, limit: int) -> str:
-    """A destination field as a DN can carry it: one line, no outer blanks, within the table's size."""
-    return flatten(value)[:limit].strip()
+def _dn_line(value: str, limit: int) -> str:
+    """A free-text field as a DN can carry it: line breaks become blanks (others are kept), within the size."""
+    return value.replace("\r\n", " ").replace("\r", " ").replace("\n", " ")[:limit]
 
 
 def build_notice(settings: Settings, request: Request) -> DistributionNotice:
@@ -81,11 +81,11 @@ def build_notice(settings: Settings, request: Request) -> DistributionNotice:
     return DistributionNotice(
         order_id=str(request.order.order_id),
         request_id=str(request.request_id),
-        userstring=flatten(request.userstring)[:255],
+        userstring=_dn_line(request.userstring, 255),
         finished=request.finished_at or utcnow(),
         media_type=request.media_type.value,
-        ftp_host=_dn_field(settings.ftp_host if pull else request.host, 64),
-        ftp_dir=(request.ftp_dir or "") if placed else "" if pull else _dn_field(request.directory, 255),
+        ftp_host=flatten(settings.ftp_host if pull else request.host)[:64].strip(),
+        ftp_dir=(request.ftp_dir or "") if placed else "" if pull else _dn_line(request.directory, 255),
         ftp_expires=request.ftp_expires_at if placed else None,
         granules=granules,
         failure=failure,
