@@ -39,16 +39,39 @@ def trigger_distribution_run(request_id: str, order_id: str, media_type: str) ->
     return _trigger([request_id, order_id, media_type])
 
 
-def _trigger(args: list[str]) -> str:
-    if os.environ.get("ARDIS_TRIGGER", "airflow") == "off":
-        return "not triggered (ARDIS_TRIGGER=off); the dispatcher DAG will start it"
+def _airflow_off() -> bool:
+    """``ARDIS_TRIGGER=off``: the ``ardis`` command starts no Airflow process (tests, no Airflow here)."""
+    return os.environ.get("ARDIS_TRIGGER", "airflow") == "off"
+
+
+def _run_plugin(module: str, args: list[str]) -> subprocess.CompletedProcess[str]:
+    """``python -m ardis_airflow.<module> ARGS`` with the plugins folder on the path."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(plugins_folder()), env.get("PYTHONPATH", "")]))
+    return subprocess.run([sys.executable, "-m", f"ardis_airflow.{module}", *args],
+                          env=env, capture_output=True, text=True, timeout=120)
+
+
+def undefined_connections(conn_ids: list[str]) -> list[str] | None:
+    """The ids among ``conn_ids`` that Airflow does not define; None when Airflow could not be asked."""
+    if not conn_ids:
+        return []
+    if _airflow_off():
+        return None
     try:
-        proc = subprocess.run(
-            [sys.executable, "-m", "ardis_airflow.trigger", *args],
-            env=env, capture_output=True, text=True, timeout=120,
-        )
+        proc = _run_plugin("connections", conn_ids)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if proc.returncode not in (0, 3):
+        return None
+    return proc.stdout.split()
+
+
+def _trigger(args: list[str]) -> str:
+    if _airflow_off():
+        return "not triggered (ARDIS_TRIGGER=off); the dispatcher DAG will start it"
+    try:
+        proc = _run_plugin("trigger", args)
     except (OSError, subprocess.TimeoutExpired) as e:
         return f"not triggered ({e}); the dispatcher DAG will start it"
     if proc.returncode != 0:

@@ -75,7 +75,7 @@ def _cmd_archive_add(settings: Settings, args: argparse.Namespace) -> int:
 
 def _cmd_order_create(settings: Settings, args: argparse.Namespace) -> int:
     from distribution.airflow_bridge import trigger_distribution_run
-    from distribution.orders import Contact, Destination, RequestSpec, create_order, parse_media_type
+    from distribution.orders import Contact, Destination, RequestSpec, check_spec, create_order, parse_media_type
 
     contact = Contact(user_id=args.user, email=args.email or "", first_name=args.first_name,
                       last_name=args.last_name, phone=args.phone, organization=args.organization,
@@ -88,6 +88,8 @@ def _cmd_order_create(settings: Settings, args: argparse.Namespace) -> int:
         userstring=args.userstring,
         notify_email=args.notify_email,
     )
+    check_spec(spec)
+    _check_connection(args.conn_id)
     with db.session_scope(settings.database_url) as session:
         order = create_order(session, settings, contact, [spec], source="cli")
         created = [(str(r.request_id), r.media_type.value) for r in order.requests]
@@ -98,6 +100,19 @@ def _cmd_order_create(settings: Settings, args: argparse.Namespace) -> int:
         if not args.no_trigger:
             print(f"  run request-{request_id}: {trigger_distribution_run(request_id, order_id, media)}")
     return 0
+
+
+def _check_connection(conn_id: str) -> None:
+    """Refuse an order whose push connection Airflow does not define (the run would only fail it)."""
+    from distribution.airflow_bridge import undefined_connections
+
+    missing = undefined_connections([conn_id] if conn_id else [])
+    if missing:
+        raise UserError(f"Airflow connection {conn_id} is not defined: add it (airflow connections add) "
+                        "before ordering with it")
+    if missing is None:
+        print(f"ardis: Airflow was not asked whether connection {conn_id} exists; the run checks it",
+              file=sys.stderr)
 
 
 def _print_order(summary: dict[str, Any], pull_logins: dict[str, tuple[str, str]]) -> None:

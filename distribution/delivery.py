@@ -10,6 +10,7 @@ raised so the step shows as failed.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
@@ -23,12 +24,15 @@ from distribution.errors import FileVanished, PermanentError, RetryableError
 from distribution.models import GranuleStatus, MediaType, Request, RequestFile, RequestGranule, RequestState
 from distribution.orders import get_request
 from distribution.paths import under
-from distribution.staging import distribution_names, place
+from distribution.reasons import public_reason
+from distribution.staging import discarded_on_failure, distribution_names, place
 from distribution.time import utcnow
 from distribution.transfer import Endpoint, open_pusher
 from distribution.verify import FileCheck, verify_files
 
 RETRIEVAL_FAILED = "Granule retrieval failed. Please contact User Services"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -102,7 +106,8 @@ def begin_request(settings: Settings, request_id: str, run_id: str | None) -> st
 def stage_request(settings: Settings, request_id: str) -> dict[str, int]:
     """Link (or copy) every file of every pending granule into the staging area."""
     counts: Counter[str] = Counter()
-    with session_scope(settings.database_url) as session:
+    placed: list[Path] = []  # what this try made: removed if it fails (a full disk gets its space back)
+    with session_scope(settings.database_url) as session, discarded_on_failure(placed):
         request = get_request(session, request_id)
         if not _open(request):
             return dict(counts)
@@ -125,10 +130,14 @@ def stage_request(settings: Settings, request_id: str) -> dict[str, int]:
                     if gf.id not in existing:
                         rg.files.append(rf)
                     staged = root / f"{rg.directory_number:05d}" / name
-                    counts[place(Path(gf.archive_path), staged)] += 1
+                    how = place(Path(gf.archive_path), staged)
+                    counts[how] += 1
+                    if how != "present":
+                        placed.append(staged)
                     rf.staged_path = str(staged)
             except FileVanished as e:
-                _fail(rg, f"{RETRIEVAL_FAILED} ({e})")
+                log.warning("request %s, granule %s: %s", request.request_id, rg.directory_number, e)
+                _fail(rg, f"{RETRIEVAL_FAILED} ({public_reason(e)})")
                 continue
             for name in names:
                 seen_names[name] = rg.directory_number
@@ -192,11 +201,16 @@ def deliver_request(settings: Settings, request_id: str, credentials: Credential
 
 def _deliver_pull(settings: Settings, session: Session, request: Request, todo: list[RequestGranule]) -> int:
     target = pull_directory(settings, request)
-    for rg in todo:
-        for rf in rg.files:
-            place(Path(str(rf.staged_path)), target / rf.dist_name)
-            rf.delivered_at = rf.delivered_at or utcnow()
-        rg.status = GranuleStatus.DELIVERED
+    placed: list[Path] = []  # a failed try leaves nothing in the pull area that no DN announces
+    with discarded_on_failure(placed):
+        for rg in todo:
+            for rf in rg.files:
+                if place(Path(str(rf.staged_path)), target / rf.dist_name) != "present":
+                    placed.append(target / rf.dist_name)
+                rf.delivered_at = rf.delivered_at or utcnow()
+            rg.status = GranuleStatus.DELIVERED
+    if not any(rg.status == GranuleStatus.DELIVERED for rg in request.granules):
+        return 0  # nothing was placed: no pull directory to announce
     request.ftp_dir = f"/{request.request_id}"
     if request.ftp_expires_at is None:
         request.ftp_expires_at = utcnow() + timedelta(hours=settings.ftp_expiry_hours)
@@ -220,7 +234,9 @@ def _deliver_push(
                             rf.delivered_at = utcnow()
                             session.commit()  # a retry must not resend this file
                 except PermanentError as e:
-                    _fail(rg, f"delivery failed - {e}")
+                    log.warning("request %s, granule %s: delivery failed: %s", request.request_id,
+                                rg.directory_number, e)
+                    _fail(rg, f"delivery failed - {public_reason(e)}")
                     session.commit()
                     continue
                 rg.status = GranuleStatus.DELIVERED
@@ -230,16 +246,30 @@ def _deliver_push(
     except RetryableError as e:
         for rg in todo:
             if rg.status == GranuleStatus.VERIFIED:
-                rg.last_error = f"delivery failed - {e}"
+                rg.last_error = f"delivery failed - {public_reason(e)}"
         session.commit()
         raise
     except PermanentError as e:
         for rg in todo:
             if rg.status == GranuleStatus.VERIFIED:
-                _fail(rg, f"delivery failed - {e}")
+                _fail(rg, f"delivery failed - {public_reason(e)}")
         session.commit()
         raise
     return delivered
+
+
+def record_step_error(settings: Settings, request_id: str, step: str, error: BaseException) -> None:
+    """Keep why a step failed on every granule still on its way: the DN gives it if no later try succeeds.
+
+    The user's text is ``public_reason`` (no path, no address); the operator's log gets the whole error.
+    """
+    log.warning("request %s: %s failed: %s", request_id, step, error)
+    reason = f"{step} failed - {public_reason(error)}"
+    with session_scope(settings.database_url) as session:
+        request = get_request(session, request_id)
+        for rg in request.granules:
+            if rg.status in (GranuleStatus.PENDING, GranuleStatus.STAGED, GranuleStatus.VERIFIED):
+                rg.last_error = reason
 
 
 def close_unfinished_granules(session: Session, request: Request) -> None:

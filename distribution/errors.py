@@ -36,3 +36,7 @@ class ChecksumMismatch(PermanentError):
 
 class FileVanished(PermanentError):
     """A file that the inventory lists is no longer on disk."""
+
+
+class MissingConnection(PermanentError):
+    """A request names an Airflow connection that is not defined: nothing can be sent until it is."""

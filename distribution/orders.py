@@ -23,6 +23,8 @@ from distribution.models import GranuleStatus, MediaType, Order, Request, Reques
 from distribution.time import utcnow
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # a line break or another control character (tab is fine)
+_CONN_ID = re.compile(r"[A-Za-z0-9_.-]{1,250}")  # what Airflow accepts as a connection id
 PUSH_METHODS = (MediaType.FTP_PUSH, MediaType.SCP, MediaType.SMB_PUSH)
 
 
@@ -102,19 +104,31 @@ def upsert_user(session: Session, contact: Contact) -> User:
     return user
 
 
-def _check_spec(spec: RequestSpec) -> None:
+def _check_line(label: str, value: str, limit: int) -> None:
+    """A value the DN writes on one ``KEYWORD: value`` line (Table 4.3.6-1): refused now, not at notify time."""
+    if _CONTROL.search(value):
+        raise UserError(f"{label} must be one line without control characters: {value[:60]!r}")
+    if len(value) > limit:
+        raise UserError(f"{label} is limited to {limit} characters (Table 4.3.6-1)")
+
+
+def check_spec(spec: RequestSpec) -> None:
+    """Refuse a request the archive could not carry out or announce (UserError); no database needed."""
     if not spec.granules:
         raise UserError("a request needs at least one granule")
-    if len(spec.userstring) > 255:
-        raise UserError("USERSTRING is limited to 255 characters (Table 4.3.6-1)")
+    _check_line("USERSTRING", spec.userstring, 255)
     dest = spec.destination
+    if dest.conn_id and not _CONN_ID.fullmatch(dest.conn_id):
+        raise UserError(f"not an Airflow connection id (letters, digits, '_', '.', '-'): {dest.conn_id[:60]!r}")
     if spec.media_type in PUSH_METHODS:
         if not (dest.host or dest.conn_id):
             raise UserError(f"{spec.media_type.value} needs a destination host or an Airflow connection id")
         if not dest.directory:
             raise UserError(f"{spec.media_type.value} needs a destination directory")
-        if len(dest.host) > 64:
-            raise UserError("host name is limited to 64 characters (FTPHOST, Table 4.3.6-1)")
+        _check_line("host name (FTPHOST)", dest.host, 64)
+        if dest.host != dest.host.strip() or " " in dest.host or "\t" in dest.host:
+            raise UserError(f"a host name has no blanks: {dest.host!r}")
+        _check_line("destination directory (FTPDIR)", dest.directory, 255)
     if dest.port is not None and not 0 < dest.port < 65536:
         raise UserError(f"port out of range: {dest.port}")
     if spec.notify_email and not _EMAIL.match(spec.notify_email):
@@ -128,7 +142,7 @@ def create_order(
     if not specs:
         raise UserError("an order needs at least one request")
     for spec in specs:
-        _check_spec(spec)
+        check_spec(spec)
     user = upsert_user(session, contact)
     if any(not spec.media_type.is_electronic for spec in specs) and not user.shipping_address.strip():
         raise UserError("physical media are shipped: the user needs a shipping address")

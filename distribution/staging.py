@@ -18,7 +18,8 @@ from __future__ import annotations
 import errno
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from distribution.errors import FileVanished, PermanentError, RetryableError
@@ -67,8 +68,8 @@ def place(src: Path, dst: Path) -> str:
         dst.unlink()  # a partial copy from an interrupted try: redo it
     except FileNotFoundError:
         pass
-    dst.parent.mkdir(parents=True, exist_ok=True)
     try:
+        dst.parent.mkdir(parents=True, exist_ok=True)
         os.link(src, dst)
         return "link"
     except OSError as e:
@@ -85,11 +86,38 @@ def place(src: Path, dst: Path) -> str:
 
 
 def _os_error(e: OSError, path: Path) -> Exception:
-    if e.errno == errno.ENOSPC:
-        return RetryableError(f"no space left on the staging disk for {path}")
+    """The cause in words a DN can carry (``reasons.public_reason`` drops the path)."""
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+        return RetryableError(f"no space left on the disk for {path}")
     if e.errno in (errno.EACCES, errno.EROFS):
         return PermanentError(f"cannot write {path}: {e.strerror}")
-    return RetryableError(f"cannot stage {path}: {e.strerror}")
+    return RetryableError(f"cannot write {path}: {e.strerror}")
+
+
+@contextmanager
+def discarded_on_failure(placed: list[Path]) -> Iterator[None]:
+    """Files a try placed (listed in ``placed`` as it goes) are removed when the try fails."""
+    try:
+        yield
+    except BaseException:
+        discard(placed)
+        raise
+
+
+def discard(paths: Iterable[Path]) -> int:
+    """Remove files a failed try placed (and their folders left empty), so they hold no space; returns the count."""
+    removed = 0
+    for path in paths:
+        try:
+            path.unlink()
+            removed += 1
+        except FileNotFoundError:
+            continue
+        try:
+            path.parent.rmdir()
+        except OSError:
+            pass  # not empty: other files stay
+    return removed
 
 
 def remove_tree(path: Path, root: Path) -> bool:

@@ -200,11 +200,26 @@ def enqueue_notice(
     return notice
 
 
-def build_message(notice: Notice, mail_from: str) -> EmailMessage:
-    """A text/plain UTF-8 message whose decoded body is the notice byte for byte.
+_SMTP_LINE = 998  # RFC 5321/5322: the longest line a mail may carry, without its CRLF
 
-    Quoted-printable keeps tabs and trailing blanks through any relay and stays
-    readable; Date is the creation time, so the message is the same on every send.
+
+def transfer_encoding(body: str) -> str:
+    """``7bit`` for an ASCII notice whose lines fit in a mail, else ``quoted-printable``.
+
+    A SIPS reads a DN line by line from the raw mail: in 7bit every line is there
+    as the ICD writes it (quoted-printable would cut a long ``GRANULE:`` line with
+    ``=`` and write ``=09`` for a tab). Only a notice that 7bit cannot carry
+    (non-ASCII text, a line over 998 characters) is encoded.
+    """
+    if body.isascii() and all(len(line) <= _SMTP_LINE for line in body.split("\n")):
+        return "7bit"
+    return "quoted-printable"
+
+
+def build_message(notice: Notice, mail_from: str) -> EmailMessage:
+    """A text/plain message whose decoded body is the notice byte for byte (7bit when ASCII).
+
+    Date is the creation time, so the message is the same on every send.
     """
     message = EmailMessage()
     message["From"] = mail_from
@@ -213,7 +228,7 @@ def build_message(notice: Notice, mail_from: str) -> EmailMessage:
     message["Date"] = format_datetime(notice.created_at.replace(tzinfo=UTC))
     message["Message-ID"] = notice.message_id
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to the archive
-    message.set_content(notice.body, subtype="plain", charset="utf-8", cte="quoted-printable")
+    message.set_content(notice.body, subtype="plain", charset="utf-8", cte=transfer_encoding(notice.body))
     return message
 
 

@@ -1,18 +1,38 @@
 """Credentials from Airflow Connections, turned into Ardis's plain types.
 
 Ardis never stores a password: a request names a connection id, and the task
-reads it here at run time.
+reads it here at run time. A connection that is not defined is a permanent
+error (``MissingConnection``): waiting does not define it, so the request fails
+at once with that reason in its DN instead of being retried for hours.
+
+``python -m ardis_airflow.connections ID...`` prints the ids that are not
+defined (exit 3 if any): the ``ardis`` command asks it before taking an order.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from typing import Any
 
 from airflow.sdk import BaseHook
+from airflow.sdk.exceptions import AirflowNotFoundException
 
 from distribution.config import Settings
 from distribution.delivery import Credentials
+from distribution.errors import MissingConnection
 from distribution.notices.outbox import OutboxFolder, SmtpTransport, Transport
+
+EXIT_MISSING = 3
+
+
+def get_connection(conn_id: str, what: str) -> Any:
+    """The Airflow connection ``conn_id``; MissingConnection (permanent) when it is not defined."""
+    try:
+        return BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException as e:
+        raise MissingConnection(f"no credentials are set up at the archive for {what} "
+                                f"(Airflow connection {conn_id} is not defined)") from e
 
 
 def _known_hosts(host: str, port: int | None, extra: dict[str, object]) -> str | None:
@@ -30,7 +50,7 @@ def push_credentials(conn_id: str) -> Credentials | None:
     """Credentials of a push destination, or None when the request names no connection."""
     if not conn_id:
         return None
-    conn = BaseHook.get_connection(conn_id)
+    conn = get_connection(conn_id, "the destination")
     extra = conn.extra_dejson
     private_key = extra.get("private_key")
     if not private_key and extra.get("key_file"):
@@ -49,7 +69,7 @@ def notice_transport(settings: Settings) -> Transport:
     """SMTP through the configured Airflow connection, else the outbox folder."""
     if not settings.smtp_conn_id:
         return OutboxFolder(settings.outbox_dir)
-    conn = BaseHook.get_connection(settings.smtp_conn_id)
+    conn = get_connection(settings.smtp_conn_id, "the mail relay")
     extra = conn.extra_dejson
     return SmtpTransport(
         host=conn.host or "localhost",
@@ -60,3 +80,22 @@ def notice_transport(settings: Settings) -> Transport:
         ssl=bool(extra.get("ssl", False)),
         timeout=float(extra.get("timeout", 30)),
     )
+
+
+def main(argv: list[str]) -> int:
+    """Print each connection id that is not defined (Airflow's secrets backends and database)."""
+    from airflow.models.connection import Connection
+
+    missing = []
+    for conn_id in argv:
+        try:
+            Connection.get_connection_from_secrets(conn_id)
+        except AirflowNotFoundException:
+            missing.append(conn_id)
+    for conn_id in missing:
+        print(conn_id)
+    return EXIT_MISSING if missing else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,21 +1,26 @@
 """Task bodies of the electronic distribution DAG: one Ardis function each.
 
 Tasks pass the RequestID (from the run's conf) and nothing else; what a step
-did is in Ardis's database.
+did is in Ardis's database. When stage, verify or deliver fails, why is kept
+on the request's unfinished granules, so the DN gives the last cause (a full
+disk, a refused login), not "did not complete".
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from airflow.sdk import get_current_context
+from sqlalchemy.exc import SQLAlchemyError
 
 from ardis_airflow.connections import notice_transport, push_credentials
 from distribution import delivery, housekeeping, notify
 from distribution.airflow_bridge import dag_for
-from distribution.config import load_settings
+from distribution.config import Settings, load_settings
 from distribution.db import session_scope
-from distribution.errors import UserError
+from distribution.errors import ArdisError, PermanentError, UserError
 from distribution.models import MediaType
 from distribution.orders import get_request
 
@@ -35,29 +40,69 @@ def _conn_id(request_id: str) -> str:
         return request.conn_id if request.media_type != MediaType.FTP_PULL else ""
 
 
+@contextmanager
+def _recorded(settings: Settings, request_id: str, step: str, *,
+              unexpected_is_permanent: bool = False) -> Iterator[None]:
+    """Record a failing step's error for the DN, then let it fail the task.
+
+    A database error is not recorded (the database is what failed; Airflow retries
+    the step). ``unexpected_is_permanent``: an error Ardis did not classify fails
+    the step at once instead of being retried for hours.
+    """
+    try:
+        yield
+    except SQLAlchemyError:
+        raise  # the database itself failed: nothing can be recorded, Airflow retries the step
+    except ArdisError as e:
+        delivery.record_step_error(settings, request_id, step, e)
+        raise
+    except Exception as e:
+        if not unexpected_is_permanent:
+            delivery.record_step_error(settings, request_id, step, e)
+            raise
+        error = PermanentError(f"unexpected {type(e).__name__}: {e}")
+        delivery.record_step_error(settings, request_id, step, error)
+        raise error from e
+
+
 def begin() -> str:
-    context = get_current_context()
-    return delivery.begin_request(load_settings(), run_request_id(), context["dag_run"].run_id)
+    """Record the run; a push whose connection is not defined fails here, before anything is staged."""
+    settings = load_settings()
+    request_id = run_request_id()
+    state = delivery.begin_request(settings, request_id, get_current_context()["dag_run"].run_id)
+    with _recorded(settings, request_id, "delivery"):
+        push_credentials(_conn_id(request_id))
+    return state
 
 
 def stage() -> dict[str, int]:
-    return delivery.stage_request(load_settings(), run_request_id())
+    settings = load_settings()
+    request_id = run_request_id()
+    with _recorded(settings, request_id, "staging"):
+        return delivery.stage_request(settings, request_id)
 
 
 def verify() -> dict[str, int]:
-    return delivery.verify_request(load_settings(), run_request_id())
+    settings = load_settings()
+    request_id = run_request_id()
+    with _recorded(settings, request_id, "verification"):
+        return delivery.verify_request(settings, request_id)
 
 
 def deliver() -> dict[str, int]:
+    settings = load_settings()
     request_id = run_request_id()
-    return delivery.deliver_request(load_settings(), request_id, push_credentials(_conn_id(request_id)))
+    with _recorded(settings, request_id, "delivery", unexpected_is_permanent=True):
+        return delivery.deliver_request(settings, request_id, push_credentials(_conn_id(request_id)))
 
 
 def notify_user() -> dict[str, Any]:
+    """The DN, always: credentials and the mail transport are looked up only after it is written."""
     settings = load_settings()
     request_id = run_request_id()
-    result = notify.notify_request(settings, request_id, notice_transport(settings),
-                                   push_credentials(_conn_id(request_id)))
+    conn_id = _conn_id(request_id)
+    result = notify.notify_request(settings, request_id, lambda: notice_transport(settings),
+                                   lambda: push_credentials(conn_id))
     return {"state": result.state, "notice_id": result.notice_id, "scp_copy": result.scp_copy}
 
 

@@ -108,3 +108,21 @@ def test_smtp_login_and_a_wrong_password(sqlite_settings: Settings) -> None:
         assert "s3cret" not in repr(transport)
         assert send_pending(url, transport) == [notice_id]
     assert len(inbox.envelopes) == 1
+
+
+def test_an_ascii_dn_crosses_smtp_with_its_lines_whole(sqlite_settings: Settings) -> None:
+    """What the relay receives (raw DATA) has each long ICD line on one line, 7bit."""
+    url = sqlite_settings.database_url
+    line = "\t\t GRANULE: UR:10:DsShESDTUR:UR:15:DsShSciServerUR:13:[ARD:DSSDSRV]:24:SC:MOD09GHK.003:1234567890"
+    body = f"Preamble. \n\n++++++++++\n\nORDERID: 0100000001\nUSERSTRING: \n{line}\n\t\tFILENAME: a.hdf\n"
+    with session_scope(url) as session:
+        enqueue_notice(session, dedupe_key="dn:7bit", kind="dn", recipient="user@example.org", subject=SUBJECT,
+                       body=body)
+    port = free_port()
+    with smtp_server(port) as inbox:
+        send_pending(url, SmtpTransport("127.0.0.1", port, timeout=5), mail_from="ardis@example.org")
+    (envelope,) = inbox.envelopes
+    raw: bytes = envelope.original_content
+    assert b"Content-Transfer-Encoding: 7bit" in raw
+    assert line.encode() + b"\r\n" in raw and b"=\r\n" not in raw and b"=09" not in raw
+    assert raw.split(b"\r\n\r\n", 1)[1] == body.replace("\n", "\r\n").encode()

@@ -70,3 +70,31 @@ def test_db_upgrade_creates_a_fresh_database(tmp_path: Path, monkeypatch: pytest
     assert main(["db", "upgrade"]) == 0
     assert (tmp_path / "h" / "ardis.db").exists()
     assert "database at head" in capsys.readouterr().out
+
+
+def test_order_with_an_undefined_connection_is_refused(sqlite_settings: Settings, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Airflow is asked (as another process) before the order is taken; a defined connection passes."""
+    files = write_granule_files(tmp_path / "g", SAMPLES[0], seed=1, scale=0.01)
+    assert main(["archive", "add", "--esdt", SAMPLES[0].esdt, *map(str, files)]) == 0
+    ur = capsys.readouterr().out.split("\t")[0]
+    monkeypatch.setenv("ARDIS_TRIGGER", "airflow")
+    monkeypatch.setenv("AIRFLOW_CONN_T_DEFINED", '{"conn_type": "ftp", "host": "127.0.0.1"}')
+    order = ["order", "create", "--user", "u1", "--email", "u1@example.org", "--method", "FtpPush",
+             "--granule", ur, "--host", "127.0.0.1", "--dir", "/in", "--no-trigger", "--conn-id"]
+    assert main([*order, "t_nowhere"]) == 1
+    err = capsys.readouterr().err
+    assert err == "ardis: Airflow connection t_nowhere is not defined: add it (airflow connections add) " \
+                  "before ordering with it\n"
+    assert main([*order, "t_defined"]) == 0
+    assert "ORDERID: " in capsys.readouterr().out
+    assert main(["order", "show", "0100000001"]) == 0  # the refused order was never written
+    assert "t_nowhere" not in capsys.readouterr().out
+
+
+def test_order_with_a_newline_in_the_host_is_refused(sqlite_settings: Settings,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["order", "create", "--user", "u1", "--email", "u1@example.org", "--method", "FtpPush",
+                 "--granule", "SC:MOD09GHK.003:1", "--host", "h\nx", "--dir", "/in", "--conn-id", "c"]) == 1
+    assert "one line" in capsys.readouterr().err

@@ -100,6 +100,15 @@ def test_order_has_ten_digit_ids_and_numbered_granules(settings: Settings, tmp_p
         (RequestSpec(MediaType.FTP_PULL, ["garbage"]), "UR"),
         (RequestSpec(MediaType.FTP_PULL, ["SC:MOD09GHK.003:1", "SC:MOD09GHK.003:1"]), "twice"),
         (RequestSpec(MediaType.DVD, ["SC:MOD09GHK.003:1"]), "needs a shipping address"),
+        # Fields the DN writes on one line: refused when the order is taken, not at notify time.
+        (RequestSpec(MediaType.FTP_PUSH, ["SC:MOD09GHK.003:1"], Destination("h\nFTPDIR: /x", None, "/in", "c")),
+         "FTPHOST.*one line"),
+        (RequestSpec(MediaType.SCP, ["SC:MOD09GHK.003:1"], Destination("h", None, "/in\n", "c")), "FTPDIR.*one line"),
+        (RequestSpec(MediaType.SCP, ["SC:MOD09GHK.003:1"], Destination("h", None, "/" + "d" * 255, "c")), "255"),
+        (RequestSpec(MediaType.FTP_PUSH, ["SC:MOD09GHK.003:1"], Destination(" h", None, "/in", "c")), "blanks"),
+        (RequestSpec(MediaType.FTP_PULL, ["SC:MOD09GHK.003:1"], userstring="a\rb"), "USERSTRING.*one line"),
+        (RequestSpec(MediaType.FTP_PUSH, ["SC:MOD09GHK.003:1"], Destination("h", None, "/in", "my conn\n")),
+         "connection id"),
     ],
 )
 def test_bad_orders_are_refused_clearly(settings: Settings, tmp_path: Path, spec: RequestSpec, message: str) -> None:

@@ -145,6 +145,34 @@ class CountingFolder(OutboxFolder):
         return super().deliver(notice, message)
 
 
+# A failed DN as the ICD writes it: the GRANULE and STATUS lines are longer than 76 characters.
+LONG_LINES_DN = (
+    "Your request could not be completed. \n\n++++++++++\n\nORDERID: 0100000001\nUSERSTRING: \n\nFAILURE\n"
+    "The request failed\nMEDIATYPE: FtpPush\n\n\nNone of the requested granules are considered distributed.\n"
+    "The requested granules were:\n"
+    "\t\t GRANULE: UR:10:DsShESDTUR:UR:15:DsShSciServerUR:13:[ARD:DSSDSRV]:24:SC:MOD09GHK.003:1234567890\n"
+    "\t\t STATUS: DISTRIBUTION FAILED - delivery failed - cannot connect to the destination: Connection refused\n"
+)
+
+
+def test_an_ascii_notice_goes_7bit_with_every_line_as_written(sqlite_settings: Settings) -> None:
+    """A SIPS parses the raw mail line by line: no soft line breaks, no ``=09`` for a tab."""
+    notice_id = _enqueue(sqlite_settings, body=LONG_LINES_DN)
+    send_pending(sqlite_settings.database_url, OutboxFolder(sqlite_settings.outbox_dir))
+    raw = (sqlite_settings.outbox_dir / f"{notice_id:06d}-dn.eml").read_bytes()
+    head, _, body = raw.partition(b"\n\n")
+    assert b"Content-Transfer-Encoding: 7bit" in head.split(b"\n")
+    assert body == LONG_LINES_DN.encode("ascii")  # the raw body is the notice, byte for byte
+    assert max(len(line) for line in LONG_LINES_DN.split("\n")) > 100
+
+
+def test_a_notice_7bit_cannot_carry_is_still_encoded(sqlite_settings: Settings) -> None:
+    for key, body in (("dn:1", "caf\u00e9 \n"), ("dn:2", "x" * 1200 + "\n")):
+        message = build_message(_row(sqlite_settings, _enqueue(sqlite_settings, key, body)), "ardis@example.org")
+        assert message["Content-Transfer-Encoding"] == "quoted-printable"
+        assert message.get_content() == body
+
+
 def test_racing_senders_send_each_notice_once(settings: Settings) -> None:
     ids = [_enqueue(settings, f"dn:{i:010d}") for i in range(20)]
     transport = CountingFolder(settings.outbox_dir)
