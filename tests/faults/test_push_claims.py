@@ -31,7 +31,7 @@ from distribution.delivery import Credentials
 from distribution.models import GranuleStatus, MediaType, Notice, RequestState
 from distribution.notices.outbox import OutboxFolder
 from distribution.orders import Contact, Destination, RequestSpec, create_order, get_request
-from tests.servers import run_ftp_server, run_smbd, run_sshd
+from tests.servers import FtpServer, run_ftp_server, run_smbd, run_sshd
 
 pytestmark = pytest.mark.integration
 
@@ -94,6 +94,16 @@ def place_order(settings: Settings, monkeypatch: pytest.MonkeyPatch, media_type:
     return request_id
 
 
+def ftp_order(settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, ftp: FtpServer,
+              size: int) -> tuple[str, Credentials]:
+    """An FtpPush request of the test granules into ``/in`` of ``ftp``, ready to deliver."""
+    urs = archive_granules(settings, tmp_path / "incoming", size)
+    request_id = place_order(settings, monkeypatch, MediaType.FTP_PUSH, urs,
+                             Destination(ftp.host, ftp.port, "/in", "t_ftp"),
+                             {"conn_type": "ftp", "login": ftp.username, "password": ftp.password})
+    return request_id, Credentials(username=ftp.username, password=ftp.password)
+
+
 def assert_exact(settings: Settings, request_id: str, target: Path) -> None:
     """Every file at the target, byte for byte the archive's; the database says delivered, no claim left; one DN."""
     with session_scope(settings.database_url) as session:
@@ -127,11 +137,7 @@ def test_two_runs_released_at_once_send_each_file_once(settings: Settings, tmp_p
     watch = Watch()
     with run_ftp_server(tmp_path / "ftproot", handler_base=watching_handler(watch)) as ftp:
         (ftp.root / "in").mkdir()
-        urs = archive_granules(settings, tmp_path / "incoming", 32_000)
-        request_id = place_order(settings, monkeypatch, MediaType.FTP_PUSH, urs,
-                                 Destination(ftp.host, ftp.port, "/in", "t_twice"),
-                                 {"conn_type": "ftp", "login": ftp.username, "password": ftp.password})
-        credentials = Credentials(username=ftp.username, password=ftp.password)
+        request_id, credentials = ftp_order(settings, monkeypatch, tmp_path, ftp, 32_000)
         barrier = threading.Barrier(2)
         errors: list[BaseException] = []
 
@@ -210,11 +216,7 @@ def test_ftp_push_killed_mid_file_is_finished_by_the_retry(settings: Settings, t
     handler = watching_handler(watch, 32_000)
     with run_ftp_server(tmp_path / "ftproot", handler_base=handler) as ftp:
         (ftp.root / "in").mkdir()
-        urs = archive_granules(settings, tmp_path / "incoming", 80_000)
-        request_id = place_order(settings, monkeypatch, MediaType.FTP_PUSH, urs,
-                                 Destination(ftp.host, ftp.port, "/in", "t_kill_ftp"),
-                                 {"conn_type": "ftp", "login": ftp.username, "password": ftp.password})
-        credentials = Credentials(username=ftp.username, password=ftp.password)
+        request_id, credentials = ftp_order(settings, monkeypatch, tmp_path, ftp, 80_000)
 
         def third_file_on_its_way() -> bool:
             # The 3rd STOR has begun (the child committed the first two before it sent it).
