@@ -4,19 +4,22 @@ Until PDR ingest exists this is how data enters: files already on disk are
 registered as a granule of a collection, copied into the archive repository
 (``<archive_root>/<ShortName>.<VVV>/<granule id>/``) with their checksum computed in
 the same pass. The archive never overwrites: a granule directory is new each time.
+Every file gets an internal checksum (the archive's own, verified before every
+delivery, never shown in a DN): the checksum computed for the DN where there is
+one, else CKSUM — so a ``.met`` file or a granule added with ``--checksum none``
+is still checked.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from distribution.checksums import checksum_file, copy_with_checksum
+from distribution.checksums import INTERNAL_CHECKSUM_TYPE, checksum_file, checksum_types, copy_with_checksum
 from distribution.config import Settings
 from distribution.errors import NotFound, UserError
 from distribution.identifiers import GranuleRef, long_ur, parse_esdt, parse_ur
@@ -47,16 +50,13 @@ def get_or_create_collection(session: Session, esdt: str, description: str = "")
     return collection
 
 
-def _place(src: Path, dst: Path, checksum_type: str | None, mode: str) -> tuple[int, str | None]:
+def _place(src: Path, dst: Path, checksum_type: str, mode: str) -> tuple[int, str]:
     """Copy (checksumming in the same pass), hard-link, or leave a file where it is."""
     if mode == "copy":
-        if checksum_type:
-            return copy_with_checksum(src, dst, checksum_type)
-        shutil.copyfile(src, dst)
-        return dst.stat().st_size, None
+        return copy_with_checksum(src, dst, checksum_type)
     if mode == "link":
         os.link(src, dst)
-    return src.stat().st_size, checksum_file(src, checksum_type) if checksum_type else None
+    return src.stat().st_size, checksum_file(src, checksum_type)
 
 
 def add_granule(
@@ -104,7 +104,9 @@ def add_granule(
         file_type = "METADATA" if f in met_files else f.file_type
         ctype = checksum_type if file_type in CHECKSUMMED_TYPES else None
         dst = f.path.resolve() if mode == "in-place" else target / f.path.name
-        size, value = _place(f.path, dst, ctype, mode)
+        # One pass: the checksum the DN may show is also the internal one; any other file gets CKSUM.
+        internal = ctype or INTERNAL_CHECKSUM_TYPE
+        size, value = _place(f.path, dst, internal, mode)
         granule.files.append(
             GranuleFile(
                 seq=seq,
@@ -112,13 +114,26 @@ def add_granule(
                 file_type=file_type,
                 size=size,
                 checksum_type=ctype,
-                checksum_value=value,
+                checksum_value=value if ctype else None,
                 checksum_origin="ARDIS" if ctype else None,
                 archive_path=str(dst),
+                internal_checksum_type=internal,
+                internal_checksum_value=value,
+                internal_checksum_origin="archive",
             )
         )
     session.flush()
     return granule
+
+
+def first_internal_type(gf: GranuleFile) -> str:
+    """The internal checksum a file archived before they existed gets at its first verification.
+
+    Its stored checksum's type when it has one (one pass checks it and gives the
+    internal value), else INTERNAL_CHECKSUM_TYPE.
+    """
+    stored = (gf.checksum_type or "").strip().upper()
+    return stored if gf.checksum_value and stored in checksum_types() else INTERNAL_CHECKSUM_TYPE
 
 
 def new_granule(session: Session, collection: Collection, lgid: str | None, meta: GranuleMetadata, *,

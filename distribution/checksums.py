@@ -23,7 +23,7 @@ import mmap
 import os
 import stat
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +41,10 @@ WINDOW_SIZE = 64 << 20
 Buffer = bytes | bytearray | memoryview
 
 _cksum_crc = fastcrc.crc32.cksum
+
+#: The archive's own checksum of a file that has no checksum Ardis computed (``.met`` files,
+#: ``--checksum none``, a provider's unverified value): the fastest one here.
+INTERNAL_CHECKSUM_TYPE = "CKSUM"
 
 
 class UnsupportedChecksumType(PermanentError, ValueError):
@@ -199,13 +203,40 @@ def _feed_read(state: StreamingChecksum, f: io.FileIO, block_size: int) -> None:
         state.update(view[:n])
 
 
+class _Fanout(StreamingChecksum):
+    """Several checksums fed from the same blocks: one pass over the data for all of them."""
+
+    name = "+"
+
+    def __init__(self, states: list[StreamingChecksum]) -> None:
+        self.states = states
+
+    def update(self, data: Buffer) -> None:
+        for state in self.states:
+            state.update(data)
+
+    def value(self) -> str:
+        return " ".join(s.value() for s in self.states)
+
+
 def checksum_file(path: Path, checksum_type: str, block_size: int = WINDOW_SIZE) -> str:
     """The checksum of a file, the same value ``cksum``/``md5sum`` give.
 
     Regular files are hashed through mmap windows of ``block_size`` (rounded up to
     the allocation granularity); anything else (pipes, /proc) is read in blocks.
     """
-    state = new(checksum_type)
+    return _checksum_into(path, new(checksum_type), block_size)
+
+
+def checksum_file_types(path: Path, checksum_types: Sequence[str], block_size: int = WINDOW_SIZE) -> dict[str, str]:
+    """Several checksums of a file in one pass, by canonical type name (e.g. ``{"MD5": …, "CKSUM": …}``)."""
+    names = list(dict.fromkeys(_kind(t).name for t in checksum_types))
+    states = [new(name) for name in names]
+    _checksum_into(path, _Fanout(states), block_size)
+    return {name: state.value() for name, state in zip(names, states, strict=True)}
+
+
+def _checksum_into(path: Path, state: StreamingChecksum, block_size: int) -> str:
     with _open_source(path) as f:
         info = os.fstat(f.fileno())
         if stat.S_ISREG(info.st_mode) and info.st_size > 0:

@@ -73,6 +73,7 @@ class Settings:
     mail_from: str = "ardis@localhost"
     smtp_conn_id: str = ""
     verify_workers: int = 0
+    claim_lease_seconds: int = 120  # how long a push's claim on a file outlives its last heartbeat
     media_preamble: str = DEFAULT_MEDIA_PREAMBLE
     media_rejection_preamble: str = DEFAULT_MEDIA_REJECTION_PREAMBLE
     support_contacts: str = ""  # the media DN's Support Contacts block, one line each
@@ -121,6 +122,7 @@ def load_settings() -> Settings:
         mail_from=_env("ARDIS_MAIL_FROM", "ardis@localhost"),
         smtp_conn_id=_env("ARDIS_SMTP_CONN_ID", ""),
         verify_workers=_env_int("ARDIS_VERIFY_WORKERS", 0),
+        claim_lease_seconds=_env_int("ARDIS_CLAIM_LEASE_SECONDS", 120),
         media_preamble=_read_text_setting("ARDIS_MEDIA_PREAMBLE", DEFAULT_MEDIA_PREAMBLE),
         media_rejection_preamble=_read_text_setting("ARDIS_MEDIA_REJECTION_PREAMBLE",
                                                     DEFAULT_MEDIA_REJECTION_PREAMBLE),

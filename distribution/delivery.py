@@ -18,6 +18,8 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from distribution.archive import first_internal_type
+from distribution.claims import FileClaims
 from distribution.config import Settings
 from distribution.db import session_scope
 from distribution.errors import FileVanished, PermanentError, RetryableError
@@ -27,8 +29,8 @@ from distribution.paths import under
 from distribution.reasons import public_reason
 from distribution.staging import discarded_on_failure, distribution_names, place
 from distribution.time import utcnow
-from distribution.transfer import Endpoint, open_pusher
-from distribution.verify import FileCheck, verify_files
+from distribution.transfer import Endpoint, Pusher, open_pusher
+from distribution.verify import FileCheck, VerifyResult, verify_files
 
 RETRIEVAL_FAILED = "Granule retrieval failed. Please contact User Services"
 
@@ -164,9 +166,12 @@ def verify_request(settings: Settings, request_id: str) -> dict[str, int]:
                         expected_value=gf.checksum_value,
                         expected_size=gf.size,
                         key=rf.id,
+                        internal_type=gf.internal_checksum_type or first_internal_type(gf),
+                        internal_value=gf.internal_checksum_value,
                     )
                 )
         results = {r.key: r for r in verify_files(checks, workers=settings.verify_workers)}
+        record_internal_checksums(staged, results)
         failed = 0
         now = utcnow()
         for rg in staged:
@@ -181,6 +186,21 @@ def verify_request(settings: Settings, request_id: str) -> dict[str, int]:
         return {"verified": len(staged) - failed, "failed": failed, "files": len(checks)}
 
 
+def record_internal_checksums(staged: list[RequestGranule], results: dict[object, VerifyResult]) -> None:
+    """Rows without an internal checksum get the one just computed, if the file passed every other check.
+
+    From then on a change to the file is caught; a change made before this first
+    verification cannot be told from the original.
+    """
+    for rg in staged:
+        for rf in rg.files:
+            gf, result = rf.granule_file, results[rf.id]
+            if gf.internal_checksum_value is None and result.ok and result.internal_value:
+                gf.internal_checksum_type = first_internal_type(gf)
+                gf.internal_checksum_value = result.internal_value
+                gf.internal_checksum_origin = "first verification"
+
+
 def deliver_request(settings: Settings, request_id: str, credentials: Credentials | None = None) -> dict[str, int]:
     """Put every verified granule where the request says; resumes after a failed try."""
     with session_scope(settings.database_url) as session:
@@ -193,7 +213,7 @@ def deliver_request(settings: Settings, request_id: str, credentials: Credential
         if request.media_type == MediaType.FTP_PULL:
             delivered = _deliver_pull(settings, session, request, todo)
         else:
-            delivered = _deliver_push(session, request, todo, credentials)
+            delivered = _deliver_push(settings, session, request, todo, credentials)
         if request.finished_at is None and any(rg.status == GranuleStatus.DELIVERED for rg in request.granules):
             request.finished_at = utcnow()
         return {"delivered": delivered}
@@ -217,32 +237,54 @@ def _deliver_pull(settings: Settings, session: Session, request: Request, todo: 
     return len(todo)
 
 
+def _push_files(pusher: Pusher, claims: FileClaims, rg: RequestGranule) -> bool:
+    """Send the granule's files that this deliverer can claim; False while another deliverer holds one."""
+    complete = True
+    for rf in rg.files:
+        if rf.delivered_at is not None:
+            continue
+        if not claims.claim(rf):
+            complete = complete and rf.delivered_at is not None
+            continue
+        pusher.put_file(Path(str(rf.staged_path)), rf.dist_name)
+        claims.delivered(rf)  # a retry or another run must not resend this file
+    return complete
+
+
 def _deliver_push(
-    session: Session, request: Request, todo: list[RequestGranule], credentials: Credentials | None
+    settings: Settings, session: Session, request: Request, todo: list[RequestGranule],
+    credentials: Credentials | None
 ) -> int:
     if not todo:
         return 0
     endpoint = push_endpoint(request, credentials)
     delivered = 0
     try:
-        with open_pusher(endpoint) as pusher:
-            for rg in todo:
-                try:
-                    for rf in rg.files:
-                        if rf.delivered_at is None:
-                            pusher.put_file(Path(str(rf.staged_path)), rf.dist_name)
-                            rf.delivered_at = utcnow()
-                            session.commit()  # a retry must not resend this file
-                except PermanentError as e:
-                    log.warning("request %s, granule %s: delivery failed: %s", request.request_id,
-                                rg.directory_number, e)
-                    _fail(rg, f"delivery failed - {public_reason(e)}")
+        with FileClaims(session, settings.database_url, settings.claim_lease_seconds) as claims, \
+                open_pusher(endpoint) as pusher:
+            pending = todo
+            while pending:
+                waiting = []
+                for rg in pending:
+                    try:
+                        if not _push_files(pusher, claims, rg):
+                            waiting.append(rg)  # another run is sending one of its files
+                            continue
+                    except PermanentError as e:
+                        log.warning("request %s, granule %s: delivery failed: %s", request.request_id,
+                                    rg.directory_number, e)
+                        _fail(rg, f"delivery failed - {public_reason(e)}")
+                        session.commit()
+                        continue
+                    rg.status = GranuleStatus.DELIVERED
+                    rg.last_error = None
+                    delivered += 1
                     session.commit()
-                    continue
-                rg.status = GranuleStatus.DELIVERED
-                rg.last_error = None
-                delivered += 1
-                session.commit()
+                if waiting:
+                    claims.wait()
+                    for rg in waiting:
+                        session.refresh(rg)
+                pending = [rg for rg in waiting if rg.status == GranuleStatus.VERIFIED]
     except RetryableError as e:
         for rg in todo:
             if rg.status == GranuleStatus.VERIFIED:

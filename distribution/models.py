@@ -163,6 +163,12 @@ class GranuleFile(Base):
     checksum_value: Mapped[str | None] = mapped_column(String(255), nullable=True)
     checksum_origin: Mapped[str | None] = mapped_column(String(64), nullable=True)
     archive_path: Mapped[str] = mapped_column(String(1024))
+    # Computed by Ardis from the archived bytes (whatever the provider sent), verified before every
+    # delivery, never shown in a DN. Origin "archive" (at ingest or archive add) or "first verification"
+    # (rows archived before it existed). None: not known yet.
+    internal_checksum_type: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    internal_checksum_value: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    internal_checksum_origin: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
     granule: Mapped[Granule] = relationship(back_populates="files")
 
@@ -276,6 +282,9 @@ class RequestFile(Base):
     staged_path: Mapped[str | None] = mapped_column(String(1024), nullable=True)
     verified_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # The deliverer sending this file now and the end of its lease (see distribution/claims.py).
+    claimed_by: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    claim_expires_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
     request_granule: Mapped[RequestGranule] = relationship(back_populates="files")
     granule_file: Mapped[GranuleFile] = relationship()

@@ -145,12 +145,13 @@ class FtpServer:
 
 
 @contextmanager
-def run_ftp_server(root: Path, username: str, password: str) -> Iterator[FtpServer]:
-    """A writable pyftpdlib server (a push target) in a thread."""
+def run_ftp_server(root: Path, username: str, password: str,
+                   handler_base: type[FTPHandler] = FTPHandler) -> Iterator[FtpServer]:
+    """A writable pyftpdlib server (a push target) in a thread; ``handler_base`` lets tests watch its commands."""
     root.mkdir(parents=True, exist_ok=True)
     authorizer = DummyAuthorizer()
     authorizer.add_user(username, password, str(root), perm="elradfmwMT")
-    handler = type("PushTargetHandler", (FTPHandler,), {"authorizer": authorizer})
+    handler = type("PushTargetHandler", (handler_base,), {"authorizer": authorizer})
     server = FTPServer(("127.0.0.1", 0), handler, ioloop=IOLoop())  # never the shared default loop
     thread = threading.Thread(target=server.serve_forever, kwargs={"timeout": 0.5, "handle_exit": False},
                               daemon=True)

@@ -17,7 +17,7 @@ from pathlib import Path
 from distribution.checksums import (
     InvalidChecksumValue,
     UnsupportedChecksumType,
-    checksum_file,
+    checksum_file_types,
     normalize_checksum_value,
 )
 from distribution.errors import FileVanished
@@ -27,7 +27,10 @@ from distribution.errors import FileVanished
 class FileCheck:
     """One file to verify; ``key`` is the caller's opaque id for the result.
 
-    Without a checksum type and value only the size (if given) is checked.
+    Without a checksum type and value only the size (if given) is checked. The
+    internal checksum (the archive's own, never in a DN) is checked as well; with
+    an ``internal_type`` and no ``internal_value`` it is only computed, for the
+    caller to record (rows archived before internal checksums existed).
     """
 
     path: Path
@@ -35,6 +38,8 @@ class FileCheck:
     expected_value: str | None
     expected_size: int | None = None
     key: Hashable = None
+    internal_type: str | None = None
+    internal_value: str | None = None
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,7 @@ class VerifyResult:
     ok: bool
     actual_value: str | None = None
     error: str | None = None
+    internal_value: str | None = None  # computed, when the check had an internal_type
 
 
 def _missing(check: FileCheck) -> VerifyResult:
@@ -62,21 +68,29 @@ def verify_file(check: FileCheck) -> VerifyResult:
     if check.expected_size is not None and size != check.expected_size:
         return VerifyResult(check.key, False,
                             error=f"size mismatch: expected {check.expected_size} bytes, found {size}")
-    if not (check.checksum_type and check.expected_value):
+    wanted = {}  # type -> expected value (None: only compute it)
+    if check.checksum_type and check.expected_value:
+        wanted[check.checksum_type.strip().upper()] = check.expected_value
+    internal = check.internal_type.strip().upper() if check.internal_type else None
+    if not wanted and not internal:
         return VerifyResult(check.key, True)
-    kind = check.checksum_type.strip().upper()
     try:
-        expected = normalize_checksum_value(kind, check.expected_value)
-        actual = checksum_file(check.path, kind)
+        expected = {kind: normalize_checksum_value(kind, value) for kind, value in wanted.items()}
+        if internal and check.internal_value:
+            expected[f"{internal} (internal)"] = normalize_checksum_value(internal, check.internal_value)
+        actual = checksum_file_types(check.path, [*wanted, *([internal] if internal else [])])
     except FileVanished:
         return _missing(check)
     except (UnsupportedChecksumType, InvalidChecksumValue) as e:
         return VerifyResult(check.key, False, error=str(e))
     except OSError as e:
         return VerifyResult(check.key, False, error=f"cannot read {check.path.name}: {e.strerror}")
-    if actual != expected:
-        return VerifyResult(check.key, False, actual, f"checksum mismatch: {kind} expected {expected}, computed {actual}")
-    return VerifyResult(check.key, True, actual)
+    stored = next((actual[kind] for kind in wanted), None)
+    for label, value in expected.items():
+        computed = actual[label.split()[0]]
+        if computed != value:
+            return VerifyResult(check.key, False, stored, f"checksum mismatch: {label} expected {value}, computed {computed}")
+    return VerifyResult(check.key, True, stored, internal_value=actual[internal] if internal else None)
 
 
 def usable_cores() -> int:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+from pyftpdlib.handlers import FTPHandler
 
 from distribution import peers
 from distribution.ftpserver import build_pull_server, pull_dir_for, pull_password
@@ -100,11 +101,11 @@ def sftp_endpoint(server: SshServer, directory: Path | str, **overrides: object)
 # --- pyftpdlib: a writable push target -----------------------------------------------------------
 
 
-def run_ftp_server(root: Path, username: str = "pusher", password: str = "push-pw"
-                   ) -> AbstractContextManager[FtpServer]:
+def run_ftp_server(root: Path, username: str = "pusher", password: str = "push-pw",
+                   handler_base: type[FTPHandler] = FTPHandler) -> AbstractContextManager[FtpServer]:
     """A writable pyftpdlib server in a thread, home ``root``. Yields ``FtpServer``: host, port, username,
-    password, root (where pushed files land)."""
-    return peers.run_ftp_server(root, username, password)
+    password, root (where pushed files land). ``handler_base``: an FTPHandler subclass, e.g. one that counts STORs."""
+    return peers.run_ftp_server(root, username, password, handler_base)
 
 
 def ftp_endpoint(server: FtpServer, directory: str = "/", **overrides: object) -> Endpoint:

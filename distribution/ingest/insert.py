@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from distribution import pan
 from distribution.archive import check_lgid, get_or_create_collection, granule_directory, new_granule
-from distribution.checksums import checksum_types
+from distribution.checksums import INTERNAL_CHECKSUM_TYPE, checksum_file, checksum_types
 from distribution.config import Settings
 from distribution.db import session_scope
 from distribution.errors import ArdisError, NotFound, RetryableError, UserError
@@ -64,6 +64,17 @@ def _stored_checksum(f: IngestFile) -> tuple[str | None, str | None, str | None]
     if f.checksum_type and f.checksum_type in checksum_types():
         return f.checksum_type, f.checksum_value, "PROVIDER (unverified)"
     return None, None, None
+
+
+def _internal_checksum(f: IngestFile, archived: Path) -> tuple[str, str]:
+    """The archive's own checksum of a file: the one computed while pulling it, else CKSUM of the archived file.
+
+    Never the provider's value as sent: that one may be absent (``.met`` files, a
+    provider without checksums) or never verified (outside ``verify_percent``).
+    """
+    if f.computed_type and f.computed_value:
+        return f.computed_type, f.computed_value
+    return INTERNAL_CHECKSUM_TYPE, checksum_file(archived, INTERNAL_CHECKSUM_TYPE)
 
 
 def _metadata(files: list[IngestFile]) -> GranuleMetadata:
@@ -115,9 +126,11 @@ def _insert_group(session: Session, settings: Settings, record: PdrRecord, files
         dst = target / f.file_id
         place(Path(str(f.staged_path)), dst)
         ctype, cvalue, origin = _stored_checksum(f)
+        itype, ivalue = _internal_checksum(f, dst)
         granule.files.append(GranuleFile(seq=seq, name=f.file_id, file_type=f.file_type, size=f.size,
                                          checksum_type=ctype, checksum_value=cvalue, checksum_origin=origin,
-                                         archive_path=str(dst)))
+                                         archive_path=str(dst), internal_checksum_type=itype,
+                                         internal_checksum_value=ivalue, internal_checksum_origin="archive"))
     for science in linked:
         session.add(GranuleLink(granule_id=science.id, linked_granule_id=granule.id, link_type=files[0].data_type))
     session.add(GranuleEvent(granule_id=granule.id, event="INSERT"))

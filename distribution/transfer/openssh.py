@@ -10,11 +10,14 @@ and key and known_hosts live in a private 0700 folder removed after use.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from distribution.errors import ArdisError
 from distribution.transfer.base import AuthenticationFailed, Endpoint, HostKeyMismatch, RemotePathError, \
@@ -22,6 +25,23 @@ from distribution.transfer.base import AuthenticationFailed, Endpoint, HostKeyMi
 
 _PATH_ERRORS = ("No such file or directory", "Not a directory", "Is a directory", "Read-only file system",
                 "Operation not permitted", "Permission denied\n", "Permission denied\r")
+
+
+def _libc_prctl() -> Any:
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # not Linux
+        return None
+
+
+_PRCTL = _libc_prctl()
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the scp child: die with the worker. A worker killed mid-push must not leave an scp still writing
+    the file its retry sends again (the retry takes a dead worker's claims over at once)."""
+    _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def usable(endpoint: Endpoint) -> bool:
@@ -57,7 +77,8 @@ class OpenSshCopier:
             str(local), f"{ep.username}@{ep.host}:{remote_path}",
         ]
         try:
-            proc = subprocess.run(args, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+            proc = subprocess.run(args, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                                  preexec_fn=_die_with_parent if _PRCTL is not None else None)
         except OSError as e:
             raise TransferRetryable(f"{ep.at(Path(remote_path).name)}: cannot run scp: {e}") from e
         if proc.returncode != 0:

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from distribution import pan
 from distribution.archive import get_or_create_collection
+from distribution.checksums import checksum_file
 from distribution.config import Settings
 from distribution.db import session_scope
 from distribution.demo_data import SAMPLES, write_delivery
@@ -98,6 +99,9 @@ def test_good_pdr_is_archived_and_answered_with_a_short_pan(settings: Settings, 
                     assert gf.checksum_origin == "PROVIDER (verified)"
                 else:  # none given: the agreement says compute a CKSUM
                     assert gf.checksum_type == "CKSUM" and gf.checksum_origin == "ARDIS"
+                # the archive's own checksum, computed by Ardis from the bytes it archived (issue 10, defect 5)
+                assert gf.internal_checksum_origin == "archive" and gf.internal_checksum_type
+                assert gf.internal_checksum_value == checksum_file(Path(gf.archive_path), gf.internal_checksum_type)
         assert granules[0].begin_time is not None and granules[0].west is not None
         events = session.scalar(select(func.count()).select_from(GranuleEvent)
                                 .where(GranuleEvent.granule_id.in_([g.id for g in granules])))
