@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 from distribution.config import Settings
+from distribution.destinations import Address
+from distribution.errors import UserError
 from distribution.models import MediaType
 
 PLUGINS = Path(__file__).resolve().parent.parent / "plugins"
@@ -39,15 +41,38 @@ def trigger_distribution_run(request_id: str, order_id: str, media_type: str) ->
     return _trigger([request_id, order_id, media_type])
 
 
+def push_account(conn_id: str) -> Address | None:
+    """Host and port of an Airflow connection (``python -m ardis_airflow.connections``); None: no such one."""
+    try:
+        proc = subprocess.run([sys.executable, "-m", "ardis_airflow.connections", conn_id], env=_plugin_env(),
+                              capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise UserError(f"cannot look up the push account {conn_id}: {e}") from e
+    if proc.returncode == 3:
+        return None
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["unknown error"])[-1]
+        raise UserError(f"cannot look up the push account {conn_id}: {last[:200]}")
+    found = [line.split()[1:] for line in proc.stdout.splitlines() if line.startswith("push-account:")]
+    if not found:
+        raise UserError(f"cannot look up the push account {conn_id}: no answer")
+    host, port = (found[-1] + ["", ""])[:2]
+    return Address("" if host == "-" else host, int(port) if port.isdigit() else None)
+
+
+def _plugin_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(plugins_folder()), env.get("PYTHONPATH", "")]))
+    return env
+
+
 def _trigger(args: list[str]) -> str:
     if os.environ.get("ARDIS_TRIGGER", "airflow") == "off":
         return "not triggered (ARDIS_TRIGGER=off); the dispatcher DAG will start it"
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(plugins_folder()), env.get("PYTHONPATH", "")]))
     try:
         proc = subprocess.run(
             [sys.executable, "-m", "ardis_airflow.trigger", *args],
-            env=env, capture_output=True, text=True, timeout=120,
+            env=_plugin_env(), capture_output=True, text=True, timeout=120,
         )
     except (OSError, subprocess.TimeoutExpired) as e:
         return f"not triggered ({e}); the dispatcher DAG will start it"

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from distribution.config import Settings
 from distribution.db import session_scope
+from distribution.destinations import Address, host_problem
 from distribution.errors import FileVanished, PermanentError, RetryableError
 from distribution.models import GranuleStatus, MediaType, Request, RequestFile, RequestGranule, RequestState
 from distribution.orders import get_request
@@ -62,7 +63,16 @@ def endpoint_with(credentials: Credentials | None, method: str, host: str, port:
 
 
 def push_endpoint(request: Request, credentials: Credentials | None) -> Endpoint:
-    """The request's destination with the connection's credentials filled in."""
+    """The request's destination with the connection's credentials filled in.
+
+    Checked at every push: the credentials go only to the connection's own host
+    (a subscription's connection must name one; distribution/destinations.py).
+    """
+    if credentials is not None:
+        why = host_problem(request.conn_id, Address(credentials.host, credentials.port), request.host,
+                           request.port, require_conn_host=request.order.source == "subscription")
+        if why:
+            raise PermanentError(why)
     return endpoint_with(credentials, _METHOD[request.media_type], request.host, request.port, request.directory)
 
 
@@ -207,10 +217,9 @@ def _deliver_push(
 ) -> int:
     if not todo:
         return 0
-    endpoint = push_endpoint(request, credentials)
     delivered = 0
     try:
-        with open_pusher(endpoint) as pusher:
+        with open_pusher(push_endpoint(request, credentials)) as pusher:
             for rg in todo:
                 try:
                     for rf in rg.files:

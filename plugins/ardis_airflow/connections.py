@@ -6,12 +6,15 @@ reads it here at run time.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from airflow.sdk import BaseHook
+from airflow.sdk.exceptions import AirflowNotFoundException
 
 from distribution.config import Settings
 from distribution.delivery import Credentials
+from distribution.destinations import Address
 from distribution.notices.outbox import OutboxFolder, SmtpTransport, Transport
 
 
@@ -45,6 +48,15 @@ def push_credentials(conn_id: str) -> Credentials | None:
     )
 
 
+def push_account(conn_id: str) -> Address | None:
+    """Host and port of a push connection (what a destination is checked against), None if there is none."""
+    try:
+        conn = BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException:
+        return None
+    return Address(conn.host or "", conn.port)
+
+
 def notice_transport(settings: Settings) -> Transport:
     """SMTP through the configured Airflow connection, else the outbox folder."""
     if not settings.smtp_conn_id:
@@ -60,3 +72,19 @@ def notice_transport(settings: Settings) -> Transport:
         ssl=bool(extra.get("ssl", False)),
         timeout=float(extra.get("timeout", 30)),
     )
+
+
+def main(argv: list[str]) -> int:
+    """``python -m ardis_airflow.connections CONN_ID``: the ``ardis`` command's look-up of a push account.
+
+    Prints ``push-account: HOST PORT`` (``-`` for no host; never a secret); exit status 3 when there is no such connection.
+    """
+    account = push_account(argv[0])
+    if account is None:
+        return 3
+    print(f"push-account: {account.host or '-'} {account.port if account.port is not None else ''}".rstrip())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
