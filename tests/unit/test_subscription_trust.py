@@ -196,7 +196,7 @@ def test_the_icd_example_acknowledgment_byte_for_byte(sqlite_settings: Settings)
     text = (GOLDEN / "subscription_request_example.txt").read_text()
     text = text.replace("03/19/2003-23:59", f"{NOW + timedelta(days=9):%m/%d/%Y-%H:%M}")
     with session_scope(sqlite_settings.database_url) as session:
-        answer = answer_message(session, text, None, actor="test", connections=None)
+        answer = answer_message(session, text, None, actor="test")
     golden = (GOLDEN / "subscription_ack_accepted_example.txt").read_text()
     assert answer.accepted and answer.subscription_id == 210
     assert answer.text == golden.replace("03/19/2003-23:59", f"{NOW + timedelta(days=9):%m/%d/%Y-%H:%M}")
