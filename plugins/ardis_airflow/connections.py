@@ -77,7 +77,8 @@ def notice_transport(settings: Settings) -> Transport:
 def main(argv: list[str]) -> int:
     """``python -m ardis_airflow.connections CONN_ID``: the ``ardis`` command's look-up of a push account.
 
-    Prints ``push-account: HOST PORT`` (``-`` for no host; never a secret); exit status 3 when there is no such connection.
+    Prints ``push-account: HOST PORT`` (``-`` for no host; never a secret); exit status 3
+    when there is no such connection.
     """
     account = push_account(argv[0])
     if account is None:

@@ -180,7 +180,8 @@ def test_the_acknowledgment_keeps_the_message_as_received(sqlite_settings: Setti
     (outcome,) = answer_mail(sqlite_settings, OutboxFolder(sqlite_settings.outbox_dir))
     assert outcome.accepted
     (ack,) = sent(sqlite_settings)
-    assert ack.get_content() == as_written.rstrip("\n") + f"\nstatus: accepted\nSubscriptionID: {outcome.subscription_id}\n"
+    status = f"status: accepted\nSubscriptionID: {outcome.subscription_id}\n"
+    assert ack.get_content() == as_written.rstrip("\n") + "\n" + status
 
 
 def test_the_icd_example_acknowledgment_byte_for_byte(sqlite_settings: Settings) -> None:
