@@ -201,3 +201,19 @@ def test_the_icd_example_acknowledgment_byte_for_byte(sqlite_settings: Settings)
     golden = (GOLDEN / "subscription_ack_accepted_example.txt").read_text()
     assert answer.accepted and answer.subscription_id == 210
     assert answer.text == golden.replace("03/19/2003-23:59", f"{NOW + timedelta(days=9):%m/%d/%Y-%H:%M}")
+
+
+def test_a_firing_places_its_order_without_touching_the_user(sqlite_settings: Settings) -> None:
+    """The order a subscription places is the user's as on record; its notices go to the subscription's address."""
+    from distribution.subscriptions.dispatch import dispatch_pending
+    from distribution.subscriptions.messages import Distribution
+    from tests.unit.test_subscription_dispatch import insert_granules, subscribe
+
+    setup_owner(sqlite_settings)
+    subscribe(sqlite_settings, "sips1", distribution=Distribution("FTP Pull"))  # Email Address sips1@example.org
+    insert_granules(sqlite_settings, 1)
+    result = dispatch_pending(sqlite_settings)
+    assert result.firings == 1 and len(result.requests) == 1
+    assert owner_record(sqlite_settings) == (OWNER, "Sips", "Operator")
+    with session_scope(sqlite_settings.database_url) as session:
+        assert session.scalars(select(Request.notify_email)).one() == "sips1@example.org"
