@@ -13,7 +13,6 @@ from __future__ import annotations
 import mailbox
 import time
 
-import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 from sqlalchemy import func, select
 
@@ -73,7 +72,6 @@ def mails(draw: st.DrawFn) -> bytes:
     return b"\r\n".join(headers) + b"\r\n\r\n" + draw(bodies())
 
 
-@pytest.mark.integration
 @hsettings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                    HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(raw=mails())
