@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 from distribution.config import Settings
+from distribution.destinations import Address
+from distribution.errors import UserError
 from distribution.models import MediaType
 
 PLUGINS = Path(__file__).resolve().parent.parent / "plugins"
@@ -64,7 +66,25 @@ def undefined_connections(conn_ids: list[str]) -> list[str] | None:
         return None
     if proc.returncode not in (0, 3):
         return None
-    return proc.stdout.split()
+    return [line.split()[1] for line in proc.stdout.splitlines() if line.startswith("missing: ")]
+
+
+def push_account(conn_id: str) -> Address | None:
+    """Host and port of an Airflow connection (``python -m ardis_airflow.connections``); None: no such one."""
+    try:
+        proc = _run_plugin("connections", [conn_id])
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise UserError(f"cannot look up the push account {conn_id}: {e}") from e
+    if proc.returncode == 3:
+        return None
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["unknown error"])[-1]
+        raise UserError(f"cannot look up the push account {conn_id}: {last[:200]}")
+    found = [line.split()[2:] for line in proc.stdout.splitlines() if line.startswith("push-account: ")]
+    if not found:
+        raise UserError(f"cannot look up the push account {conn_id}: no answer")
+    host, port = (found[-1] + ["", ""])[:2]
+    return Address("" if host == "-" else host, int(port) if port.isdigit() else None)
 
 
 def _trigger(args: list[str]) -> str:

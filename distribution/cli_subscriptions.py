@@ -4,6 +4,12 @@
 e-mail whose Subject names it), applies it and prints the acknowledgment of
 Table 4.3.2-1; exit status 0 when accepted, 1 when failed. ``backfill`` is the
 operator's: the ICD allows no backfill by e-mail.
+
+``submit`` is the operator speaking for the subscriber: a User ID the archive
+does not know is created from the message; a known user's record is never
+changed by it (a note on stderr says where the message differs). FTP Push and scp
+destinations are checked against the push account's host in Airflow (looked up
+in a separate process), as the e-mail door does.
 """
 
 from __future__ import annotations
@@ -51,13 +57,16 @@ def read_message(path: str) -> tuple[str, str | None]:
 
 
 def _cmd_submit(settings: Settings, args: argparse.Namespace) -> int:
+    from distribution.airflow_bridge import push_account
     from distribution.subscriptions.store import answer_message
 
     body, subject = read_message(args.message_file)
     with db.session_scope(settings.database_url) as session:
         answer = answer_message(session, body, args.subject or subject, actor=_actor(), source="cli",
-                                conn_id=args.conn_id)
+                                conn_id=args.conn_id, connections=push_account)
     print(f"Subject: {answer.subject}", file=sys.stderr)
+    for note in answer.notes:
+        print(f"note: {note}", file=sys.stderr)
     print(answer.text, end="")
     return 0 if answer.accepted else EXIT_FAILED
 

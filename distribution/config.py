@@ -9,6 +9,7 @@ they come from Airflow Connections or the environment of the process that uses t
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,6 +81,7 @@ class Settings:
     system_request_threshold: int = 0  # PDRs in flight archive-wide (Table 4.5-5); 0 = no limit
     system_volume_threshold: int = 0  # bytes in flight archive-wide; 0 = no limit
     maildir: Path | None = None  # incoming subscription e-mails (a Maildir); None: <home>/maildir
+    subscription_relays: tuple[str, ...] = ()  # mail relays subscription e-mails must come through (trust.py)
 
     def ensure_dirs(self) -> None:
         """Create the working folders of the embedded default if missing."""
@@ -130,4 +132,5 @@ def load_settings() -> Settings:
         system_request_threshold=_env_int("ARDIS_SYSTEM_REQUEST_THRESHOLD", 0),
         system_volume_threshold=_env_int("ARDIS_SYSTEM_VOLUME_THRESHOLD", 0),
         maildir=Path(_env("ARDIS_MAILDIR", str(home / "maildir"))),
+        subscription_relays=tuple(p for p in re.split(r"[\s,]+", _env("ARDIS_SUBSCRIPTION_RELAYS", "")) if p),
     )

@@ -22,6 +22,7 @@ from distribution.archive import first_internal_type
 from distribution.claims import FileClaims
 from distribution.config import Settings
 from distribution.db import session_scope
+from distribution.destinations import Address, host_problem
 from distribution.errors import FileVanished, PermanentError, RetryableError
 from distribution.models import GranuleStatus, MediaType, Request, RequestFile, RequestGranule, RequestState
 from distribution.orders import get_request
@@ -69,7 +70,16 @@ def endpoint_with(credentials: Credentials | None, method: str, host: str, port:
 
 
 def push_endpoint(request: Request, credentials: Credentials | None) -> Endpoint:
-    """The request's destination with the connection's credentials filled in."""
+    """The request's destination with the connection's credentials filled in.
+
+    Checked at every push: the credentials go only to the connection's own host
+    (a subscription's connection must name one; distribution/destinations.py).
+    """
+    if credentials is not None:
+        why = host_problem(request.conn_id, Address(credentials.host, credentials.port), request.host,
+                           request.port, require_conn_host=request.order.source == "subscription")
+        if why:
+            raise PermanentError(why)
     return endpoint_with(credentials, _METHOD[request.media_type], request.host, request.port, request.directory)
 
 
@@ -257,11 +267,10 @@ def _deliver_push(
 ) -> int:
     if not todo:
         return 0
-    endpoint = push_endpoint(request, credentials)
     delivered = 0
     try:
         with FileClaims(session, settings.database_url, settings.claim_lease_seconds) as claims, \
-                open_pusher(endpoint) as pusher:
+                open_pusher(push_endpoint(request, credentials)) as pusher:
             pending = todo
             while pending:
                 waiting = []

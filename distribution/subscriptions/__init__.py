@@ -7,6 +7,7 @@ Formats:
 * notification.py — the event notification (Table 4.3.5-1, Figure 4.3.5-1)
 * qualifiers.py — which granules a subscription wants
 * fields.py — field rules and sizes shared by the messages
+* trust.py — whether a mail may speak for the User ID it names (From, envelope, relays)
 
 Services (tables in distribution/subscription_models.py):
 

@@ -9,6 +9,12 @@ followed by `` Acknowledgment``.
 * The status line is at most 256 B, so a failure reason is at most 239 characters
   (256 minus ``status:  failed; ``), printable ASCII on one line; its inner
   spacing is kept (the table's example has ``could  not``).
+* The original is kept as received, line for line (labels' case, field order,
+  leading blanks and all): ``received`` holds it. Characters that are not
+  printable ASCII become ``?`` (a notice is plain ASCII), trailing blank lines
+  are dropped, and a message longer than MAX_RETAINED characters is cut at a line
+  end (such a message is refused anyway). Without ``received`` (an
+  acknowledgment built in code) the original is rendered in the tables' form.
 * SubscriptionID is an integer of up to 8 digits (NNNNNNNN; the table's 23 B is
   one short of its own label and eight digits). An accepted acknowledgment carries
   one; a failed one may not have one (a new request that was refused).
@@ -37,6 +43,7 @@ from distribution.subscriptions.messages import (
 )
 
 SUFFIX = " Acknowledgment"
+MAX_RETAINED = 16384  # characters of a received message kept in its acknowledgment (a request is ~3 KB)
 Original = Union[SubscriptionRequest, SubscriptionUpdate, SubscriptionCancellation]
 
 
@@ -48,6 +55,7 @@ class Acknowledgment:
     accepted: bool
     reason: str | None = None  # why it failed
     subscription_id: int | None = None
+    received: str | None = None  # the original body as received, kept in the acknowledgment
 
     @property
     def subject(self) -> str:
@@ -80,16 +88,36 @@ def render_acknowledgment(ack: Acknowledgment) -> str:
     if problems:
         raise MessageError("subscription acknowledgment", problems)
     original = ack.original
-    if isinstance(original, SubscriptionUpdate):
+    if ack.received is not None:
+        body = retained(ack.received)
+    elif isinstance(original, SubscriptionUpdate):
         body = render_update(original)
     elif isinstance(original, SubscriptionCancellation):
         body = render_cancellation(original)
     else:
         body = render_request(original)
-    body += "status: accepted\n" if ack.accepted else f"status:  failed; {ack.reason}\n"
-    if ack.subscription_id is not None:
-        body += f"SubscriptionID: {ack.subscription_id}\n"
-    return body
+    return body + _status(ack.accepted, ack.reason, ack.subscription_id)
+
+
+def _status(accepted: bool, reason: str | None, subscription_id: int | None) -> str:
+    body = "status: accepted\n" if accepted else f"status:  failed; {reason}\n"
+    return body + (f"SubscriptionID: {subscription_id}\n" if subscription_id is not None else "")
+
+
+def retained(text: str) -> str:
+    """The received body as the acknowledgment keeps it: its lines as they came, each ended by LF."""
+    text = text[: MAX_RETAINED + 1]
+    lines = re.split(r"\r\n|\r|\n", text)
+    if len(text) > MAX_RETAINED:
+        lines = lines[:-1] or [text[:MAX_RETAINED]]  # cut at a line end
+    while lines and not lines[-1].strip():
+        lines.pop()
+    return "".join(re.sub(r"[^\x20-\x7e\t]", "?", line) + "\n" for line in lines)
+
+
+def failed_text(received: str, reason: str, subscription_id: int | None) -> str:
+    """A failed acknowledgment of a message that could not be read: its text as received, then why."""
+    return retained(received) + _status(False, reason, subscription_id)
 
 
 def message_kind(lines: list[Line]) -> str:

@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 
 from distribution.config import Settings
 from distribution.db import session_scope
+from distribution.destinations import split_host
 from distribution.errors import UserError
 from distribution.identifiers import GranuleRef
 from distribution.metadata import GranuleMetadata
@@ -131,18 +132,6 @@ def _order_spec(sub: Subscription, granule: Granule) -> RequestSpec:
     return RequestSpec(media, granules, destination, userstring=sub.notification_text, notify_email=sub.email)
 
 
-def split_host(text: str) -> tuple[str, int | None]:
-    """``host``, ``host:port`` or ``[v6]:port`` (the FTP Host field allows all three)."""
-    text = text.strip()
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        return host, int(rest[1:]) if rest.startswith(":") and rest[1:].isdigit() else None
-    host, sep, port = text.rpartition(":")
-    if sep and port.isdigit() and ":" not in host:
-        return host, int(port)
-    return text, None
-
-
 def fire(session: Session, settings: Settings, sub: Subscription, granule: Granule, *, kind: str,
          event_id: int | None, result: DispatchResult, match: QualifierMatch | None = None) -> bool:
     """Fire ``sub`` for ``granule`` unless it already fired; True when this call fired it.
@@ -181,8 +170,7 @@ def _place_order(session: Session, settings: Settings, sub: Subscription, granul
     Held orders are tried again by ``place_held_orders`` (e.g. media orders, refused
     until the subscriber has a shipping address); ``again`` only lowers the log level of a repeat.
     """
-    contact = Contact(user_id=sub.user_id, email=sub.email, first_name=sub.first_name, last_name=sub.last_name,
-                      phone=sub.telephone)
+    contact = Contact(user_id=sub.user.user_id, email="")  # the user as on record: a firing never changes it
     firing.order_attempts = (firing.order_attempts or 0) + (0 if again else 1)
     try:
         with session.begin_nested():  # inside the firing's transaction: a refusal undoes only the order

@@ -8,6 +8,23 @@ that cannot be read is answered too: its text as received, then the failed statu
 
 Dates in the messages are UTC. Every change leaves a ``subscription_history`` row
 naming who asked (the e-mail sender, or ``cli:<login>``) and what changed.
+
+Who may ask (the e-mail door: ``sender`` given; trust.py says how a mail is judged):
+
+* A subscription message never changes a user's record (e-mail, names,
+  telephone). The subscription keeps the message's own fields; notifications go
+  to its Email Address.
+* By e-mail, the User ID must be known already and the mail must come from its
+  address on record; otherwise nothing changes and the failed acknowledgment goes
+  to the address on record (``Answer.recipient``), or to no one for an unknown
+  User ID (logged for the operators).
+* The operator (``ardis subscription submit``, ``sender`` None) is trusted to
+  speak for the user: an unknown User ID is created from the message (the ICD's
+  operator registers subscriptions on the SIPS's behalf), a known one is left as
+  it is, and ``Answer.notes`` says so where the message differs from the record.
+* FTP Push and scp destinations must be the host of the push account (Airflow
+  connection) they use (distribution/destinations.py), checked here through
+  ``connections`` and again at every push.
 """
 
 from __future__ import annotations
@@ -15,13 +32,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from distribution.destinations import Address, host_problem, split_host
 from distribution.errors import NotFound, UserError
 from distribution.models import Collection
+from distribution.models import User as UserRecord
 from distribution.orders import Contact, upsert_user
 from distribution.subscription_models import (
     DistributionMethod,
@@ -29,11 +48,20 @@ from distribution.subscription_models import (
     SubscriptionHistory,
     SubscriptionState,
 )
-from distribution.subscriptions.acknowledgment import SUFFIX, Acknowledgment, message_kind, render_acknowledgment
+from distribution.subscriptions.acknowledgment import (
+    MAX_RETAINED,
+    SUFFIX,
+    Acknowledgment,
+    failed_text,
+    message_kind,
+    render_acknowledgment,
+)
 from distribution.subscriptions.fields import format_date, read_lines
 from distribution.subscriptions.messages import (
     CANCEL_SUBJECT,
+    FTP_PUSH,
     MEDIA,
+    SCP,
     REQUEST_SUBJECT,
     UPDATE_SUBJECT,
     Distribution,
@@ -47,12 +75,14 @@ from distribution.subscriptions.messages import (
     parse_update,
     request_values,
 )
+from distribution.subscriptions.trust import Sender, same_address
 from distribution.time import utcnow
 
 MAX_REASON = 239  # the status line is at most 256 B (Table 4.3.2-1)
 # The reason Table 4.3.2-1's example gives, spelled as printed: an ESDT the archive does not hold.
 NO_EVENT = "matching subscribable event description could  not be found"
 _DEFAULT_SUBJECT = {"request": REQUEST_SUBJECT, "update": UPDATE_SUBJECT, "cancellation": CANCEL_SUBJECT}
+ConnectionLookup = Callable[[str], Address | None]  # a push account's host and port; None: no such account
 
 
 @dataclass(frozen=True)
@@ -64,6 +94,9 @@ class Answer:
     text: str
     subscription_id: int | None
     kind: str
+    recipient: str | None = None  # e-mail door: where the acknowledgment goes (the address on record); None: no one
+    notes: tuple[str, ...] = ()  # for the operator: what was left as it is
+    reason: str | None = None  # why it failed
 
 
 def default_conn_id(user_id: str) -> str:
@@ -111,12 +144,39 @@ def get_subscription(session: Session, subscription_id: int) -> Subscription:
     return sub
 
 
+def check_destination(distribution: Distribution | None, conn_id: str,
+                      connections: ConnectionLookup | None) -> None:
+    """An FTP Push or scp destination must be the host of the push account it uses (UserError if not).
+
+    Without ``connections`` (code that made the account itself) nothing is looked
+    up here; the push checks again anyway.
+    """
+    if connections is None or distribution is None or distribution.method not in (FTP_PUSH, SCP):
+        return
+    account = connections(conn_id)
+    if account is None:
+        raise UserError(f"no push account ({conn_id}) is arranged for this user; ask the archive's User Services")
+    host, port = split_host(distribution.host or "")
+    why = host_problem(conn_id, account, host, port, require_conn_host=True)
+    if why:
+        raise UserError(why)
+
+
+def _user_record(session: Session, user_id: str) -> UserRecord | None:
+    if len(user_id) > 32:
+        return None
+    return session.scalar(select(UserRecord).where(UserRecord.user_id == user_id))
+
+
 def create_subscription(session: Session, request: SubscriptionRequest, *, actor: str, source: str = "cli",
-                        conn_id: str = "") -> Subscription:
-    """A new active subscription from a parsed request.
+                        conn_id: str = "", connections: ConnectionLookup | None = None,
+                        create_user: bool = True) -> Subscription:
+    """A new active subscription from a parsed request; the user's record is never changed.
 
     Refused: an ESDT the archive has no collection for (its INSERT is no
-    subscribable event: the ICD's example reason), and one already expired.
+    subscribable event: the ICD's example reason), one already expired, an unknown
+    User ID unless ``create_user`` (the operator's door), and a push to a host
+    that is not its account's.
     """
     now = utcnow()
     known = session.scalar(select(Collection.id).where(Collection.short_name == request.short_name,
@@ -127,11 +187,17 @@ def create_subscription(session: Session, request: SubscriptionRequest, *, actor
         raise UserError(f"the expiration date {format_date(request.expiration)} has passed")
     if request.distribution and request.distribution.method == MEDIA and not request.distribution.media_type:
         raise UserError("a Media distribution names DLT, CD-ROM or DVD")
-    user = upsert_user(session, Contact(user_id=request.user.user_id, email=request.email,
-                                        first_name=request.user.first_name, last_name=request.user.last_name,
-                                        phone=request.telephone))
+    conn_id = conn_id or (default_conn_id(request.user.user_id) if request.distribution else "")
+    check_destination(request.distribution, conn_id, connections)
+    user = _user_record(session, request.user.user_id)
+    if user is None:
+        if not create_user:
+            raise UserError(f"User ID {request.user.user_id} is not known to the archive")
+        user = upsert_user(session, Contact(user_id=request.user.user_id, email=request.email,
+                                            first_name=request.user.first_name, last_name=request.user.last_name,
+                                            phone=request.telephone))
     sub = Subscription(user_pk=user.id, state=SubscriptionState.ACTIVE, source=source, created_at=now, updated_at=now,
-                       conn_id=conn_id or (default_conn_id(request.user.user_id) if request.distribution else ""))
+                       conn_id=conn_id)
     _copy(sub, request)
     session.add(sub)
     session.flush()
@@ -139,18 +205,22 @@ def create_subscription(session: Session, request: SubscriptionRequest, *, actor
     return sub
 
 
-def update_subscription(session: Session, change: SubscriptionUpdate, *, actor: str) -> Subscription:
-    """Apply an update message; every From must be the current value (apply_update checks)."""
+def update_subscription(session: Session, change: SubscriptionUpdate, *, actor: str,
+                        connections: ConnectionLookup | None = None) -> Subscription:
+    """Apply an update message; every From must be the current value (apply_update checks).
+
+    A push destination it sets or keeps must still be its account's host.
+    """
     sub = get_subscription(session, change.subscription_id)
     if sub.state == SubscriptionState.CANCELLED:
         raise UserError(f"subscription {sub.id} is cancelled")
     updated = apply_update(request_of(sub), change)
     if updated.expiration < utcnow():
         raise UserError(f"the expiration date {format_date(updated.expiration)} has passed")
-    had_method = sub.method is not None
+    conn_id = sub.conn_id or (default_conn_id(sub.user_id) if updated.distribution else "")
+    check_destination(updated.distribution, conn_id, connections)
     _copy(sub, updated)
-    if sub.method is not None and not had_method and not sub.conn_id:
-        sub.conn_id = default_conn_id(sub.user_id)
+    sub.conn_id = conn_id
     sub.state, sub.updated_at = _state_for(sub, utcnow()), utcnow()
     session.flush()
     record(session, sub, "updated", actor,
@@ -195,17 +265,9 @@ def expire_subscriptions(session: Session, now: datetime | None = None) -> list[
     return expired
 
 
-def _reason(error: Exception) -> str:
+def _reason(error: Exception | str) -> str:
     text = re.sub(r"[^\x20-\x7e]", " ", str(error)).strip() or type(error).__name__
     return text if len(text) <= MAX_REASON else text[: MAX_REASON - 3].rstrip() + "..."
-
-
-def _failed_text(text: str, reason: str, subscription_id: int | None) -> str:
-    """The message as received, then the failed status (for a message that cannot be read back)."""
-    body = text.replace("\r\n", "\n").replace("\r", "\n")
-    body = body if body.endswith("\n") or not body else body + "\n"
-    body += f"status:  failed; {reason}\n"
-    return body + (f"SubscriptionID: {subscription_id}\n" if subscription_id is not None else "")
 
 
 def _parse(kind: str, text: str, subject: str) -> Any:
@@ -214,40 +276,84 @@ def _parse(kind: str, text: str, subject: str) -> Any:
 
 
 def _known_id(text: str) -> int | None:
-    m = re.search(r"(?im)^\s*(?:update|cancel)\s*:\s*(\d{1,8})\s*$", text)
+    m = re.search(r"(?im)^[ \t]*(?:update|cancel)[ \t]*:[ \t]*(\d{1,8})[ \t]*$", text)
     return int(m.group(1)) if m else None
 
 
-def answer_message(session: Session, text: str, subject: str | None, *, actor: str, source: str = "cli",
-                   conn_id: str = "") -> Answer:
-    """Apply one subscription e-mail and build its acknowledgment; a refusal changes nothing.
+def _mail_owner(session: Session, text: str, sender: Sender) -> tuple[UserRecord | None, str | None]:
+    """The user a mail speaks for, and why it may not (None: it may)."""
+    named = {line.value for line in read_lines(text, []) if line.key == "userid"}
+    if len(named) != 1:
+        return None, "the message must name exactly one User ID"
+    user_id = named.pop()
+    user = _user_record(session, user_id)
+    if user is None:
+        return None, f"User ID {user_id[:40]} is not known to the archive"
+    if sender.problem:
+        return user, f"not accepted by e-mail: {sender.problem}"
+    if not same_address(sender.address, user.email):
+        return user, f"not sent from the address on record for User ID {user_id}"
+    if len(text) > MAX_RETAINED:
+        return user, f"the message is {len(text)} characters; at most {MAX_RETAINED}"
+    return user, None
 
+
+def _notes(session: Session, message: Any) -> tuple[str, ...]:
+    """What the operator should know: a known user's record differs from the message and was left as it is."""
+    if not isinstance(message, SubscriptionRequest):
+        return ()
+    user = _user_record(session, message.user.user_id)
+    if user is None or (same_address(message.email, user.email) and (user.first_name, user.last_name) ==
+                        (message.user.first_name, message.user.last_name)):
+        return ()
+    return (f"user {user.user_id}'s record was left as it is ({user.first_name} {user.last_name} <{user.email}>); "
+            f"this subscription's notifications go to {message.email}",)
+
+
+def answer_message(session: Session, text: str, subject: str | None, *, actor: str, source: str = "cli",
+                   conn_id: str = "", sender: Sender | None = None,
+                   connections: ConnectionLookup | None = None) -> Answer:
+    """Apply one subscription message and build its acknowledgment; a refusal changes nothing.
+
+    ``sender`` is the e-mail door's judgement of the mail (None: the operator).
     The change runs in a savepoint, so a failure after part of it was written
-    leaves the database as it was and the acknowledgment says why.
+    leaves the database as it was and the acknowledgment says why. The
+    acknowledgment keeps the message's lines as received (ICD 4.3.2).
     """
     kind = message_kind(read_lines(text, []))
     subject = subject if subject is not None else _DEFAULT_SUBJECT[kind]
-    ack_subject = subject + SUFFIX
+    ack_subject = re.sub(r"[^\x20-\x7e]", "?", subject)[:255] + SUFFIX
+    recipient = None
+    if sender is not None:
+        owner, refusal = _mail_owner(session, text, sender)
+        recipient = owner.email if owner is not None else None
+        if refusal:
+            known, why = _known_id(text), _reason(refusal)
+            return Answer(False, ack_subject, failed_text(text, why, known), known, kind, recipient, reason=why)
+        connections = connections or (lambda _conn_id: None)  # the e-mail door never pushes unchecked
     try:
         message = _parse(kind, text, subject)
     except UserError as e:
-        return Answer(False, ack_subject, _failed_text(text, _reason(e), _known_id(text)), _known_id(text), kind)
+        known, why = _known_id(text), _reason(e)
+        return Answer(False, ack_subject, failed_text(text, why, known), known, kind, recipient, reason=why)
     known = getattr(message, "subscription_id", None)
+    notes = _notes(session, message) if sender is None else ()
     try:
         with session.begin_nested():
             if isinstance(message, SubscriptionRequest):
-                sub = create_subscription(session, message, actor=actor, source=source, conn_id=conn_id)
+                sub = create_subscription(session, message, actor=actor, source=source, conn_id=conn_id,
+                                          connections=connections, create_user=sender is None)
             elif isinstance(message, SubscriptionUpdate):
-                sub = update_subscription(session, message, actor=actor)
+                sub = update_subscription(session, message, actor=actor, connections=connections)
             else:
                 assert isinstance(message, SubscriptionCancellation)
                 sub = cancel_subscription(session, message.subscription_id, actor=actor,
                                           user_id=message.user.user_id)
     except UserError as e:
-        ack = Acknowledgment(message, False, _reason(e), known)
-        return Answer(False, ack_subject, render_acknowledgment(ack), known, kind)
-    ack = Acknowledgment(message, True, None, sub.id)
-    return Answer(True, ack_subject, render_acknowledgment(ack), sub.id, kind)
+        ack = Acknowledgment(message, False, _reason(e), known, received=text)
+        return Answer(False, ack_subject, render_acknowledgment(ack), known, kind, recipient, reason=ack.reason)
+    ack = Acknowledgment(message, True, None, sub.id, received=text)
+    return Answer(True, ack_subject, render_acknowledgment(ack), sub.id, kind, recipient, notes)
 
 
 def describe(sub: Subscription) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from airflow.sdk.exceptions import AirflowNotFoundException
 
 from distribution.config import Settings
 from distribution.delivery import Credentials
+from distribution.destinations import Address
 from distribution.errors import MissingConnection
 from distribution.notices.outbox import OutboxFolder, SmtpTransport, Transport
 
@@ -65,6 +66,15 @@ def push_credentials(conn_id: str) -> Credentials | None:
     )
 
 
+def push_account(conn_id: str) -> Address | None:
+    """Host and port of a push connection (what a destination is checked against), None if there is none."""
+    try:
+        conn = BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException:
+        return None
+    return Address(conn.host or "", conn.port)
+
+
 def notice_transport(settings: Settings) -> Transport:
     """SMTP through the configured Airflow connection, else the outbox folder."""
     if not settings.smtp_conn_id:
@@ -83,17 +93,21 @@ def notice_transport(settings: Settings) -> Transport:
 
 
 def main(argv: list[str]) -> int:
-    """Print each connection id that is not defined (Airflow's secrets backends and database)."""
-    from airflow.models.connection import Connection
+    """``python -m ardis_airflow.connections CONN_ID...``: what the ``ardis`` command asks of Airflow.
 
-    missing = []
+    Prints ``push-account: CONN_ID HOST PORT`` for each defined connection (``-`` for no
+    host; never a secret) and ``missing: CONN_ID`` for each undefined one; exit status 3
+    when any is missing.
+    """
+    missing = False
     for conn_id in argv:
-        try:
-            Connection.get_connection_from_secrets(conn_id)
-        except AirflowNotFoundException:
-            missing.append(conn_id)
-    for conn_id in missing:
-        print(conn_id)
+        account = push_account(conn_id)
+        if account is None:
+            print(f"missing: {conn_id}")
+            missing = True
+        else:
+            port = account.port if account.port is not None else ""
+            print(f"push-account: {conn_id} {account.host or '-'} {port}".rstrip())
     return EXIT_MISSING if missing else 0
 
 

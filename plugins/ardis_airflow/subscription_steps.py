@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ardis_airflow.connections import notice_transport
+from ardis_airflow.connections import notice_transport, push_account
 from distribution.config import load_settings
 from distribution.db import session_scope
 from distribution.models import MediaType
@@ -44,7 +44,7 @@ def expire() -> list[int]:
 
 
 def answer_incoming_mail() -> list[dict[str, Any]]:
-    """Apply and acknowledge the subscription e-mails in the incoming maildir."""
+    """Apply and acknowledge the subscription e-mails in the incoming maildir (push accounts checked here)."""
     settings = load_settings()
     return [{"key": o.key, "sender": o.sender, "accepted": o.accepted, "subscription_id": o.subscription_id}
-            for o in answer_mail(settings, notice_transport(settings))]
+            for o in answer_mail(settings, notice_transport(settings), push_account)]

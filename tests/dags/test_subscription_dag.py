@@ -26,6 +26,7 @@ from distribution.config import Settings
 from distribution.db import session_scope
 from distribution.demo_data import SAMPLES, write_delivery
 from distribution.models import GranuleEvent, Notice, Request, RequestState
+from distribution.orders import Contact, upsert_user
 from distribution.pdr_writer import render_pdr
 from distribution.peers import SshServer
 from distribution.providers import ProviderSpec, add_provider
@@ -137,6 +138,8 @@ def test_pdr_to_subscriber_by_scp_no_one_touching_it(dagbag: Any, sqlite_setting
 
 def test_mail_dag_acknowledges_a_dropped_request(dagbag: Any, sqlite_settings: Settings) -> None:
     _collections(sqlite_settings)
+    with session_scope(sqlite_settings.database_url) as session:  # by e-mail only for users an operator created
+        upsert_user(session, Contact(user_id="sipsc", email="sipsc@sips.example.org"))
     message = EmailMessage()
     message["From"] = "SIPS Ops <sipsc@sips.example.org>"
     message["Subject"] = "L0 Data Subscription Request"

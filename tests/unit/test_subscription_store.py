@@ -7,6 +7,7 @@ here with the acknowledgment parser; every change leaves a history row.
 from __future__ import annotations
 
 import email
+import json
 import mailbox
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -20,7 +21,9 @@ from distribution.cli import main
 from distribution.archive import get_or_create_collection
 from distribution.config import Settings
 from distribution.db import session_scope
+from distribution.destinations import Address
 from distribution.models import Notice
+from distribution.orders import Contact, upsert_user
 from distribution.notices.outbox import OutboxFolder
 from distribution.subscription_models import MailMessage, Subscription, SubscriptionHistory, SubscriptionState
 from distribution.subscriptions.acknowledgment import parse_acknowledgment
@@ -68,6 +71,13 @@ def submit(tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, *args:
     captured = capsys.readouterr()
     submit.last_err = captured.err  # type: ignore[attr-defined]
     return status, captured.out
+
+
+@pytest.fixture(autouse=True)
+def push_account(monkeypatch: pytest.MonkeyPatch) -> None:
+    """labuser's push account as the operator arranged it: scp destinations are checked against its host."""
+    monkeypatch.setenv("AIRFLOW_CONN_ARDIS_SUBSCRIBER_LABUSER", json.dumps(
+        {"conn_type": "sftp", "host": "host.riverdale.com", "login": "labuser", "password": "secret-pw"}))
 
 
 def test_submit_update_cancel_through_the_cli(settings: Settings, tmp_path: Path,
@@ -196,15 +206,26 @@ def _drop(root: Path, sender: str, subject: str, body: str, message_id: str) -> 
     mailbox.Maildir(root, create=True).add(message.as_bytes(policy=default_policy))
 
 
+def known_user(settings: Settings, user_id: str = "labuser", address: str = "labuser@riverdale.com") -> None:
+    """The e-mail door takes messages only for users an operator created."""
+    with session_scope(settings.database_url) as session:
+        upsert_user(session, Contact(user_id=user_id, email=address, first_name="Lab", last_name="User"))
+
+
+def accounts(conn_id: str) -> Address | None:
+    return Address("host.riverdale.com") if conn_id == "ardis_subscriber_labuser" else None
+
+
 def test_mail_folder_answers_each_message_once(settings: Settings) -> None:
     holds_esdt(settings)
+    known_user(settings)
     root = settings.home / "maildir"
     _drop(root, "Lab User <labuser@riverdale.com>", "L0 Data Subscription Request", render_request(request()),
           "<req-1@riverdale.com>")
     _drop(root, "labuser@riverdale.com", "L0 Data Subscription Request Cancellation",
           render_cancellation(SubscriptionCancellation(LABUSER, 999)), "<cancel-1@riverdale.com>")
     outbox = OutboxFolder(settings.outbox_dir)
-    outcomes = answer_mail(settings, outbox)
+    outcomes = answer_mail(settings, outbox, accounts)
     assert [(o.sender, o.accepted) for o in outcomes] == [("labuser@riverdale.com", True),
                                                            ("labuser@riverdale.com", False)]
     assert sorted(p.name.split(":")[0] for p in (root / "cur").iterdir()) == sorted(o.key for o in outcomes)
@@ -212,8 +233,8 @@ def test_mail_folder_answers_each_message_once(settings: Settings) -> None:
     # The same message delivered twice (a mail system's retry) is answered once.
     _drop(root, "labuser@riverdale.com", "L0 Data Subscription Request", render_request(request()),
           "<req-1@riverdale.com>")
-    assert [o.accepted for o in answer_mail(settings, outbox)] == [None]
-    assert answer_mail(settings, outbox) == []
+    assert [o.accepted for o in answer_mail(settings, outbox, accounts)] == [None]
+    assert answer_mail(settings, outbox, accounts) == []
     with session_scope(settings.database_url) as session:
         assert session.scalar(select(func.count()).select_from(Subscription)) == 1
         assert session.scalar(select(func.count()).select_from(MailMessage)) == 2
