@@ -13,12 +13,15 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import tarfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -28,10 +31,12 @@ from distribution.config import Settings
 from distribution.db import session_scope
 from distribution.delivery import begin_request, stage_request, staging_directory, verify_request
 from distribution.errors import RetryableError
-from distribution.models import MediaType, Volume, VolumeState
+from distribution.models import MediaType, RequestState, Volume, VolumeState
 from distribution.notices.media_dn import parse_media_dn
 from distribution.orders import get_request
 from media.errors import StagingFull
+from tests.dags.conftest import airflow_api, airflow_db, dagbag, task_states  # noqa: F401 - fixtures
+from tests.dags.test_media_dag import _run
 from tests.unit.test_media_orders import _archive_md5s, _order
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -219,3 +224,57 @@ def test_image_spool_filesystem_full_then_freed(settings: Settings, tmp_path: Pa
     media_orders.write_volume(settings, media_id)
     assert media_orders.verify_volume(settings, media_id) == len(_files(settings, request_id)) + 1
     assert media_notices.media_dn_date(settings, request_id) == fixed
+
+
+class _FreeSpaceAfterAFailedTry(threading.Thread):
+    """Deletes the filler once Airflow has put the build step up for retry (its metadata DB, read-only)."""
+
+    def __init__(self, filler: Path, dag_id: str) -> None:
+        super().__init__(daemon=True)
+        self.filler, self.dag_id = filler, dag_id
+        self.freed_after: str | None = None
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        db = sqlite3.connect(f"file:{Path(os.environ['AIRFLOW_HOME']) / 'airflow.db'}?mode=ro", uri=True, timeout=30)
+        try:
+            while not self.done.wait(0.05):
+                row = db.execute("SELECT state, try_number FROM task_instance WHERE dag_id = ? AND task_id = ?",
+                                 (self.dag_id, "volume.build")).fetchone()
+                if row and row[0] == "up_for_retry":
+                    self.freed_after = f"try {row[1]}"
+                    self.filler.unlink()
+                    return
+        finally:
+            db.close()
+
+
+@pytest.mark.dags
+def test_image_spool_full_in_a_media_dag_run(dagbag: Any, sqlite_settings: Settings, tmp_path: Path,
+                                             airflow_api: Any, small_tmpfs: Callable[[Path], None]) -> None:
+    """The same through a real DAG run: the build step is retried by Airflow and the request ships."""
+    settings = sqlite_settings
+    request_id = _order(settings, tmp_path, MediaType.DVD, 1 / 8)
+    mount = settings.staging_root / request_id / "volumes"
+    small_tmpfs(mount)
+    filler = mount / "filler"
+    with filler.open("wb") as f:
+        try:
+            f.write(bytes(TMPFS_SIZE))
+        except OSError:
+            pass
+    freer = _FreeSpaceAfterAFailedTry(filler, "ardis_media_optical")
+    freer.start()
+    try:
+        run, _operator = _run(dagbag, airflow_api, "ardis_media_optical", request_id)
+    finally:
+        freer.done.set()
+        freer.join()
+    states = task_states(run)
+    assert freer.freed_after == "try 1" and set(states.values()) == {"success"}, (freer.freed_after, states)
+    with session_scope(settings.database_url) as session:
+        request = get_request(session, request_id)
+        assert request.state is RequestState.COMPLETE
+        [volume] = session.scalars(select(Volume).where(Volume.request_pk == request.id))
+        assert volume.state is VolumeState.VERIFIED and volume.files_checked == sum(len(rg.files) for rg in request.granules) + 1
+    assert sorted(p.name for p in mount.iterdir()) == [f"{request_id}_001.iso"]
