@@ -6,6 +6,11 @@ only — its file names (with checksums when the user is on the checksum list).
 The same text is written onto every volume, printed as the packing list (PDF,
 with the Media_ID as a barcode), and mailed when the operator confirms the
 shipment. When no granule can go on media the user gets the rejection notice.
+
+All copies carry one Completion Date, fixed by the first of them
+(``media_dn_date``) and kept in the request's row; the packing list is printed
+again with the notice that is mailed, so the paper on record says what the
+request came to (a rejection, not "Completed", when it was cancelled or failed).
 """
 
 from __future__ import annotations
@@ -13,12 +18,13 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from distribution.config import Settings
 from distribution.db import session_scope
 from distribution.delivery import final_state
+from distribution.errors import NotFound
 from distribution.identifiers import GranuleRef
 from distribution.media_drives import media_format
 from distribution.models import GranuleStatus, Request, RequestGranule, RequestState, Volume, VolumeState
@@ -55,7 +61,7 @@ def _granule(rg: RequestGranule, checksums: bool, on_media: bool) -> MediaGranul
         gf = rf.granule_file
         with_sum = checksums and gf.checksum_type is not None and gf.checksum_value is not None
         files.append(MediaFile(rf.dist_name, gf.checksum_type if with_sum else None,
-                               gf.checksum_value if with_sum else None))
+                               gf.checksum_value if with_sum else None, gf.size))
     return MediaGranule(str(rg.directory_number), _short_ur(rg), COMPLETED, files)
 
 
@@ -102,11 +108,26 @@ def _preamble(settings: Settings, notice: MediaNotice) -> str:
     return settings.media_rejection_preamble if notice.rejected else settings.media_preamble
 
 
+def media_dn_date(settings: Settings, request_id: str) -> datetime:
+    """The request's Completion Date: set by the first caller in its own transaction, read by every later one.
+
+    A conditional UPDATE, so that volumes built at the same time agree and a
+    retried step (whose transaction was rolled back) finds the date already given.
+    """
+    with session_scope(settings.database_url) as session:
+        session.execute(update(Request).where(Request.request_id == request_id, Request.media_dn_date.is_(None))
+                        .values(media_dn_date=utcnow()).execution_options(synchronize_session=False))
+        date = session.scalar(select(Request.media_dn_date).where(Request.request_id == request_id))
+    if date is None:
+        raise NotFound(f"no request {request_id}")
+    return date
+
+
 def volume_text(settings: Settings, request: Request) -> str:
-    """The DN text written onto each volume (fixed when the first image is built)."""
+    """The DN text written onto each volume (fixed when its image is built, with the request's one date)."""
     session = Session.object_session(request)
     assert session is not None
-    notice = build_media_notice(settings, session, request, utcnow().replace(microsecond=0))
+    notice = build_media_notice(settings, session, request, media_dn_date(settings, str(request.request_id)))
     return render_media_dn(notice, _preamble(settings, notice))
 
 
@@ -114,15 +135,25 @@ def packing_list_path(settings: Settings, request: Request) -> Path:
     return under(settings.home / "packing_lists", f"{request.request_id}.pdf")
 
 
+def _print(settings: Settings, request: Request, notice: MediaNotice) -> str:
+    path = packing_list_path(settings, request)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    write_packing_list(notice, partial, _preamble(settings, notice), archive_name=settings.archive_name)
+    partial.replace(path)  # never a half-written list where the operator prints from
+    return str(path)
+
+
 def print_packing_list(settings: Settings, request_id: str) -> str:
-    """The packing list PDF (paginated, ``Media k of n`` and the Media_ID barcode on every page)."""
+    """The packing list PDF (paginated, ``Media k of n`` and the Media_ID barcode on every page).
+
+    A request that ended without shipping (cancelled, failed) prints as its rejection.
+    """
+    completed = media_dn_date(settings, request_id)
     with session_scope(settings.database_url) as session:
         request = get_request(session, request_id)
-        notice = build_media_notice(settings, session, request, (request.shipped_at or utcnow()).replace(microsecond=0))
-        path = packing_list_path(settings, request)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_packing_list(notice, path, _preamble(settings, notice), archive_name=settings.archive_name)
-        return str(path)
+        ended = request.shipped_at is None and request.state.is_terminal
+        return _print(settings, request, build_media_notice(settings, session, request, completed, rejected=ended))
 
 
 def notify_media_request(settings: Settings, request_id: str, transport: Transport) -> dict[str, str | int | None]:
@@ -130,6 +161,7 @@ def notify_media_request(settings: Settings, request_id: str, transport: Transpo
 
     A volume marked bad leaves the request open: the rewrite run writes it and closes the request.
     """
+    completed = media_dn_date(settings, request_id)
     with session_scope(settings.database_url) as session:
         request = get_request(session, request_id)
         bad = [v.media_id for v in volumes_of(session, request) if v.state is VolumeState.BAD]
@@ -144,8 +176,8 @@ def notify_media_request(settings: Settings, request_id: str, transport: Transpo
         state = final_state(request)
         if request.shipped_at is None and state is not RequestState.CANCELLED:
             state = RequestState.FAILED
-        completed = (request.shipped_at or utcnow()).replace(microsecond=0)
         notice = build_media_notice(settings, session, request, completed, rejected=request.shipped_at is None)
+        _print(settings, request, notice)  # the list on record says what was mailed
         dn = enqueue_notice(
             session, dedupe_key=f"media-dn:{request.request_id}", kind="media-rejection" if notice.rejected
             else "media-dn", recipient=request.notify_email or request.order.user.email,

@@ -237,6 +237,8 @@ class Request(Base):
     carrier: Mapped[str] = mapped_column(String(64), default="", server_default="")
     tracking_number: Mapped[str] = mapped_column(String(64), default="", server_default="")
     shipped_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # The media DN's Completion Date: fixed once (the first volume's text), the same on every copy.
+    media_dn_date: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
     order: Mapped[Order] = relationship(back_populates="requests")
     granules: Mapped[list[RequestGranule]] = relationship(

@@ -319,8 +319,9 @@ def write_iso(entries: Iterable[Entry], out: Path, *, capacity: int, volume_id: 
         stale.unlink(missing_ok=True)
     spool_path = out.with_name(f".{out.name}.{os.getpid()}.spool")
     partial = out.with_name(out.name + ".partial")
-    spool = Spool(spool_path, now)
+    spool: Spool | None = None
     try:
+        spool = Spool(spool_path, now)  # inside: a disk too full for the spool's schema is StagingFull too
         for entry in entries:
             spool.add(entry)
         layout = _Layout(spool.db)
@@ -348,7 +349,8 @@ def write_iso(entries: Iterable[Entry], out: Path, *, capacity: int, volume_id: 
             raise StagingFull(f"no room for the spool of {out.name} in {out.parent}: {e}") from e
         raise MediaError(f"the spool of {out.name} failed: {e}") from e
     finally:
-        spool.close()
+        if spool is not None:
+            spool.close()
         spool_path.unlink(missing_ok=True)
     os.replace(partial, out)
     return size

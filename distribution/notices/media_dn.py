@@ -74,11 +74,16 @@ _HEADINGS = ("Directory", "FILECKSUMTYPE", "File Name", "FILECKSUMVALUE")
 
 @dataclass(frozen=True)
 class MediaFile:
-    """A file of a granule on the media; the checksum pair only for users on the checksum list."""
+    """A file of a granule on the media; the checksum pair only for users on the checksum list.
+
+    ``size`` is printed on the packing list only: Table 4.3.6-2 has no size, so the
+    notice's text carries none and a notice read back equals one with sizes.
+    """
 
     name: str
     checksum_type: str | None = None
     checksum_value: str | None = None
+    size: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -180,6 +185,8 @@ def _check_file(f: MediaFile, checksums: bool) -> None:
     _token("File Name", f.name, 255, _NAME)
     if _MEDIA_SEQ.fullmatch(f.name):
         raise ValueError(f"a file name may not read as a 'Media k of n' line: {f.name!r}")
+    if f.size is not None and f.size < 0:
+        raise ValueError(f"{f.name} has a negative size: {f.size}")
     if (f.checksum_type is None) != (f.checksum_value is None):
         raise ValueError(f"FILECKSUMTYPE and FILECKSUMVALUE of {f.name} go together")
     if f.checksum_type is None:
@@ -254,37 +261,63 @@ def _header(notice: MediaNotice, preamble: str) -> list[str]:
     return lines
 
 
-def _volume(notice: MediaNotice, k: int, volume: MediaVolume) -> list[list[str]]:
+class Columns:
+    """How the table's rows are set: here as the ICD's figures write them, fixed runs of 17 blanks.
+
+    The figures' gaps are not columns (the headings do not stand over their values);
+    the printed packing list sets the same items in aligned columns (``packing_list.AlignedColumns``).
+    """
+
+    def heading(self) -> str:
+        return f"Directory{COLUMN_GAP}Status{COLUMN_GAP * 2}Granule ID"
+
+    def row(self, g: MediaGranule, rejected: bool) -> str:
+        gap = COLUMN_GAP * 2 if rejected else COLUMN_GAP
+        return f"{g.directory}{gap}{g.status}{COLUMN_GAP}{g.granule_id}"
+
+    def file_heading(self) -> str:
+        return _HEADINGS[2]
+
+    def file(self, f: MediaFile) -> str:
+        return f.name
+
+
+ICD_COLUMNS = Columns()
+
+
+def _volume(notice: MediaNotice, k: int, volume: MediaVolume, cols: Columns) -> list[list[str]]:
     """A volume's section as groups of lines: its headings, then each granule's entry (kept on one page)."""
     rejected = notice.rejected
     ident = REJECTION_MEDIA_INDENT if rejected else f"{volume.media_id}{COLUMN_GAP}"
     lines = [_line(f"Media {k} of {len(notice.volumes)}"), _line(UNDERLINE),
              _line(f"{ident}MEDIA TYPE: {volume.media_type}{COLUMN_GAP * 2}MEDIA FORMAT : {volume.media_format}"),
-             _line(UNDERLINE), _line(f"Directory{COLUMN_GAP}Status{COLUMN_GAP * 2}Granule ID")]
+             _line(UNDERLINE), _line(cols.heading())]
     if rejected:
         lines.append(BLANK)
-        lines += [_line(f"{g.directory}{COLUMN_GAP * 2}{g.status}{COLUMN_GAP}{g.granule_id}") for g in volume.granules]
+        lines += [_line(cols.row(g, True)) for g in volume.granules]
         return [[*lines, BLANK]]
-    lines += [_line(h) for h in (_HEADINGS[1:] if notice.checksums else _HEADINGS[2:3])]
+    file_heading = _line(cols.file_heading())
+    lines += [_line(_HEADINGS[1]), file_heading, _line(_HEADINGS[3])] if notice.checksums else [file_heading]
     lines.append(BLANK)
     groups = [lines]
     for g in volume.granules:
-        entry = [_line(f"{g.directory}{COLUMN_GAP}{g.status}{COLUMN_GAP}{g.granule_id}")]
+        entry = [_line(cols.row(g, False))]
         for f in g.files:
             if notice.checksums:
-                entry += [_line(f.checksum_type) if f.checksum_type else BLANK, _line(f.name),
+                entry += [_line(f.checksum_type) if f.checksum_type else BLANK, _line(cols.file(f)),
                           _line(f.checksum_value) if f.checksum_value else BLANK]
             else:
-                entry.append(_line(f.name))
+                entry.append(_line(cols.file(f)))
         entry.append(BLANK)
         groups.append(entry)
     return groups
 
 
-def media_dn_lines(notice: MediaNotice, preamble: str) -> tuple[list[str], list[list[list[str]]]]:
+def media_dn_lines(notice: MediaNotice, preamble: str,
+                   cols: Columns = ICD_COLUMNS) -> tuple[list[str], list[list[list[str]]]]:
     """(header lines, each volume section as groups of lines) after validation: the packing list pages by them."""
     _check(notice, preamble)
-    return _header(notice, preamble), [_volume(notice, k, v) for k, v in enumerate(notice.volumes, 1)]
+    return _header(notice, preamble), [_volume(notice, k, v, cols) for k, v in enumerate(notice.volumes, 1)]
 
 
 def render_media_dn(notice: MediaNotice, preamble: str) -> str:

@@ -2,7 +2,13 @@
 
 "The Packing List that is included in each order is simply a printed copy of the
 distribution notice": every line of ``render_media_dn`` is printed, in order, in
-Courier (its columns are runs of blanks). Each volume's section starts on a new
+Courier, with two differences that only a reader of paper sees. The table
+(Directory, Status, Granule ID, File Name) is set in aligned columns, each heading
+over its values: the figures' fixed runs of 17 blanks (kept byte for byte in the
+mailed text and the copy on the medium) are a word processor's tab stops that no
+longer line up in plain text. And each file's line ends with its size in bytes,
+right-aligned under ``Size (bytes)``, so that the recipient can check what arrived
+(Table 4.3.6-2 has no size; the mailed notice carries none). Each volume's section starts on a new
 page, so a disc's or tape's pages can go into its own case; the band on top of
 every page names the request, ``Media k of n`` of the volume the page belongs to,
 the page number, and carries a Code128 barcode of the Media_ID for the operator's
@@ -25,7 +31,7 @@ from reportlab.graphics.barcode.code128 import Code128
 from reportlab.lib.pagesizes import letter
 from reportlab.pdfgen.canvas import Canvas
 
-from distribution.notices.media_dn import MediaNotice, media_dn_lines
+from distribution.notices.media_dn import Columns, MediaFile, MediaGranule, MediaNotice, media_dn_lines
 
 PAGE_WIDTH, PAGE_HEIGHT = letter
 MARGIN = 40.0
@@ -38,6 +44,8 @@ FOOTER = 14.0
 _COURIER_ADVANCE = 0.6  # every Courier glyph is 600/1000 em wide
 BODY_WIDTH = PAGE_WIDTH - 2 * MARGIN
 LINES_PER_PAGE = int((PAGE_HEIGHT - 2 * MARGIN - BAND_HEIGHT - FOOTER) // LEADING)
+GAP = "    "  # between the table's columns
+SIZE_HEADING = "Size (bytes)"
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,46 @@ class _Page:
 
 def _chars_at(size: float) -> int:
     return int(BODY_WIDTH // (_COURIER_ADVANCE * size))
+
+
+class AlignedColumns(Columns):
+    """The table's columns padded to their widest value, over the whole notice; sizes right-aligned.
+
+    The size column ends after the longest file name, but no further than a line at
+    body size reaches; a longer name pushes its own size to the right.
+    """
+
+    def __init__(self, notice: MediaNotice) -> None:
+        granules = [g for v in notice.volumes for g in v.granules]
+        files = [f for g in granules for f in g.files]
+        self.dir_width = max([len("Directory"), *(len(g.directory) for g in granules)])
+        self.status_width = max([len("Status"), *(len(g.status) for g in granules)])
+        size_width = max([len(SIZE_HEADING), *(len(_size(f)) for f in files)])
+        longest = max([len("File Name"), *(len(f.name) for f in files)])
+        self.right = min(_chars_at(BODY_SIZE), longest + len(GAP) + size_width)
+        self.sizes = any(f.size is not None for f in files)
+
+    def _row(self, directory: str, status: str, granule_id: str) -> str:
+        return f"{directory.ljust(self.dir_width)}{GAP}{status.ljust(self.status_width)}{GAP}{granule_id}"
+
+    def _sized(self, name: str, size: str) -> str:
+        return f"{name}{' ' * max(len(GAP), self.right - len(name) - len(size))}{size}" if size else name
+
+    def heading(self) -> str:
+        return self._row("Directory", "Status", "Granule ID")
+
+    def row(self, g: MediaGranule, rejected: bool) -> str:
+        return self._row(g.directory, g.status, g.granule_id)
+
+    def file_heading(self) -> str:
+        return self._sized("File Name", SIZE_HEADING if self.sizes else "")
+
+    def file(self, f: MediaFile) -> str:
+        return self._sized(f.name, _size(f))
+
+
+def _size(f: MediaFile) -> str:
+    return "" if f.size is None else f"{f.size:,}"
 
 
 def _printed(line: str) -> list[str]:
@@ -127,11 +175,11 @@ def _body(canvas: Canvas, lines: list[str]) -> None:
 
 
 def write_packing_list(notice: MediaNotice, path: Path | str, preamble: str, *, archive_name: str = "") -> Path:
-    """Print the notice (``render_media_dn(notice, preamble)``, line for line) to a PDF at ``path``.
+    """Print the notice (``render_media_dn(notice, preamble)``, line for line, its table aligned) to a PDF at ``path``.
 
     Raises ValueError as render_media_dn does, before anything is written.
     """
-    header, volumes = media_dn_lines(notice, preamble)
+    header, volumes = media_dn_lines(notice, preamble, AlignedColumns(notice))
     pages = _paginate(header, volumes)
     path = Path(path)
     kind = "Rejection Notice" if notice.rejected else "Packing List"

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import email
 import hashlib
+import re
 import subprocess
 import tarfile
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from distribution import delivery, media_notices, media_orders
@@ -20,7 +23,7 @@ from distribution.errors import UserError
 from distribution.models import GranuleStatus, MediaType, RequestState, Volume, VolumeState
 from distribution.notices.media_dn import parse_media_dn
 from distribution.notices.outbox import OutboxFolder
-from distribution.orders import Contact, RequestSpec, create_order, get_request
+from distribution.orders import Contact, RequestSpec, cancel_order, create_order, get_request
 
 USER = Contact(user_id="mediau", email="media.user@example.org", first_name="Joan", last_name="Requester",
                shipping_address="1616 McCormick Drive\nLandover, MD 22222", checksum_list=True)
@@ -143,3 +146,82 @@ def test_nothing_fits_gives_the_rejection_notice_and_a_bad_volume_is_rewritten(
     [rejection] = [m for m in mails if "Rejection" in m["Subject"]]
     notice = parse_media_dn(rejection.get_payload(decode=True).decode())
     assert notice.rejected and notice.volumes[0].media_id is None
+
+
+class SteppingClock:
+    """A clock that moves on a minute at every reading: each step of a request happens at another time."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 12, 5, 8, 0, 0)
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(minutes=1)
+        return self.now
+
+
+def _pdf_text(path: Path) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(path).pages)
+
+
+def _completion_date(text: str) -> str:
+    [date] = re.findall(r"Completion Date: (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)", text)
+    return date
+
+
+def test_one_completion_date_on_the_medium_the_packing_list_and_the_mail(
+        settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 10, defect 14: the disc, the printed list and the e-mail were three dates (build, print, shipment)."""
+    clock = SteppingClock()
+    for module in (media_notices, media_orders):
+        monkeypatch.setattr(module, "utcnow", clock)
+    request_id = _order(settings, tmp_path, MediaType.DVD)
+    [media_id] = _produce(settings, request_id, "burner-1")
+    out = tmp_path / "extracted"
+    burned = settings.home / "drives" / "burner-1" / f"{media_id}.iso"
+    subprocess.run(["osirrox", "-indev", str(burned), "-extract", "/", str(out)], check=True, capture_output=True)
+    on_disc = _completion_date((out / f"{request_id}.txt").read_text())
+    printed = Path(media_notices.print_packing_list(settings, request_id))
+    assert _completion_date(_pdf_text(printed)) == on_disc
+    assert _completion_date(_pdf_text(Path(media_notices.print_packing_list(settings, request_id)))) == on_disc
+    media_orders.shipped(settings, request_id, "FedEx", "7712 3456 7890")
+    media_notices.notify_media_request(settings, request_id, OutboxFolder(settings.outbox_dir))
+    [mail] = [email.message_from_bytes(p.read_bytes()) for p in settings.outbox_dir.glob("*.eml")]
+    assert _completion_date(mail.get_payload(decode=True).decode()) == on_disc
+    assert _completion_date(_pdf_text(printed)) == on_disc
+    with session_scope(settings.database_url) as session:
+        request = get_request(session, request_id)
+        assert str(request.media_dn_date) == on_disc  # the state of record
+        assert request.shipped_at is not None and str(request.shipped_at) != on_disc  # the clock did move
+
+
+def test_the_packing_list_of_a_cancelled_request_is_its_rejection(settings: Settings, tmp_path: Path) -> None:
+    """Issue 10, defect 14: printed while the volumes were good, the list still said Completed after the cancel."""
+    request_id = _order(settings, tmp_path, MediaType.DLT)
+    _produce(settings, request_id, "tape-1")
+    printed = Path(media_notices.print_packing_list(settings, request_id))
+    assert "Completed" in _pdf_text(printed)
+    with session_scope(settings.database_url) as session:
+        order_id = str(get_request(session, request_id).order.order_id)
+        cancel_order(session, order_id)
+    result = media_notices.notify_media_request(settings, request_id, OutboxFolder(settings.outbox_dir))
+    assert result["state"] == RequestState.CANCELLED.value
+    [mail] = [email.message_from_bytes(p.read_bytes()) for p in settings.outbox_dir.glob("*.eml")]
+    assert "Rejection" in mail["Subject"]
+    text = _pdf_text(printed)
+    assert "Rejection Notice" in text and "Completed" not in text and "Canceled" in text
+    assert _completion_date(text) == _completion_date(mail.get_payload(decode=True).decode())
+    assert Path(media_notices.print_packing_list(settings, request_id)) == printed  # printed again: the same
+    assert "Completed" not in _pdf_text(printed)
+
+
+def test_the_packing_list_lists_file_sizes(settings: Settings, tmp_path: Path) -> None:
+    request_id = _order(settings, tmp_path, MediaType.DVD)
+    _produce(settings, request_id, "burner-1")
+    text = _pdf_text(Path(media_notices.print_packing_list(settings, request_id)))
+    with session_scope(settings.database_url) as session:
+        files = [(rf.dist_name, rf.granule_file.size) for rg in get_request(session, request_id).granules
+                 for rf in rg.files]
+    lines = [" ".join(line.split()) for line in text.split("\n")]
+    assert "File Name Size (bytes)" in lines
+    for name, size in files:
+        assert f"{name} {size:,}" in lines

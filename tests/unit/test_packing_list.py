@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import shutil
@@ -160,3 +161,69 @@ def test_first_page_renders_with_text_and_barcode(tmp_path: Path, artifacts: Pat
         # The barcode: top right, bars and spaces alternating across one row of pixels.
         row = [gray.getpixel((x, 90)) < 128 for x in range(580, 810)]
         assert sum(1 for a, b in zip(row, row[1:]) if a != b) > 40
+
+
+def _sized(notice: MediaNotice) -> MediaNotice:
+    """The notice with a size on every file (1 byte to tens of gigabytes), as the database gives them."""
+    volumes = [dataclasses.replace(v, granules=[
+        dataclasses.replace(g, files=[dataclasses.replace(f, size=7 ** (3 * i + len(f.name) % 5))
+                                      for i, f in enumerate(g.files)]) for g in v.granules]) for v in notice.volumes]
+    return dataclasses.replace(notice, volumes=volumes)
+
+
+def _assert_columns(body: list[str], notice: MediaNotice) -> None:
+    """Each heading stands over its values; every file's size ends where ``Size (bytes)`` does."""
+    [heading] = [line for line in body if line.startswith("Directory ")]
+    status_at, ur_at = heading.index("Status"), heading.index("Granule ID")
+    rows = [line for line in body if re.match(r"\d+ +(Completed|Canceled) ", line)]
+    assert len(rows) == sum(len(v.granules) for v in notice.volumes)
+    for row in rows:
+        directory, status, ur = row.split()
+        assert (row.index(status), row.index(ur, row.index(status) + len(status))) == (status_at, ur_at), row
+    files = [f for v in notice.volumes for g in v.granules for f in g.files]
+    if not files:
+        assert not any("File Name" in line for line in body)
+        return
+    [size_heading] = [line for line in body if line.startswith("File Name ")]
+    assert size_heading.rstrip().endswith("Size (bytes)")
+    right = len(size_heading.rstrip())
+    for f in files:
+        [line] = [line for line in body if line.startswith(f.name + " ")]
+        assert line.rstrip().endswith(f" {f.size:,}") and len(line.rstrip()) == right, (line, right)
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm (poppler-utils) not installed")
+def test_the_columns_line_up_and_every_file_has_its_size(tmp_path: Path, artifacts: Path) -> None:
+    """Issue 10, defect 14: the ICD's fixed gaps put Status under 'Directory' and no file had a size."""
+    for name, notice, preamble in (("shipment", SHIPMENT, SHIPMENT_PREAMBLE),
+                                   ("rejection", REJECTION, REJECTION_PREAMBLE)):
+        notice = _sized(notice)
+        pdf = write_packing_list(notice, tmp_path / f"{name}.pdf", preamble, archive_name="EDF")
+        (lines,) = pages_of(pdf)
+        _band, body = split_band(notice, lines)
+        _assert_columns(body, notice)
+        names = {f.name for v in notice.volumes for g in v.granules for f in g.files} | {"File Name"}
+        assert_same_text(render_media_dn(notice, preamble),  # the DN's text, once the sizes are taken out
+                         [line.rsplit(None, 2 if line.startswith("File Name") else 1)[0]
+                          if line.split(" ", 1)[0] in names or line.startswith("File Name") else line
+                          for line in body])
+        stem = artifacts / f"packing_list_columns_{name}"
+        subprocess.run(["pdftoppm", "-r", "110", "-png", "-singlefile", str(pdf), str(stem)], check=True)
+        assert stem.with_suffix(".png").stat().st_size > 0
+    assert render_media_dn(_sized(SHIPMENT), SHIPMENT_PREAMBLE) == render_media_dn(SHIPMENT, SHIPMENT_PREAMBLE)
+
+
+def test_checksum_lines_keep_their_order_with_sizes(tmp_path: Path) -> None:
+    notice = _sized(MediaNotice(
+        order_id="O1", request_id="R1", completed=SHIPMENT.completed, shipping_address=[], count=2,
+        count_unit="files", checksums=True, volumes=[MediaVolume("R1_001", "DLT", "TARFORMAT", [
+            MediaGranule("12345", "SC:AST_L1A.002:13900", "Completed", [
+                MediaFile("a.hdf", "MD5", "0123456789abcdef0123456789abcdef"), MediaFile("a.hdf.met")]),
+            MediaGranule("7", "SC:AST_L1A.002:13901", "Canceled")])]))
+    (lines,) = pages_of(write_packing_list(notice, tmp_path / "ck.pdf", "P."))
+    _band, body = split_band(notice, lines)
+    _assert_columns(body, notice)
+    at = body.index(next(line for line in body if line.startswith("File Name ")))
+    assert [body[at - 1].strip(), body[at + 1].strip()] == ["FILECKSUMTYPE", "FILECKSUMVALUE"]
+    at = body.index(next(line for line in body if line.startswith("a.hdf ")))
+    assert [body[at - 1].strip(), body[at + 1].strip()] == ["MD5", "0123456789abcdef0123456789abcdef"]
