@@ -21,7 +21,7 @@ from types import TracebackType
 from typing import Any, BinaryIO
 
 import smbclient
-from smbclient._pool import ClientConfig
+from smbclient import ClientConfig
 from smbprotocol.connection import Connection
 from smbprotocol.exceptions import LogonFailure, SMBAuthenticationError, SMBException, SMBOSError
 
