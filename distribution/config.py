@@ -51,6 +51,23 @@ def _env_int(name: str, default: int) -> int:
         raise ValueError(f"{name} must be an integer, not {raw!r}") from e
 
 
+#: Seconds a peer may stay silent (connecting, logging in, or in the middle of a transfer) before
+#: the try fails as retryable; ``ARDIS_NETWORK_TIMEOUT_SECONDS`` overrides it.
+DEFAULT_NETWORK_TIMEOUT = 60.0
+
+
+def network_timeout() -> float:
+    """The network timeout setting, read now: every FTP, SFTP, scp and SMB client applies it."""
+    raw = os.environ.get("ARDIS_NETWORK_TIMEOUT_SECONDS", "")
+    try:
+        value = float(raw) if raw.strip() else DEFAULT_NETWORK_TIMEOUT
+    except ValueError as e:
+        raise ValueError(f"ARDIS_NETWORK_TIMEOUT_SECONDS must be a number of seconds, not {raw!r}") from e
+    if not 0 < value < 86400:
+        raise ValueError(f"ARDIS_NETWORK_TIMEOUT_SECONDS must be between 0 and 86400, not {raw!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where Ardis keeps things and how it names and announces them."""
@@ -82,6 +99,7 @@ class Settings:
     system_volume_threshold: int = 0  # bytes in flight archive-wide; 0 = no limit
     maildir: Path | None = None  # incoming subscription e-mails (a Maildir); None: <home>/maildir
     subscription_relays: tuple[str, ...] = ()  # mail relays subscription e-mails must come through (trust.py)
+    network_timeout: float = DEFAULT_NETWORK_TIMEOUT  # seconds; the transfer clients read network_timeout()
 
     def ensure_dirs(self) -> None:
         """Create the working folders of the embedded default if missing."""
@@ -133,4 +151,5 @@ def load_settings() -> Settings:
         system_volume_threshold=_env_int("ARDIS_SYSTEM_VOLUME_THRESHOLD", 0),
         maildir=Path(_env("ARDIS_MAILDIR", str(home / "maildir"))),
         subscription_relays=tuple(p for p in re.split(r"[\s,]+", _env("ARDIS_SUBSCRIPTION_RELAYS", "")) if p),
+        network_timeout=network_timeout(),
     )

@@ -37,7 +37,7 @@ from distribution.pdrserver.base import (
     remote_path,
     temporary_name,
 )
-from distribution.transfer.base import Endpoint
+from distribution.transfer.base import Endpoint, failure_reason
 from distribution.transfer.ftp import hang_up
 
 _NOT_IMPLEMENTED = ("500", "501", "502", "504")
@@ -83,7 +83,7 @@ class FtpPdrServer:
         except (ftplib.error_reply, ftplib.error_proto) as e:
             raise ProviderTransferFailed(f"{what}: unexpected reply {e}") from e
         except (OSError, EOFError) as e:
-            raise ProviderNetworkFailure(f"{what}: connection lost: {e or type(e).__name__}") from e
+            raise ProviderNetworkFailure(f"{what}: connection lost: {failure_reason(e, self.endpoint.timeout)}") from e
 
     def __enter__(self) -> FtpPdrServer:
         ep = self.endpoint
@@ -92,13 +92,13 @@ class FtpPdrServer:
             try:
                 self.ftp.connect(ep.host, ep.port or 21, timeout=ep.timeout)
             except (OSError, EOFError, ftplib.Error) as e:  # refused, unknown host, timeout, 421 greeting
-                raise ProviderUnreachable(f"cannot connect to {ep.where}: {e or type(e).__name__}") from e
+                raise ProviderUnreachable(f"cannot connect to {ep.where}: {failure_reason(e, ep.timeout)}") from e
             try:
                 self.ftp.login(user, ep.password)
             except ftplib.error_perm as e:
                 raise ProviderLoginRefused(f"{ep.where}: login as {user} refused: {e}") from e
             except (OSError, EOFError, ftplib.Error) as e:
-                raise ProviderUnreachable(f"{ep.where}: login as {user} failed: {e or type(e).__name__}") from e
+                raise ProviderUnreachable(f"{ep.where}: login as {user} failed: {failure_reason(e, ep.timeout)}") from e
             self.ftp.set_pasv(ep.passive)
             if ep.directory:
                 with self._mapped(f"{ep.where}: login directory {ep.directory}", lambda: True):

@@ -42,33 +42,27 @@ from distribution.pdrserver.base import (
     remote_path,
     temporary_name,
 )
-from distribution.transfer.base import AuthenticationFailed, Endpoint, HostKeyMismatch, TransferRetryable
+from distribution.transfer.base import AuthenticationFailed, Endpoint, HostKeyMismatch, TransferRetryable, \
+    failure_reason
 from distribution.transfer.sftp import MAX_REQUESTS, SshSession, connect
 
 #: Bytes asked for per read; asyncssh splits it into parallel requests of the server's read limit.
 READ_SIZE = 4 << 20
 
 
-def _mapped_sftp(e: Exception, what: str) -> PdrServerError:
+def _mapped_sftp(e: Exception, what: str, reason: str) -> PdrServerError:
+    """The PdrServerError for ``e``; ``reason`` says why the connection broke (e.g. "timed out ...")."""
     if isinstance(e, (asyncssh.SFTPNoSuchFile, asyncssh.SFTPNoSuchPath)):
         return ProviderFileNotFound(f"{what}: no such file or directory")
     if isinstance(e, (asyncssh.SFTPPermissionDenied, asyncssh.SFTPOpUnsupported)):
         return ProviderCommandRefused(f"{what}: {e.reason}")  # type: ignore[union-attr]
     if isinstance(e, (asyncssh.SFTPConnectionLost, asyncssh.SFTPNoConnection)):
-        return ProviderNetworkFailure(f"{what}: connection lost: {e.reason}")  # type: ignore[union-attr]
+        return ProviderNetworkFailure(f"{what}: connection lost: {reason}")
     if isinstance(e, asyncssh.SFTPFailure):
         return ProviderTransferFailed(f"{what}: {e.reason}")
     if isinstance(e, asyncssh.SFTPError):
         return ProviderCommandRefused(f"{what}: {e.reason}")
-    return ProviderNetworkFailure(f"{what}: connection broke: {e or type(e).__name__}")
-
-
-@contextmanager
-def _guard(what: str) -> Iterator[None]:
-    try:
-        yield
-    except (OSError, asyncssh.Error, asyncio.TimeoutError) as e:
-        raise _mapped_sftp(e, what) from e
+    return ProviderNetworkFailure(f"{what}: connection broke: {reason}")
 
 
 class SftpPdrServer(SshSession):
@@ -85,10 +79,17 @@ class SftpPdrServer(SshSession):
     def _at(self, path: str) -> str:
         return self.endpoint.at(path.lstrip("/"))
 
+    @contextmanager
+    def _guard(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except (OSError, asyncssh.Error, asyncio.TimeoutError) as e:
+            raise _mapped_sftp(e, what, self._reason(e)) from e
+
     async def _connect(self) -> None:
         ep = self.endpoint
         try:
-            self.conn = await connect(ep)
+            self.conn = await connect(ep, self.client)
         except HostKeyMismatch as e:
             raise ProviderHostKeyMismatch(str(e)) from e
         except AuthenticationFailed as e:
@@ -98,8 +99,8 @@ class SftpPdrServer(SshSession):
         try:
             self._sftp = await self.conn.start_sftp_client()
         except (OSError, asyncssh.Error) as e:
-            raise ProviderUnreachable(f"{ep.where}: SFTP session failed: {e}") from e
-        with _guard(f"{self._at(self.polling)}: polling directory"):
+            raise ProviderUnreachable(f"{ep.where}: SFTP session failed: {failure_reason(e, ep.timeout)}") from e
+        with self._guard(f"{self._at(self.polling)}: polling directory"):
             attrs = await self._sftp.stat(self.polling)
         if attrs.type != asyncssh.FILEXFER_TYPE_DIRECTORY:
             raise ProviderFileNotFound(f"{self._at(self.polling)}: the polling directory is not a directory")
@@ -115,7 +116,7 @@ class SftpPdrServer(SshSession):
 
     async def _list(self) -> list[RemoteFile]:
         found = []
-        with _guard(f"{self._at(self.polling)}: cannot list"):
+        with self._guard(f"{self._at(self.polling)}: cannot list"):
             names = await self._client.readdir(self.polling)
         for entry in names:
             name = str(entry.filename)
@@ -135,7 +136,7 @@ class SftpPdrServer(SshSession):
 
     async def _regular(self, path: str, what: str) -> int:
         """The size of the plain file at ``path``; a directory or device is refused."""
-        with _guard(what):
+        with self._guard(what):
             attrs = await self._client.stat(path)
         if attrs.type != asyncssh.FILEXFER_TYPE_REGULAR:
             raise ProviderCommandRefused(f"{what}: not a plain file")
@@ -148,7 +149,7 @@ class SftpPdrServer(SshSession):
         where = self._at(path)
         if (size := await self._regular(path, f"{where}: cannot read")) > limit:
             raise PdrTooLarge(f"{where}: {size} bytes, at most {limit}")
-        with _guard(f"{where}: cannot read"):
+        with self._guard(f"{where}: cannot read"):
             async with self._client.open(path, "rb") as f:
                 data = await f.read(limit + 1)
         if len(data) > limit:
@@ -164,7 +165,7 @@ class SftpPdrServer(SshSession):
 
     async def _read_into(self, path: str, staging: StagingFile, what: str) -> None:
         """Large reads with the next one in flight while a worker thread writes the last one."""
-        with _guard(what):
+        with self._guard(what):
             async with self._client.open(path, "rb", block_size=-1, max_requests=MAX_REQUESTS) as f:
                 offset = 0
                 pending = asyncio.ensure_future(f.read(READ_SIZE, offset))
@@ -182,7 +183,7 @@ class SftpPdrServer(SshSession):
 
     async def _write_response(self, target: str, tmp: str, text: str) -> None:
         try:
-            with _guard(f"{self._at(target)}: cannot write"):
+            with self._guard(f"{self._at(target)}: cannot write"):
                 async with self._client.open(tmp, "wb") as f:
                     await f.write(text.encode("utf-8"))
                 try:

@@ -14,6 +14,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Protocol
 
+from distribution.config import network_timeout
 from distribution.errors import PermanentError, RetryableError
 
 METHODS = ("ftp", "sftp", "smb", "local")
@@ -58,7 +59,8 @@ class Endpoint:
     private_key: str | None = field(default=None, repr=False)  # PEM text (sftp)
     known_hosts: str | None = None
     passive: bool = True
-    timeout: float = 30.0
+    #: connect, login and read timeout (seconds without an answer); ARDIS_NETWORK_TIMEOUT_SECONDS
+    timeout: float = field(default_factory=network_timeout)
 
     @property
     def where(self) -> str:
@@ -91,6 +93,20 @@ class Pusher(Protocol):
     def remote_size(self, remote_name: str) -> int | None:
         """The size of ``remote_name`` in the directory, or None when it is not there."""
         ...
+
+
+_TIMEOUT_WORDS = ("timed out", "timeout", "not responding")
+
+
+def failure_reason(e: BaseException, timeout: float) -> str:
+    """Why a network call failed, in words: a timeout says so (its own text is often empty)."""
+    text = str(getattr(e, "reason", "") or e).strip()
+    if isinstance(e, TimeoutError) and text in ("", "timed out"):
+        return f"timed out (no answer within {timeout:g} s)"
+    if (isinstance(e, TimeoutError) or any(word in text.lower() for word in _TIMEOUT_WORDS)) and (
+            "timed out" not in text.lower()):
+        return f"timed out: {text}"
+    return text or type(e).__name__
 
 
 def check_size(endpoint: Endpoint, remote_name: str, expected: int, actual: int | None) -> None:

@@ -1,5 +1,9 @@
 """FTP push (FtpPush) with ftplib: binary, passive by default, file data by ``sendfile``.
 
+The endpoint's timeout is the socket timeout of the control and every data
+connection: connecting, each reply and each block sent or received (a silent
+peer fails the try as retryable, "timed out").
+
 ftplib's own loops copy every block through Python (its download loop,
 ``recv(blocksize)`` per block, ran at ~0.4x curl on loopback): uploads go by
 ``socket.sendfile`` and ``get_file`` reads into one reused 1 MiB buffer instead.
@@ -25,6 +29,7 @@ from distribution.transfer.base import (
     TransferRetryable,
     check_name,
     check_size,
+    failure_reason,
 )
 
 BLOCK_SIZE = 1 << 20
@@ -54,7 +59,7 @@ class FtpPusher:
         except ftplib.error_perm as e:
             raise permanent(f"{what}: {e}") from e
         except _NETWORK_ERRORS as e:  # error_temp (4xx), error_reply, error_proto, resets, timeouts
-            raise TransferRetryable(f"{what}: {e or type(e).__name__}") from e
+            raise TransferRetryable(f"{what}: {failure_reason(e, self.endpoint.timeout)}") from e
 
     def __enter__(self) -> FtpPusher:
         ep = self.endpoint
@@ -103,7 +108,8 @@ class FtpPusher:
         except ftplib.error_perm:
             return None  # 550: no such file
         except _NETWORK_ERRORS as e:
-            raise TransferRetryable(f"{self.endpoint.at(remote_name)}: SIZE failed: {e}") from e
+            reason = failure_reason(e, self.endpoint.timeout)
+            raise TransferRetryable(f"{self.endpoint.at(remote_name)}: SIZE failed: {reason}") from e
 
     def get_file(self, remote_name: str, local: Path) -> int:
         """Download ``remote_name`` to ``local`` (via ``<local>.part``, renamed when whole); return bytes."""

@@ -21,7 +21,7 @@ from typing import Any
 
 from distribution.errors import ArdisError
 from distribution.transfer.base import AuthenticationFailed, Endpoint, HostKeyMismatch, RemotePathError, \
-    TransferRetryable
+    TransferRetryable, failure_reason
 
 _PATH_ERRORS = ("No such file or directory", "Not a directory", "Is a directory", "Read-only file system",
                 "Operation not permitted", "Permission denied\n", "Permission denied\r")
@@ -72,8 +72,9 @@ class OpenSshCopier:
             "scp", "-B", "-F", "/dev/null", "-P", str(ep.port or 22), "-i", str(self.key),
             "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none", "-o", "BatchMode=yes",
             "-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={self.known_hosts}",
-            "-o", "GlobalKnownHostsFile=/dev/null", "-o", f"ConnectTimeout={int(ep.timeout)}",
-            "-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=3",
+            "-o", "GlobalKnownHostsFile=/dev/null", "-o", f"ConnectTimeout={max(1, round(ep.timeout))}",
+            # the read timeout: a server silent for about ep.timeout is dropped (4 unanswered probes)
+            "-o", f"ServerAliveInterval={max(1, round(ep.timeout / 4))}", "-o", "ServerAliveCountMax=3",
             str(local), f"{ep.username}@{ep.host}:{remote_path}",
         ]
         try:
@@ -94,4 +95,6 @@ def _mapped(ep: Endpoint, remote_path: str, message: str) -> ArdisError:
         return AuthenticationFailed(f"{where}: authentication as {ep.username} refused")
     if any(marker in text for marker in _PATH_ERRORS):
         return RemotePathError(f"{where}: {message.splitlines()[-1]}")
-    return TransferRetryable(f"{where}: scp failed: {message.splitlines()[-1]}")
+    lines = message.splitlines()
+    line = next((s for s in lines if "timed out" in s.lower() or "timeout" in s.lower()), lines[-1])
+    return TransferRetryable(f"{where}: scp failed: {failure_reason(RuntimeError(line), ep.timeout)}")

@@ -33,6 +33,7 @@ from distribution.transfer.base import (
     TransferRetryable,
     check_name,
     check_size,
+    failure_reason,
 )
 
 # SFTP: -1 takes the server's own write limit (OpenSSH announces 255 KiB through
@@ -70,24 +71,34 @@ def connect_options(ep: Endpoint) -> dict[str, Any]:
         "known_hosts": known_hosts,
         "agent_path": None,
         "config": [],
-        "connect_timeout": ep.timeout,
+        "connect_timeout": ep.timeout,  # TCP connect and the SSH handshake
         "login_timeout": ep.timeout,
-        "keepalive_interval": ep.timeout,
+        # the read timeout: a server silent for about ep.timeout is dropped, in the middle of a transfer too
+        "keepalive_interval": ep.timeout / (KEEPALIVE_COUNT + 1),
         "keepalive_count_max": KEEPALIVE_COUNT,
     }
 
 
-async def connect(ep: Endpoint) -> asyncssh.SSHClientConnection:
+class _Client(asyncssh.SSHClient):
+    """Keeps why the connection ended: SFTP calls then only say "Connection closed"."""
+
+    lost: Exception | None = None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = exc
+
+
+async def connect(ep: Endpoint, client: _Client | None = None) -> asyncssh.SSHClientConnection:
     """An SSH connection with the host key verified; HostKeyMismatch, AuthenticationFailed or TransferRetryable."""
     options = connect_options(ep)
     try:
-        return await asyncssh.connect(ep.host, **options)
+        return await asyncssh.connect(ep.host, client_factory=lambda: client or _Client(), **options)
     except asyncssh.HostKeyNotVerifiable as e:
         raise HostKeyMismatch(f"{ep.where}: host key of {ep.host} does not match the one on record") from e
     except asyncssh.PermissionDenied as e:
         raise AuthenticationFailed(f"{ep.where}: authentication as {ep.username} refused") from e
     except (OSError, asyncio.TimeoutError, asyncssh.Error) as e:
-        raise TransferRetryable(f"cannot connect to {ep.where}: {e or type(e).__name__}") from e
+        raise TransferRetryable(f"cannot connect to {ep.where}: {failure_reason(e, ep.timeout)}") from e
 
 
 class SshSession:
@@ -102,6 +113,12 @@ class SshSession:
         self.loop = asyncio.new_event_loop()
         self.conn: asyncssh.SSHClientConnection | None = None
         self._sftp: asyncssh.SFTPClient | None = None
+        self.client = _Client()  # the connection's owner: it learns why the connection ended
+
+    def _reason(self, e: BaseException) -> str:
+        """``failure_reason`` of ``e``, or of the connection's end when that was the cause (a keep-alive timeout)."""
+        lost = self.client.lost
+        return failure_reason(lost if lost is not None else e, self.endpoint.timeout)
 
     def _run(self, coro: Awaitable[T]) -> T:
         return self.loop.run_until_complete(coro)
@@ -151,11 +168,11 @@ class SftpPusher(SshSession):
 
     async def _connect(self) -> None:
         ep = self.endpoint
-        self.conn = await connect(ep)
+        self.conn = await connect(ep, self.client)
         try:
             self._sftp = await self.conn.start_sftp_client()
         except (OSError, asyncssh.Error) as e:
-            raise TransferRetryable(f"{ep.where}: SFTP session failed: {e}") from e
+            raise TransferRetryable(f"{ep.where}: SFTP session failed: {failure_reason(e, ep.timeout)}") from e
         if ep.directory:
             attrs = await self._guard(ep.directory, self._sftp.stat(ep.directory))
             if attrs.type != asyncssh.FILEXFER_TYPE_DIRECTORY:
@@ -199,11 +216,11 @@ class SftpPusher(SshSession):
         except (asyncssh.SFTPFailure, asyncssh.SFTPConnectionLost, asyncssh.SFTPNoConnection) as e:
             if any(text in e.reason for text in _SCP_PATH_ERRORS):
                 raise RemotePathError(f"{where}: {e.reason}") from e
-            raise TransferRetryable(f"{where}: {e.reason}") from e
+            raise TransferRetryable(f"{where}: {self._reason(e)}") from e
         except asyncssh.SFTPError as e:
             raise TransferRefused(f"{where}: {e.reason}") from e
         except (OSError, asyncssh.Error) as e:
-            raise TransferRetryable(f"{where}: transfer broke: {e}") from e
+            raise TransferRetryable(f"{where}: transfer broke: {self._reason(e)}") from e
 
     async def _stat(self, path: str) -> asyncssh.SFTPAttrs | None:
         try:

@@ -2,6 +2,13 @@
 
 Each pusher keeps its own connection cache, so two pushers in one worker process
 (different credentials, or a failed logon) never share or poison a session.
+
+Timeouts: smbprotocol bounds only the negotiation; afterwards every reply is
+awaited without limit (its receive thread drops a silent server after 2 x 10
+minutes) and a send into a server that stopped reading blocks for ever. The
+pusher makes the connection itself, so the endpoint's timeout is the receive
+thread's keep-alive period (a silent server is dropped after two of them) and
+the socket's send timeout.
 """
 
 from __future__ import annotations
@@ -14,6 +21,8 @@ from types import TracebackType
 from typing import Any, BinaryIO
 
 import smbclient
+from smbclient import ClientConfig
+from smbprotocol.connection import Connection
 from smbprotocol.exceptions import LogonFailure, SMBAuthenticationError, SMBException, SMBOSError
 
 from distribution.transfer.base import (
@@ -23,6 +32,7 @@ from distribution.transfer.base import (
     TransferRetryable,
     check_name,
     check_size,
+    failure_reason,
 )
 
 BLOCK_SIZE = 1 << 20
@@ -48,14 +58,15 @@ class SmbPusher:
         if not ep.directory.strip("/\\"):
             raise RemotePathError(f"{ep.where}: no share given (directory must be <share>/<path>)")
         try:
+            self._connect()
             smbclient.register_session(ep.host, username=ep.username or None, password=ep.password or None,
-                                       connection_timeout=max(1, int(ep.timeout)), **self._kw)
+                                       connection_timeout=self._timeout, **self._kw)
         except (LogonFailure, SMBAuthenticationError) as e:
             self._hang_up()
             raise AuthenticationFailed(f"{ep.where}: logon as {ep.username} refused") from e
         except (OSError, SMBException, ValueError) as e:  # ValueError: smbprotocol's "failed to connect"
             self._hang_up()
-            raise TransferRetryable(f"cannot connect to {ep.where}: {e}") from e
+            raise TransferRetryable(f"cannot connect to {ep.where}: {failure_reason(e, ep.timeout)}") from e
         try:
             is_dir = smbclient.path.isdir(self.base, **self._kw)
         except (SMBOSError, SMBException) as e:  # e.g. no such share
@@ -65,6 +76,18 @@ class SmbPusher:
             self._hang_up()
             raise RemotePathError(f"{ep.where}: directory {ep.directory} does not exist")
         return self
+
+    @property
+    def _timeout(self) -> int:
+        return max(1, round(self.endpoint.timeout))
+
+    def _connect(self) -> None:
+        """The TCP connection and negotiation with the timeouts set, in the cache where register_session looks."""
+        conn = Connection(ClientConfig().client_guid, self.endpoint.host, self.port, require_signing=True)
+        conn._receive_timeout = self._timeout  # read when the receive thread starts (in connect)
+        self._cache[f"{self.endpoint.host.lower()}:{self.port}"] = conn
+        conn.connect(timeout=self._timeout)
+        conn.transport._sock.settimeout(self._timeout)  # sends: smbprotocol leaves the socket blocking
 
     def _hang_up(self) -> None:
         smbclient.reset_connection_cache(fail_on_error=False, connection_cache=self._cache)
@@ -86,7 +109,7 @@ class SmbPusher:
                 raise RemotePathError(f"{where}: {e.strerror}") from e
             raise TransferRetryable(f"{where}: {e.strerror}") from e
         except (OSError, SMBException, ValueError) as e:
-            raise TransferRetryable(f"{where}: transfer broke: {e}") from e
+            raise TransferRetryable(f"{where}: transfer broke: {failure_reason(e, self.endpoint.timeout)}") from e
 
     def put_file(self, local: Path, remote_name: str) -> int:
         size = local.stat().st_size
@@ -106,4 +129,5 @@ class SmbPusher:
                 return None
             raise TransferRetryable(f"{self.endpoint.at(remote_name)}: stat failed: {e.strerror}") from e
         except (OSError, SMBException, ValueError) as e:
-            raise TransferRetryable(f"{self.endpoint.at(remote_name)}: stat failed: {e}") from e
+            reason = failure_reason(e, self.endpoint.timeout)
+            raise TransferRetryable(f"{self.endpoint.at(remote_name)}: stat failed: {reason}") from e
