@@ -1,7 +1,7 @@
 """per-file delivery claims and internal checksums
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-05
 
 ``request_files.claimed_by`` / ``claim_expires_at``: who is sending a file now
@@ -23,7 +23,7 @@ from alembic import op
 
 
 revision = '0006'
-down_revision = '0004'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
