@@ -7,26 +7,22 @@ try ("finished with state success, but the task instance's state attribute is
 queued") and retries the step; the retry used to ask again, and an operator who had
 answered saw the question come back until the tries ran out.
 
-``AnsweredOnce`` keeps every answer in Ardis's database (``distribution.answers``)
-before it returns it, and a try that starts takes the answer already given to this
-step of the run: first the one Ardis recorded, then the one Airflow still holds
-for an earlier try. Airflow keeps one HITL detail per task instance and carries it
-to the next try (its ``ti_id`` follows the task instance), and its upsert would
-clear the response; so the answer is read before the question is asked again.
+An answer is recorded in Ardis's database the moment Airflow stores it
+(``ardis_airflow.answer_log``, in the api-server) and again when the step takes it
+(``execute_complete``). ``AnsweredOnce`` starts every try by looking there: a step of
+a run that has an answer returns it and does not ask again. (A task cannot read an
+earlier try's answer from Airflow: the task API has no HITL read, and asking again
+would clear the answer Airflow kept.)
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from airflow.providers.standard.operators.hitl import HITLOperator
-from airflow.sdk.execution_time.hitl import get_hitl_detail_content_detail
 
 from distribution.answers import Answer, StepKey, record_answer, recorded_answer
 from distribution.config import load_settings
-
-log = logging.getLogger(__name__)
 
 
 def _key(context: Any) -> StepKey:
@@ -47,33 +43,13 @@ def _payload(answer: Answer) -> dict[str, Any]:
                                                                        "name": answer.responded_by}}
 
 
-def earlier_answer(ti: Any) -> Answer | None:
-    """The answer Airflow holds for this task instance from an earlier try, if one was given."""
-    try:
-        detail = get_hitl_detail_content_detail(ti.id)
-    except Exception as e:  # no detail yet (404) or the API is unreachable: nothing to take over
-        log.info("no earlier answer for %s: %s", ti.task_id, e)
-        return None
-    if not getattr(detail, "response_received", False) or not detail.chosen_options:
-        return None
-    user = detail.responded_by_user
-    return Answer(list(detail.chosen_options), dict(detail.params_input or {}),
-                  (user.name or user.id) if user is not None else "", detail.responded_at)
-
-
 class AnsweredOnce(HITLOperator):
     """A HITL step that asks once per run: a retried try takes the answer given before."""
 
     def execute(self, context: Any) -> Any:
-        key, ti = _key(context), context["task_instance"]
-        url = load_settings().database_url
-        kept = recorded_answer(url, key)
-        if kept is None and (ti.try_number or 1) > 1:
-            given = earlier_answer(ti)
-            if given is not None:
-                self.validate_chosen_options(given.chosen_options)
-                kept = record_answer(url, key, given, _request_id(context), ti.try_number)
+        kept = recorded_answer(load_settings().database_url, _key(context))
         if kept is not None:
+            self.validate_chosen_options(kept.chosen_options)
             self.log.info("Answered before by %s at %s: %s — not asking again", kept.responded_by or "someone",
                           kept.responded_at, kept.chosen_options)
             return _payload(kept)
