@@ -120,7 +120,7 @@ def test_database_restart_in_the_middle_of_a_push(cluster: Cluster, tmp_path: Pa
                 break
             except OperationalError:
                 assert tries < 5
-        notify_request(settings, request_id, OutboxFolder(settings.outbox_dir))
+        notify_request(settings, request_id, lambda: OutboxFolder(settings.outbox_dir))
     finally:
         server.close_all()
         thread.join(timeout=5)

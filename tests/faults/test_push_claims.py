@@ -126,7 +126,7 @@ def assert_exact(settings: Settings, request_id: str, target: Path) -> None:
 def finish(settings: Settings, request_id: str, credentials: Credentials) -> None:
     """What the rest of a run does: deliver (again), then the DN."""
     delivery.deliver_request(settings, request_id, credentials)
-    notify.notify_request(settings, request_id, OutboxFolder(settings.outbox_dir), credentials)
+    notify.notify_request(settings, request_id, lambda: OutboxFolder(settings.outbox_dir), lambda: credentials)
 
 
 # --- two runs of one request released at the same instant ------------------------------------------------
