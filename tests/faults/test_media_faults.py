@@ -237,14 +237,15 @@ class _FreeSpaceAfterAFailedTry(threading.Thread):
 
     def run(self) -> None:
         db = sqlite3.connect(f"file:{Path(os.environ['AIRFLOW_HOME']) / 'airflow.db'}?mode=ro", uri=True, timeout=30)
+        query = "SELECT run_id, state, try_number FROM task_instance WHERE dag_id = ? AND task_id = ?"
         try:
+            earlier = {row[0] for row in db.execute(query, (self.dag_id, "volume.build"))}  # other tests' runs
             while not self.done.wait(0.05):
-                row = db.execute("SELECT state, try_number FROM task_instance WHERE dag_id = ? AND task_id = ?",
-                                 (self.dag_id, "volume.build")).fetchone()
-                if row and row[0] == "up_for_retry":
-                    self.freed_after = f"try {row[1]}"
-                    self.filler.unlink()
-                    return
+                for run_id, state, try_number in db.execute(query, (self.dag_id, "volume.build")):
+                    if run_id not in earlier and state == "up_for_retry":
+                        self.freed_after = f"try {try_number}"
+                        self.filler.unlink()
+                        return
         finally:
             db.close()
 
