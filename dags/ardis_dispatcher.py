@@ -1,4 +1,5 @@
-"""Starts the run of every request that has none (a lost trigger, a restart).
+"""Starts the run of every request that has none (a lost trigger, a restart), and the
+rewrite run of every volume marked bad whose request has no run going.
 
 Electronic requests go to ardis_distribution, CD-ROM and DVD to ardis_media_optical,
 DLT to ardis_media_tape.
@@ -13,10 +14,10 @@ from datetime import timedelta
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import DAG, task
 
-from ardis_airflow import policy, steps
+from ardis_airflow import names, policy, steps
 
 with DAG(
-    dag_id="ardis_dispatcher",
+    dag_id=names.DISPATCHER_DAG,
     description="Trigger the distribution or media run of requests left without one",
     schedule=timedelta(minutes=1),
     catchup=False,

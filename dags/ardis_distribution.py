@@ -9,10 +9,10 @@ from __future__ import annotations
 from airflow.sdk import DAG, Param, task
 from airflow.sdk import TriggerRule
 
-from ardis_airflow import policy, steps
+from ardis_airflow import names, policy, steps
 
 with DAG(
-    dag_id="ardis_distribution",
+    dag_id=names.DISTRIBUTION_DAG,
     description="Stage, verify, deliver (FtpPull, FtpPush, scp, SmbPush) and notify one request",
     schedule=None,
     catchup=False,

@@ -6,10 +6,10 @@ from datetime import timedelta
 
 from airflow.sdk import DAG, task
 
-from ardis_airflow import ingest_steps, policy, steps
+from ardis_airflow import ingest_steps, names, policy, steps
 
 with DAG(
-    dag_id="ardis_housekeeping",
+    dag_id=names.HOUSEKEEPING_DAG,
     description="Expire pull areas, clean staging, resend pending notices and owed PANs/PDRDs",
     schedule=timedelta(hours=1),
     catchup=False,

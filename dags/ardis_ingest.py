@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from airflow.sdk import DAG, Param, TriggerRule, task
 
-from ardis_airflow import ingest_steps, policy
+from ardis_airflow import ingest_steps, names, policy
 from ardis_airflow.assets import GRANULE_INSERTS
 
 with DAG(
-    dag_id="ardis_ingest",
+    dag_id=names.INGEST_DAG,
     description="Validate, pull, archive and answer one PDR",
     schedule=None,
     catchup=False,

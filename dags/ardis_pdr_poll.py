@@ -12,10 +12,10 @@ from datetime import timedelta
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import DAG, task
 
-from ardis_airflow import ingest_steps, policy
+from ardis_airflow import ingest_steps, names, policy
 
 with DAG(
-    dag_id="ardis_pdr_poll",
+    dag_id=names.PDR_POLL_DAG,
     description="Take new PDRs from the providers and start their ingest",
     schedule=timedelta(minutes=1),
     catchup=False,
@@ -27,7 +27,7 @@ with DAG(
     new_pdrs = task(task_id="discover")(ingest_steps.discover)()
     TriggerDagRunOperator.partial(
         task_id="trigger_ingest",
-        trigger_dag_id="ardis_ingest",
+        trigger_dag_id=names.INGEST_DAG,
         skip_when_already_exists=True,
         wait_for_completion=False,
         retries=1,

@@ -10,10 +10,10 @@ from datetime import timedelta
 
 from airflow.sdk import DAG, task
 
-from ardis_airflow import policy, subscription_steps
+from ardis_airflow import names, policy, subscription_steps
 
 with DAG(
-    dag_id="ardis_subscription_mail",
+    dag_id=names.SUBSCRIPTION_MAIL_DAG,
     description="Apply and acknowledge subscription requests, updates and cancellations sent by e-mail",
     schedule=timedelta(minutes=1),
     catchup=False,

@@ -11,11 +11,11 @@ from __future__ import annotations
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable, TriggerRule, task
 
-from ardis_airflow import policy, steps, subscription_steps
+from ardis_airflow import names, policy, steps, subscription_steps
 from ardis_airflow.assets import GRANULE_INSERTS
 
 with DAG(
-    dag_id="ardis_subscriptions",
+    dag_id=names.SUBSCRIPTIONS_DAG,
     description="Notify subscribers and place their orders for newly inserted granules",
     schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable("*/5 * * * *", timezone="UTC"),
                                  assets=[GRANULE_INSERTS]),
@@ -28,7 +28,7 @@ with DAG(
     new_requests = task(task_id="dispatch")(subscription_steps.dispatch)()
     trigger = TriggerDagRunOperator.partial(
         task_id="trigger_distribution",
-        trigger_dag_id="ardis_distribution",
+        trigger_dag_id=names.DISTRIBUTION_DAG,
         skip_when_already_exists=True,
         wait_for_completion=False,
         retries=1,

@@ -4,6 +4,12 @@ The domain never imports Airflow; this starts ``airflow api-server``,
 ``airflow scheduler`` and ``airflow dag-processor`` with one environment
 (LocalExecutor, SQLite under the given home, everything bound to 127.0.0.1)
 and talks to them through the ``airflow`` CLI and the REST API.
+
+The SimpleAuthManager knows one account, ``ardis`` (role ``op``: it may start
+runs and read connections), whose password the stack writes into the
+manager's passwords file; ``client_env()`` is what an ``ardis`` command needs
+to reach this Airflow with it. ``all_admins`` (the default, for the stand-in
+HITL operator, which sends no token) lets every request through as admin.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ from distribution.errors import ArdisError
 from distribution.peers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
+#: The SimpleAuthManager account the stack creates for the ``ardis`` command.
+ACCOUNT = "ardis"
 
 
 def airflow_bin() -> str:
@@ -53,6 +61,7 @@ class AirflowStack:
     home: Path
     extra_env: dict[str, str] = field(default_factory=dict)
     api_port: int = 0
+    all_admins: bool = True
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -63,6 +72,11 @@ class AirflowStack:
             secret_file.write_text(secrets.token_hex(32))
             secret_file.chmod(0o600)
         self._secret = secret_file.read_text().strip()
+        self.passwords_file = self.home / "simple_auth_manager_passwords.json"
+        if not self.passwords_file.exists():
+            self.passwords_file.write_text(json.dumps({ACCOUNT: secrets.token_urlsafe(16)}) + "\n")
+            self.passwords_file.chmod(0o600)
+        self.password = json.loads(self.passwords_file.read_text())[ACCOUNT]
 
     @property
     def api_url(self) -> str:
@@ -82,7 +96,9 @@ class AirflowStack:
                 "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.api_url}/execution/",
                 "AIRFLOW__API_AUTH__JWT_SECRET": self._secret,
                 "AIRFLOW__API__SECRET_KEY": self._secret,
-                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": str(self.all_admins),
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ACCOUNT}:op",
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(self.passwords_file),
                 "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
                 "AIRFLOW__SCHEDULER__DAG_DIR_LIST_INTERVAL": "5",
                 "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
@@ -92,6 +108,11 @@ class AirflowStack:
         )
         env.update(self.extra_env)
         return env
+
+    def client_env(self) -> dict[str, str]:
+        """The settings with which ``ardis`` reaches this Airflow (``distribution.airflow_bridge``)."""
+        return {"ARDIS_AIRFLOW_URL": self.api_url, "ARDIS_AIRFLOW_USERNAME": ACCOUNT,
+                "ARDIS_AIRFLOW_PASSWORD": self.password}
 
     def cli(self, *args: str, check: bool = True, timeout: float = 180) -> str:
         """Run an ``airflow`` CLI command against this installation; its stdout."""

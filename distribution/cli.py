@@ -74,7 +74,7 @@ def _cmd_archive_add(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _cmd_order_create(settings: Settings, args: argparse.Namespace) -> int:
-    from distribution.airflow_bridge import trigger_distribution_run
+    from distribution.airflow_bridge import start_run
     from distribution.orders import Contact, Destination, RequestSpec, check_spec, create_order, parse_media_type
 
     contact = Contact(user_id=args.user, email=args.email or "", first_name=args.first_name,
@@ -98,7 +98,7 @@ def _cmd_order_create(settings: Settings, args: argparse.Namespace) -> int:
     for request_id, media in created:
         print(f"REQUESTID: {request_id} ({media})")
         if not args.no_trigger:
-            print(f"  run request-{request_id}: {trigger_distribution_run(request_id, order_id, media)}")
+            print(f"  {start_run(request_id)}")
     return 0
 
 

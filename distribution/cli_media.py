@@ -28,11 +28,11 @@ def _cmd_volumes(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _cmd_rewrite(settings: Settings, args: argparse.Namespace) -> int:
-    from distribution.airflow_bridge import trigger_media_rewrite
+    from distribution.airflow_bridge import start_run
     from distribution.media_orders import mark_bad
 
     request_id = mark_bad(settings, args.media_id, args.why)
-    started = trigger_media_rewrite(settings, request_id, args.media_id)
+    started = start_run(request_id, args.media_id)
     print(f"{args.media_id} marked bad; request {request_id}: {started}")
     return 0
 

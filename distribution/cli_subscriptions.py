@@ -124,7 +124,7 @@ def _since(text: str | None) -> datetime | None:
 
 
 def _cmd_backfill(settings: Settings, args: argparse.Namespace) -> int:
-    from distribution.airflow_bridge import trigger_distribution_run
+    from distribution.airflow_bridge import start_run
     from distribution.notices.outbox import OutboxFolder
     from distribution.subscriptions.dispatch import backfill
 
@@ -137,8 +137,7 @@ def _cmd_backfill(settings: Settings, args: argparse.Namespace) -> int:
     for why in result.held:
         print(f"  held: {why}")
     for r in result.requests:
-        status = "left to the dispatcher" if args.no_trigger else trigger_distribution_run(
-            r.request_id, r.order_id, r.media_type)
+        status = "left to the dispatcher" if args.no_trigger else start_run(r.request_id)
         print(f"  request {r.request_id} ({r.media_type}): {status}")
     return 0
 

@@ -68,6 +68,15 @@ def network_timeout() -> float:
     return value
 
 
+
+def airflow_url() -> str:
+    """``ARDIS_AIRFLOW_URL``, Airflow's api-server as the ``ardis`` command reaches it ('' when not set).
+
+    Its credentials are not settings: ``ARDIS_AIRFLOW_TOKEN``, or ``ARDIS_AIRFLOW_USERNAME`` and
+    ``ARDIS_AIRFLOW_PASSWORD``, are read from the environment when a call is made.
+    """
+    return os.environ.get("ARDIS_AIRFLOW_URL", "").strip().rstrip("/")
+
 @dataclass(frozen=True)
 class Settings:
     """Where Ardis keeps things and how it names and announces them."""

@@ -27,12 +27,13 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from distribution import db
-from distribution.airflow_bridge import trigger_distribution_run
+from distribution.airflow_bridge import AirflowUnreachable, airflow_names, start_run
 from distribution.airflow_hitl import Operator, shipping_clerk
 from distribution.airflow_stack import AirflowStack
 from distribution.archive import granule_ur
@@ -53,8 +54,6 @@ from distribution.orders import Contact, Destination, RequestSpec, create_order
 from distribution.time import utcnow
 from distribution.peers import PeerUnavailable, free_port, run_ftp_server, run_smbd, run_sshd
 
-DAGS = ["ardis_distribution", "ardis_dispatcher", "ardis_housekeeping", "ardis_pdr_poll", "ardis_ingest",
-        "ardis_media_optical", "ardis_media_tape", "ardis_subscriptions"]
 PROVIDER = "DEMO_SIPS"
 PDR_NAME = "DEMO_SIPS.20261201.PDR"
 RUN_TIMEOUT = 600.0
@@ -153,6 +152,22 @@ def _subscription_request(settings: Settings, subscription_id: int, directory: P
                                    str(order.order_id), r.media_type, directory)
         time.sleep(2)
     raise ArdisError(f"subscription {subscription_id} placed no order within {RUN_TIMEOUT:.0f} s")
+
+
+def _wait_parsed() -> dict[str, Any]:
+    """Ardis's DAG ids and pools as the Ardis plugin tells them, once every Ardis DAG is parsed."""
+    deadline = time.monotonic() + RUN_TIMEOUT
+    names: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        try:
+            names = airflow_names()
+        except AirflowUnreachable as e:
+            _say(f"waiting for the Ardis plugin: {e}")
+        else:
+            if set(names["all_dags"]) <= set(names["parsed"]):
+                return names
+        time.sleep(3)
+    raise ArdisError(f"Ardis's DAGs were not all parsed within {RUN_TIMEOUT:.0f} s: {names}")
 
 
 def _wait_ingest(settings: Settings) -> list[str]:
@@ -332,7 +347,6 @@ def run_demo(workdir: Path, keep_running: bool = False) -> int:
         airflow = AirflowStack(workdir / "airflow")
         _say("preparing Airflow (db migrate)")
         airflow.migrate()
-        airflow.create_pools({"ardis_optical_drives": 1, "ardis_tape_drives": 1})
         targets: dict[MediaType, tuple[Destination, Path]] = {}
         push_root = workdir / "delivered"
         ftp = stack.enter_context(run_ftp_server(push_root / "ftp", "pushuser", "push-secret"))
@@ -367,9 +381,12 @@ def run_demo(workdir: Path, keep_running: bool = False) -> int:
         if not keep_running:
             stack.callback(airflow.stop)
         os.environ.update({k: v for k, v in airflow.env().items() if k.startswith("AIRFLOW") or k == "PYTHONPATH"})
-        airflow.wait_ready(DAGS)
+        os.environ.update(airflow.client_env())  # how ``ardis`` reaches Airflow: its REST API, as user ardis
+        airflow.wait_ready([])
+        names = _wait_parsed()
+        airflow.create_pools({pool: 1 for pool in names["pools"].values()})
         _say(f"Airflow is up at {airflow.api_url}")
-        airflow.cli("dags", "trigger", "ardis_pdr_poll")  # the first poll now, not at the next tick
+        airflow.cli("dags", "trigger", names["dags"]["pdr_poll"])  # the first poll now, not at the next tick
         urs = _wait_ingest(settings)
         answer = pdr_dir / PDR_NAME.replace(".PDR", ".PAN")
         _say(f"ingested {len(urs)} granules; the PAN written back as {answer}:")
@@ -379,11 +396,11 @@ def run_demo(workdir: Path, keep_running: bool = False) -> int:
         placed = _place_orders(settings, urs, targets)
         if subscribed is not None:
             placed.append(_subscription_request(settings, subscribed, push_root / "subscriber"))
-        clerk = Operator(airflow.api_url, ["ardis_media_optical", "ardis_media_tape"], shipping_clerk)
+        clerk = Operator(airflow.api_url, list(names["dags"]["media"].values()), shipping_clerk)
         clerk.start()  # plays the operator: loads blank media, confirms the shipments (Airflow's REST API)
         stack.callback(clerk.stop)
         for p in placed:
-            outcome = trigger_distribution_run(p.request_id, p.order_id, p.media_type.value)
+            outcome = start_run(p.request_id)
             _say(f"order {p.order_id} request {p.request_id} {p.media_type.value}: {outcome}")
         _wait(settings, placed)
         problems = _check(settings, placed, workdir)

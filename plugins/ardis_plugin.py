@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from airflow.plugins_manager import AirflowPlugin
 
 
+@cache
+def _web_app() -> Any:
+    from ardis_airflow.web import create_app
+
+    return create_app()
+
+
 class ArdisPlugin(AirflowPlugin):
-    """Records operators' answers to Ardis's steps in Ardis's database as Airflow stores them."""
+    """Ardis's web app at ``/ardis`` (``ardis_airflow.web``), and the listener that records
+    operators' answers to Ardis's steps in Ardis's database as Airflow stores them."""
 
     name = "ardis"
+
+    @property  # type: ignore[override]
+    def fastapi_apps(self) -> list[dict[str, Any]]:
+        """Built when the api-server asks (workers and the scheduler never import FastAPI code for it)."""
+        from ardis_airflow.web import PREFIX
+
+        return [{"name": "ardis", "app": _web_app(), "url_prefix": PREFIX}]
 
     @classmethod
     def on_load(cls, *args: Any, **kwargs: Any) -> None:

@@ -25,7 +25,7 @@ def pytest_configure(config: pytest.Config) -> None:
     """One Airflow home per test session, set before anything imports airflow.
 
     Retries are short (1 s) so failure paths finish quickly; runs are started by
-    the tests, never by ``ardis order create``.
+    the tests, never by ``ardis order create`` (no ``ARDIS_AIRFLOW_URL`` unless a test sets it).
     """
     home = Path(tempfile.mkdtemp(prefix="ardis-airflow-"))
     os.environ.update(
@@ -33,9 +33,10 @@ def pytest_configure(config: pytest.Config) -> None:
             **ardis_airflow_home(home),
             "ARDIS_RETRY_DELAY_SECONDS": "1",
             "ARDIS_RETRIES": "2",
-            "ARDIS_TRIGGER": "off",
         }
     )
+    for name in ("ARDIS_AIRFLOW_URL", "ARDIS_AIRFLOW_TOKEN", "ARDIS_AIRFLOW_USERNAME", "ARDIS_AIRFLOW_PASSWORD"):
+        os.environ.pop(name, None)  # no test reaches an Airflow it did not start
 
 
 @pytest.fixture(scope="session")

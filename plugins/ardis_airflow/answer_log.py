@@ -20,6 +20,7 @@ from airflow.models.hitl import HITLDetail
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from ardis_airflow.names import request_id_of_run
 from distribution.answers import Answer, StepKey, record_answer
 from distribution.config import load_settings
 
@@ -32,7 +33,7 @@ def _request_id(ti: Any) -> str:
         conf = ti.dag_run.conf or {}
     except Exception:  # the run is not loaded and cannot be now: the run id still names the request
         conf = {}
-    return str(conf.get("request_id") or str(ti.run_id).removeprefix("request-"))[:10]
+    return str(conf.get("request_id") or request_id_of_run(str(ti.run_id)) or "")[:10]
 
 
 def _collect(session: Session, _context: Any) -> None:

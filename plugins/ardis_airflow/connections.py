@@ -5,13 +5,12 @@ reads it here at run time. A connection that is not defined is a permanent
 error (``MissingConnection``): waiting does not define it, so the request fails
 at once with that reason in its DN instead of being retried for hours.
 
-``python -m ardis_airflow.connections ID...`` prints the ids that are not
-defined (exit 3 if any): the ``ardis`` command asks it before taking an order.
+The ``ardis`` command asks Airflow's REST API (``GET /api/v2/connections/{id}``)
+whether a connection exists before taking an order; it never imports this module.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +22,6 @@ from distribution.delivery import Credentials
 from distribution.destinations import Address
 from distribution.errors import MissingConnection
 from distribution.notices.outbox import OutboxFolder, SmtpTransport, Transport
-
-EXIT_MISSING = 3
 
 
 def get_connection(conn_id: str, what: str) -> Any:
@@ -91,25 +88,3 @@ def notice_transport(settings: Settings) -> Transport:
         timeout=float(extra.get("timeout", 30)),
     )
 
-
-def main(argv: list[str]) -> int:
-    """``python -m ardis_airflow.connections CONN_ID...``: what the ``ardis`` command asks of Airflow.
-
-    Prints ``push-account: CONN_ID HOST PORT`` for each defined connection (``-`` for no
-    host; never a secret) and ``missing: CONN_ID`` for each undefined one; exit status 3
-    when any is missing.
-    """
-    missing = False
-    for conn_id in argv:
-        account = push_account(conn_id)
-        if account is None:
-            print(f"missing: {conn_id}")
-            missing = True
-        else:
-            port = account.port if account.port is not None else ""
-            print(f"push-account: {conn_id} {account.host or '-'} {port}".rstrip())
-    return EXIT_MISSING if missing else 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))

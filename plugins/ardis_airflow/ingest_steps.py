@@ -14,6 +14,7 @@ from airflow.sdk import get_current_context
 
 from ardis_airflow.assets import GRANULE_INSERTS
 from ardis_airflow.connections import notice_transport, push_credentials
+from ardis_airflow.names import pdr_run_id
 from distribution import housekeeping
 from distribution.config import load_settings
 from distribution.errors import UserError
@@ -47,7 +48,7 @@ def discover() -> list[dict[str, Any]]:
     waiting = {r.id: r for r in intake.pdrs_without_run(settings)}
     names = {d.pdr_id: f"{d.provider}/{d.name}" for d in found}
     return [
-        {"trigger_run_id": f"pdr-{pdr_id}", "conf": {"pdr_id": pdr_id},
+        {"trigger_run_id": pdr_run_id(pdr_id), "conf": {"pdr_id": pdr_id},
          "note": f"PDR {names.get(pdr_id, record.name)} (ingest {pdr_id})"}
         for pdr_id, record in sorted(waiting.items())
     ]

@@ -2,7 +2,8 @@
 
 begin → stage → verify → plan → per volume [build → load (operator) → record
 → write (pool of the drive kind) → read back] → packing list → confirm shipment
-(operator: carrier and tracking number, or a volume to rewrite) → ship → notify.
+(operator: carrier and tracking number, or a volume to rewrite) → ship → notify; a volume
+to rewrite starts the request's next run (``rewrite``, Airflow's ``TriggerDagRunOperator``).
 The human-in-the-loop steps hold no worker or pool slot while they wait, and each
 answer is recorded in Ardis's database; a retried step takes it (``ardis_airflow.hitl``).
 """
@@ -11,18 +12,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import Param, TriggerRule, task, task_group
 
 from ardis_airflow import media_steps, policy, steps
 from ardis_airflow.hitl import AnsweredOnce
-
-POOLS = {"optical": "ardis_optical_drives", "tape": "ardis_tape_drives"}
-
+from ardis_airflow.names import POOLS, media_dag
 
 def dag_arguments(kind: str, media: str, doc: str | None) -> dict[str, Any]:
     """The DAG of one drive kind: ``ardis_media_<kind>``, triggered per request, never scheduled."""
     return {
-        "dag_id": f"ardis_media_{kind}",
+        "dag_id": media_dag(kind),
         "description": f"Produce, verify and ship the {media} volumes of one request",
         "schedule": None,
         "catchup": False,
@@ -68,6 +68,12 @@ def media_tasks(kind: str) -> None:
                 "bad_media_id": Param("", type="string", description="only to rewrite a volume")},
     )
     shipped = task(task_id="ship")(media_steps.ship)(confirm.output)
+    TriggerDagRunOperator.partial(  # a volume marked bad: its request's next run writes it again
+        task_id="rewrite",
+        skip_when_already_exists=True,
+        wait_for_completion=False,
+        retries=1,
+    ).expand_kwargs(shipped)
     notified = task(task_id="notify", trigger_rule=TriggerRule.ALL_DONE)(media_steps.notify)()
     begin >> stage >> verify >> planned
     volumes >> printed >> confirm >> shipped >> notified

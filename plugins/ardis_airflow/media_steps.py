@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from ardis_airflow.connections import notice_transport
+from ardis_airflow.rewrites import rewrite_of
 from ardis_airflow.steps import run_request_id
 from distribution import media_notices, media_orders
-from distribution.airflow_bridge import trigger_media_rewrite
 from distribution.config import load_settings
 from distribution.errors import UserError
 from distribution.media_drives import configured_drives
@@ -58,17 +58,22 @@ def packing_list() -> str:
     return media_notices.print_packing_list(load_settings(), run_request_id())
 
 
-def ship(answer: dict[str, Any]) -> str:
-    """The operator's shipment answer: shipped (carrier, tracking number), or a volume to rewrite."""
+def ship(answer: dict[str, Any]) -> list[dict[str, Any]]:
+    """The operator's shipment answer: shipped (carrier, tracking number), or a volume to rewrite.
+
+    Returns what the ``rewrite`` step triggers: nothing once shipped; the run that
+    writes the bad volume again otherwise (``ardis_airflow.rewrites``).
+    """
     settings = load_settings()
     request_id = run_request_id()
     given = answer.get("params_input") or {}
     if REWRITE in (answer.get("chosen_options") or []):
         media_id = str(given.get("bad_media_id") or "").strip()
         media_orders.mark_bad(settings, media_id, "marked bad at shipment")
-        return trigger_media_rewrite(settings, request_id, media_id)
+        rewrite = rewrite_of(settings, media_id)
+        return [rewrite.trigger_kwargs()] if rewrite is not None else []
     media_orders.shipped(settings, request_id, str(given.get("carrier") or ""), str(given.get("tracking_number") or ""))
-    return SHIPPED
+    return []
 
 
 def notify() -> dict[str, Any]:

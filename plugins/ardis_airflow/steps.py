@@ -16,13 +16,17 @@ from airflow.sdk import get_current_context
 from sqlalchemy.exc import SQLAlchemyError
 
 from ardis_airflow.connections import notice_transport, push_credentials
+from ardis_airflow.names import dag_for, request_run_id
+from ardis_airflow.rewrites import pending_rewrites
 from distribution import delivery, housekeeping, notify
-from distribution.airflow_bridge import dag_for
 from distribution.config import Settings, load_settings
 from distribution.db import session_scope
 from distribution.errors import ArdisError, PermanentError, UserError
 from distribution.models import MediaType
 from distribution.orders import get_request
+
+#: Run states in which a run may still write a volume.
+_GOING = ("queued", "running")
 
 
 def run_request_id() -> str:
@@ -111,16 +115,21 @@ def outcome() -> str:
 
 
 def requests_to_dispatch() -> list[dict[str, Any]]:
-    """Trigger arguments for every request still without a run."""
-    return [
+    """Trigger arguments for every request still without a run, and every bad volume with no run going."""
+    settings = load_settings()
+    firsts = [
         {
             "trigger_dag_id": dag_for(r.media_type),
-            "trigger_run_id": f"request-{r.request_id}",
+            "trigger_run_id": request_run_id(r.request_id),
             "conf": {"request_id": r.request_id, "order_id": r.order_id},
             "note": f"Order {r.order_id} / Request {r.request_id} ({r.media_type})",
         }
-        for r in housekeeping.requests_without_run(load_settings())
+        for r in housekeeping.requests_without_run(settings)
     ]
+    ti = get_current_context()["ti"]
+    rewrites = [rw.trigger_kwargs() for rw in pending_rewrites(settings)
+                if not ti.get_dr_count(dag_id=rw.dag_id, run_ids=list(rw.runs), states=list(_GOING))]
+    return firsts + rewrites
 
 
 def purge_expired_pull_areas() -> list[str]:

@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 from ardis_airflow.connections import notice_transport, push_account
+from ardis_airflow.names import request_run_id
 from distribution.config import load_settings
 from distribution.db import session_scope
 from distribution.models import MediaType
@@ -31,7 +32,7 @@ def dispatch() -> list[dict[str, Any]]:
     for why in result.held:
         log.warning("order held: %s", why)
     return [
-        {"trigger_run_id": f"request-{r.request_id}", "conf": {"request_id": r.request_id, "order_id": r.order_id},
+        {"trigger_run_id": request_run_id(r.request_id), "conf": {"request_id": r.request_id, "order_id": r.order_id},
          "note": f"Subscription order {r.order_id} / Request {r.request_id} ({r.media_type})"}
         for r in result.requests if MediaType(r.media_type).is_electronic
     ]
