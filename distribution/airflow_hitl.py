@@ -7,7 +7,7 @@ An operator answers "Load a blank DVD…" and "Confirm shipment…" in the Airfl
 another process here (HTTP), never by importing it.
 
 It answers as soon as a step waits (``min_age`` 0), as a quick person would: an
-answer that races the scheduler is not lost (``ardis_airflow.hitl``), so no delay
+answer that races the scheduler is not lost (the plugin's ``hitl`` module), so no delay
 is needed.
 """
 

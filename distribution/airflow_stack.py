@@ -44,7 +44,7 @@ def airflow_bin() -> str:
     return found
 
 
-def ardis_airflow_home(home: Path) -> dict[str, str]:
+def airflow_home_settings(home: Path) -> dict[str, str]:
     """The settings every Ardis Airflow needs: its home, Ardis's DAGs and plugins, no examples."""
     return {
         "AIRFLOW_HOME": str(home),
@@ -86,7 +86,7 @@ class AirflowStack:
         env = dict(os.environ)
         env.update(
             {
-                **ardis_airflow_home(self.home),
+                **airflow_home_settings(self.home),
                 "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
                 "AIRFLOW__CORE__PARALLELISM": "4",
                 "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",

@@ -380,7 +380,6 @@ def run_demo(workdir: Path, keep_running: bool = False) -> int:
         airflow.start(workdir / "logs")
         if not keep_running:
             stack.callback(airflow.stop)
-        os.environ.update({k: v for k, v in airflow.env().items() if k.startswith("AIRFLOW") or k == "PYTHONPATH"})
         os.environ.update(airflow.client_env())  # how ``ardis`` reaches Airflow: its REST API, as user ardis
         airflow.wait_ready([])
         names = _wait_parsed()

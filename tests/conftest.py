@@ -12,9 +12,10 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from distribution import db
-from distribution.airflow_stack import ardis_airflow_home
+from distribution.airflow_stack import airflow_home_settings
 from distribution.config import Settings, load_settings
 from distribution.models import Base
+from tests.airflow_rest import AirflowRest, serve_airflow
 
 PG_ADMIN_URL = os.environ.get("ARDIS_TEST_DATABASE_URL", "")
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,7 +31,7 @@ def pytest_configure(config: pytest.Config) -> None:
     home = Path(tempfile.mkdtemp(prefix="ardis-airflow-"))
     os.environ.update(
         {
-            **ardis_airflow_home(home),
+            **airflow_home_settings(home),
             "ARDIS_RETRY_DELAY_SECONDS": "1",
             "ARDIS_RETRIES": "2",
         }
@@ -103,6 +104,20 @@ def settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, db_url: str) -> Se
 def sqlite_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, sqlite_url: str) -> Settings:
     """Settings on SQLite only, for tests whose subject is not the database."""
     return make_settings(monkeypatch, tmp_path / "home", sqlite_url)
+
+
+@pytest.fixture(scope="session")
+def airflow_rest(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowRest]:
+    """An Airflow api-server (``tests.airflow_rest``): Ardis's DAGs synced, logins required."""
+    yield from serve_airflow(tmp_path_factory.mktemp("airflow-rest-logs"))
+
+
+@pytest.fixture
+def airflow_client(airflow_rest: AirflowRest, monkeypatch: pytest.MonkeyPatch) -> AirflowRest:
+    """``ardis`` in this test reaches that Airflow (``ARDIS_AIRFLOW_URL``, the ``ardis`` account)."""
+    for key, value in airflow_rest.client_env().items():
+        monkeypatch.setenv(key, value)
+    return airflow_rest
 
 
 @pytest.fixture

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from ardis_airflow.names import POOLS
+
+from tests.airflow_rest import migrate_airflow_db
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -16,9 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="session")
 def airflow_db() -> str:
     """Migrate this session's Airflow metadata DB (SQLite under AIRFLOW_HOME) once."""
-    airflow = Path(sys.executable).parent / "airflow"
-    subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True, env=dict(os.environ))
-    return os.environ["AIRFLOW_HOME"]
+    return migrate_airflow_db()
 
 
 @pytest.fixture(scope="session")
@@ -49,7 +48,7 @@ def airflow_api(airflow_db: str, tmp_path_factory: pytest.TempPathFactory) -> An
     from distribution.airflow_stack import AirflowStack
 
     stack = AirflowStack(Path(os.environ["AIRFLOW_HOME"]))
-    stack.create_pools({"ardis_optical_drives": 1, "ardis_tape_drives": 1})
+    stack.create_pools({pool: 1 for pool in POOLS.values()})
     stack.start(tmp_path_factory.mktemp("airflow-api-logs"), components=("api-server",))
     try:
         stack.wait_ready([])

@@ -12,6 +12,8 @@ import pytest
 from distribution.cli import main
 from distribution.config import Settings
 from distribution.demo_data import SAMPLES, write_granule_files
+from distribution.peers import free_port
+from tests.airflow_rest import AirflowRest
 
 
 def test_archive_add_order_create_show_cancel(sqlite_settings: Settings, tmp_path: Path,
@@ -74,13 +76,12 @@ def test_db_upgrade_creates_a_fresh_database(tmp_path: Path, monkeypatch: pytest
 
 def test_order_with_an_undefined_connection_is_refused(sqlite_settings: Settings, tmp_path: Path,
                                                        capsys: pytest.CaptureFixture[str],
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    """Airflow is asked (as another process) before the order is taken; a defined connection passes."""
+                                                       airflow_client: AirflowRest) -> None:
+    """Airflow is asked (its REST API) before the order is taken; a defined connection passes."""
     files = write_granule_files(tmp_path / "g", SAMPLES[0], seed=1, scale=0.01)
     assert main(["archive", "add", "--esdt", SAMPLES[0].esdt, *map(str, files)]) == 0
     ur = capsys.readouterr().out.split("\t")[0]
-    monkeypatch.setenv("ARDIS_TRIGGER", "airflow")
-    monkeypatch.setenv("AIRFLOW_CONN_T_DEFINED", '{"conn_type": "ftp", "host": "127.0.0.1"}')
+    airflow_client.add_connection("t_defined", {"conn_type": "ftp", "host": "127.0.0.1"})
     order = ["order", "create", "--user", "u1", "--email", "u1@example.org", "--method", "FtpPush",
              "--granule", ur, "--host", "127.0.0.1", "--dir", "/in", "--no-trigger", "--conn-id"]
     assert main([*order, "t_nowhere"]) == 1
@@ -91,6 +92,25 @@ def test_order_with_an_undefined_connection_is_refused(sqlite_settings: Settings
     assert "ORDERID: " in capsys.readouterr().out
     assert main(["order", "show", "0100000001"]) == 0  # the refused order was never written
     assert "t_nowhere" not in capsys.readouterr().out
+
+
+def test_without_airflow_the_order_is_taken_and_its_run_left_to_the_dispatcher(
+        sqlite_settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """No ARDIS_AIRFLOW_URL, or an api-server that does not answer: nothing asked, nothing refused."""
+    files = write_granule_files(tmp_path / "g", SAMPLES[0], seed=1, scale=0.01)
+    assert main(["archive", "add", "--esdt", SAMPLES[0].esdt, *map(str, files)]) == 0
+    ur = capsys.readouterr().out.split("\t")[0]
+    order = ["order", "create", "--user", "u1", "--email", "u1@example.org", "--method", "FtpPush",
+             "--granule", ur, "--host", "127.0.0.1", "--dir", "/in", "--conn-id", "t_unknown"]
+    assert main(order) == 0
+    captured = capsys.readouterr()
+    assert "Airflow was not asked whether connection t_unknown exists" in captured.err
+    assert "left to the dispatcher DAG (ARDIS_AIRFLOW_URL is not set)" in captured.out
+    monkeypatch.setenv("ARDIS_AIRFLOW_URL", f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    assert main(order) == 0
+    captured = capsys.readouterr()
+    assert "Airflow was not asked" in captured.err and "left to the dispatcher DAG (Airflow at" in captured.out
 
 
 def test_order_with_a_newline_in_the_host_is_refused(sqlite_settings: Settings,

@@ -41,6 +41,7 @@ from distribution.subscriptions.messages import (
 )
 from distribution.subscriptions.store import expire_subscriptions
 from distribution.time import utcnow
+from tests.airflow_rest import AirflowRest
 from tests.unit.icd_source import GOLDEN
 
 LABUSER = User("labuser", "Lab", "User", "Q")
@@ -74,10 +75,11 @@ def submit(tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, *args:
 
 
 @pytest.fixture(autouse=True)
-def push_account(monkeypatch: pytest.MonkeyPatch) -> None:
-    """labuser's push account as the operator arranged it: scp destinations are checked against its host."""
-    monkeypatch.setenv("AIRFLOW_CONN_ARDIS_SUBSCRIBER_LABUSER", json.dumps(
-        {"conn_type": "sftp", "host": "host.riverdale.com", "login": "labuser", "password": "secret-pw"}))
+def push_account(airflow_client: AirflowRest) -> None:
+    """labuser's push account as the operator arranged it in Airflow (asked over its REST API):
+    scp destinations are checked against its host."""
+    airflow_client.add_connection("ardis_subscriber_labuser", {
+        "conn_type": "sftp", "host": "host.riverdale.com", "login": "labuser", "password": "secret-pw"})
 
 
 def test_submit_update_cancel_through_the_cli(settings: Settings, tmp_path: Path,
