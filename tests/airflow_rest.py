@@ -49,6 +49,16 @@ def sync_ardis_dags() -> None:
         sync_bag_to_db(bag, bundle.name, bundle.version)
 
 
+def forget_request_runs() -> None:
+    """Delete the request runs (``request-…``) a test before this one left in the session's Airflow DB."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import delete
+
+    with create_session() as session:
+        session.execute(delete(DagRun).where(DagRun.run_id.startswith("request-")))
+
+
 def token(username: str, role: str) -> str:
     """A token for a SimpleAuthManager user, from the auth manager (as ``/auth/token`` would give)."""
     from airflow.api_fastapi.app import get_auth_manager
