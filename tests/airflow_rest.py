@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 
+from distribution import db
 from distribution.airflow_stack import AirflowStack
 
 
@@ -72,6 +73,9 @@ class AirflowRest:
     """An api-server of this session's Airflow (SimpleAuthManager, all-admins off) and its ``ardis`` account."""
 
     stack: AirflowStack
+    #: Ardis's database and home as the api-server's plugin sees them (one for the session).
+    ardis_home: Path
+    ardis_url: str
 
     @property
     def url(self) -> str:
@@ -113,14 +117,20 @@ def _http(url: str, method: str, body: dict[str, Any] | None, token: str | None)
         return e.code, e.read()
 
 
-def serve_airflow(log_dir: Path) -> Iterator[AirflowRest]:
-    """An ``airflow api-server`` on this session's Airflow DB, Ardis's DAGs synced, until closed."""
+def serve_airflow(work: Path) -> Iterator[AirflowRest]:
+    """An ``airflow api-server`` on this session's Airflow DB, Ardis's DAGs synced, until closed.
+
+    Its plugin reads Ardis's database under ``work`` (a test that asks it for a run uses that one).
+    """
     migrate_airflow_db()
     sync_ardis_dags()
-    stack = AirflowStack(Path(os.environ["AIRFLOW_HOME"]), all_admins=False)
-    stack.start(log_dir, components=("api-server",))
+    home, url = work / "ardis", f"sqlite:///{work / 'ardis.db'}"
+    db.upgrade(url)
+    stack = AirflowStack(Path(os.environ["AIRFLOW_HOME"]), all_admins=False,
+                         extra_env={"ARDIS_HOME": str(home), "ARDIS_DATABASE_URL": url})
+    stack.start(work / "logs", components=("api-server",))
     try:
         stack.wait_ready([])
-        yield AirflowRest(stack)
+        yield AirflowRest(stack, home, url)
     finally:
         stack.stop()

@@ -109,7 +109,7 @@ def sqlite_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, sqlite_url:
 @pytest.fixture(scope="session")
 def airflow_rest(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowRest]:
     """An Airflow api-server (``tests.airflow_rest``): Ardis's DAGs synced, logins required."""
-    yield from serve_airflow(tmp_path_factory.mktemp("airflow-rest-logs"))
+    yield from serve_airflow(tmp_path_factory.mktemp("airflow-rest"))
 
 
 @pytest.fixture
@@ -118,6 +118,12 @@ def airflow_client(airflow_rest: AirflowRest, monkeypatch: pytest.MonkeyPatch) -
     for key, value in airflow_rest.client_env().items():
         monkeypatch.setenv(key, value)
     return airflow_rest
+
+
+@pytest.fixture
+def rest_settings(airflow_client: AirflowRest, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Settings on the Ardis database the ``airflow_rest`` server's plugin reads (shared by the session)."""
+    return make_settings(monkeypatch, airflow_client.ardis_home, airflow_client.ardis_url)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ardis_airflow.names import MEDIA_DAGS, rewrite_run_id
 from sqlalchemy import select
 
 from distribution.airflow_hitl import Operator, Waiting, shipping_clerk
@@ -22,6 +23,7 @@ from distribution.demo_data import load_samples
 from distribution.models import GranuleStatus, MediaType, RequestState, Volume, VolumeState
 from distribution.notices.media_dn import parse_media_dn
 from distribution.orders import Contact, RequestSpec, create_order, get_request
+from tests.airflow_rest import forget_request_runs
 from tests.dags.conftest import run_dag, task_states
 
 pytestmark = pytest.mark.dags
@@ -44,12 +46,27 @@ def _run(dagbag: Any, api: Any, dag_id: str, request_id: str, decide: Any = ship
         operator.stop()
 
 
+def get_order_id(settings: Settings, request_id: str) -> str:
+    with session_scope(settings.database_url) as session:
+        return str(get_request(session, request_id).order.order_id)
+
+
+def _conf_of(dag_id: str, run_id: str) -> dict[str, Any] | None:
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        run = session.scalar(select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id))
+        return None if run is None else dict(run.conf or {})
+
+
 def test_dvd_request_through_the_media_dag(dagbag: Any, sqlite_settings: Settings, tmp_path: Path,
                                            airflow_api: Any) -> None:
     settings = sqlite_settings
     request_id = _order(settings, tmp_path, MediaType.DVD)
-    run, operator = _run(dagbag, airflow_api, "ardis_media_optical", request_id)
+    run, operator = _run(dagbag, airflow_api, MEDIA_DAGS["optical"], request_id)
     states = task_states(run)
+    assert states.pop("rewrite") == "skipped", states  # shipped: no run to start
     assert set(states.values()) == {"success"}, states
     subjects = [step.subject for step, _, _ in operator.answered]
     assert f"Load a blank DVD+R disc in burner-1 for request {request_id}, volume 1 of 1" in subjects
@@ -79,13 +96,18 @@ def test_tape_volume_marked_bad_is_rewritten_by_a_second_run(dagbag: Any, sqlite
             return ["Rewrite a volume"], {"carrier": "", "tracking_number": "", "bad_media_id": media_id}
         return shipping_clerk(step)
 
-    run, _ = _run(dagbag, airflow_api, "ardis_media_tape", request_id, picky)
+    forget_request_runs()
+    run, _ = _run(dagbag, airflow_api, MEDIA_DAGS["tape"], request_id, picky)
     assert task_states(run)["ship"] == "success"
+    assert task_states(run)["rewrite"] == "success"  # Airflow's TriggerDagRunOperator started the next run
+    assert _conf_of(MEDIA_DAGS["tape"], rewrite_run_id(request_id, media_id)) == {
+        "request_id": request_id, "order_id": str(get_order_id(settings, request_id))}
     with session_scope(settings.database_url) as session:
         request = get_request(session, request_id)
         assert request.state is not RequestState.COMPLETE and request.shipped_at is None  # not closed: rewrite
-    run, operator = _run(dagbag, airflow_api, "ardis_media_tape", request_id)  # the rewrite run
-    assert set(task_states(run).values()) == {"success"}
+    run, operator = _run(dagbag, airflow_api, MEDIA_DAGS["tape"], request_id)  # the rewrite run (dag.test's own)
+    states = task_states(run)
+    assert states.pop("rewrite") == "skipped" and set(states.values()) == {"success"}, states
     loads = [step for step, _, _ in operator.answered if step.task_id == "volume.load"]
     assert [s.subject for s in loads] == [f"Load a blank tape in tape-1 for request {request_id}, volume 1 of 1 "
                                           "again (the last one was marked bad)"]
