@@ -48,10 +48,10 @@ def ardis(env: dict[str, str], *args: str) -> str:
 def test_requests_run_under_the_real_scheduler(tmp_path: Path) -> None:
     home = tmp_path / "ardis"
     url = f"sqlite:///{home / 'ardis.db'}"
-    ardis_env = {"ARDIS_HOME": str(home), "ARDIS_DATABASE_URL": url, "ARDIS_TRIGGER": "airflow",
+    ardis_env = {"ARDIS_HOME": str(home), "ARDIS_DATABASE_URL": url,
                  "ARDIS_RETRY_DELAY_SECONDS": "2", "ARDIS_RETRIES": "1"}
-    stack = AirflowStack(tmp_path / "airflow", extra_env=ardis_env)
-    env = stack.env()
+    stack = AirflowStack(tmp_path / "airflow", extra_env=ardis_env, all_admins=False)  # logins required
+    env = {**stack.env(), **stack.client_env()}  # ardis reaches Airflow over its REST API, as user ardis
     db.upgrade(url)
     files = write_granule_files(tmp_path / "in", SAMPLES[0], seed=1, scale=0.01)
     ur = ardis(env, "archive", "add", "--esdt", SAMPLES[0].esdt, *map(str, files)).split("\t")[0]
@@ -74,7 +74,7 @@ def test_requests_run_under_the_real_scheduler(tmp_path: Path) -> None:
         common = ["order", "create", "--user", "sched", "--email", "s@example.org", "--method", "FtpPull",
                   "--granule", ur]
         triggered = ardis(env, *common)
-        assert "triggered" in triggered, triggered
+        assert " of ardis_distribution triggered" in triggered, triggered
         first = triggered.split("REQUESTID: ")[1].split()[0]
         second = ardis(env, *common, "--no-trigger").split("REQUESTID: ")[1].split()[0]
 
@@ -97,8 +97,13 @@ def test_requests_run_under_the_real_scheduler(tmp_path: Path) -> None:
                 assert sorted(p.name for p in pulled.iterdir()) == sorted(
                     rf.dist_name for rg in request.granules for rf in rg.files
                 )
-        with urllib.request.urlopen(
-            f"{stack.api_url}/api/v2/dags/ardis_distribution/dagRuns/request-{first}", timeout=10
+        login = urllib.request.Request(f"{stack.api_url}/auth/token", method="POST", data=json.dumps(
+            {"username": env["ARDIS_AIRFLOW_USERNAME"], "password": env["ARDIS_AIRFLOW_PASSWORD"]}).encode(),
+            headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(login, timeout=10) as r:
+            bearer = {"Authorization": f"Bearer {json.loads(r.read())['access_token']}"}
+        with urllib.request.urlopen(urllib.request.Request(
+            f"{stack.api_url}/api/v2/dags/ardis_distribution/dagRuns/request-{first}", headers=bearer), timeout=10
         ) as r:
             run = json.loads(r.read())
         assert run["state"] == "success"

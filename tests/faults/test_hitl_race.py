@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ardis_airflow.names import MEDIA_DAGS, POOLS, request_run_id
 from sqlalchemy import select
 
 from distribution import db
@@ -57,7 +58,7 @@ def _late_answers(delay_of: dict[str, float]) -> Any:
 def test_answers_at_any_moment_complete_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     home = tmp_path / "ardis"
     url = f"sqlite:///{home / 'ardis.db'}"
-    ardis_env = {"ARDIS_HOME": str(home), "ARDIS_DATABASE_URL": url, "ARDIS_TRIGGER": "off",
+    ardis_env = {"ARDIS_HOME": str(home), "ARDIS_DATABASE_URL": url,
                  "ARDIS_RETRY_DELAY_SECONDS": "2", "ARDIS_RETRIES": "2",
                  "ARDIS_TAPE_DRIVES": ",".join(f"tape-{k}=virtual:{home / 'drives' / f'tape-{k}.tape'}"
                                                for k in range(1, len(DELAYS) + 1)),
@@ -74,15 +75,15 @@ def test_answers_at_any_moment_complete_the_run(tmp_path: Path, monkeypatch: pyt
                            .requests[0].request_id) for _ in DELAYS]
     stack = AirflowStack(tmp_path / "airflow", extra_env=ardis_env)
     stack.migrate()
-    stack.create_pools({"ardis_optical_drives": 1, "ardis_tape_drives": len(DELAYS)})
+    stack.create_pools({POOLS["optical"]: 1, POOLS["tape"]: len(DELAYS)})
     stack.start(tmp_path / "logs")
-    delay_of = {f"request-{rid}": delay for rid, delay in zip(request_ids, DELAYS, strict=True)}
-    clerk = Operator(stack.api_url, ["ardis_media_tape"], _late_answers(delay_of), interval=0.1, min_age=0)
+    delay_of = {request_run_id(rid): delay for rid, delay in zip(request_ids, DELAYS, strict=True)}
+    clerk = Operator(stack.api_url, [MEDIA_DAGS["tape"]], _late_answers(delay_of), interval=0.1, min_age=0)
     clerk.start()
     try:
-        stack.wait_ready(["ardis_media_tape"])
+        stack.wait_ready([MEDIA_DAGS["tape"]])
         for rid in request_ids:  # unless the dispatcher was quicker
-            stack.cli("dags", "trigger", "ardis_media_tape", "--run-id", f"request-{rid}",
+            stack.cli("dags", "trigger", MEDIA_DAGS["tape"], "--run-id", request_run_id(rid),
                       "--conf", json.dumps({"request_id": rid}), check=False)
         deadline = time.monotonic() + 600
         states: dict[str, RequestState] = {}
