@@ -7,7 +7,6 @@ here with the acknowledgment parser; every change leaves a history row.
 from __future__ import annotations
 
 import email
-import json
 import mailbox
 from datetime import datetime, timedelta
 from email.message import EmailMessage
