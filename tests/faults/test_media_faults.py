@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ardis_airflow.names import MEDIA_DAGS
 from sqlalchemy import select
 
 from distribution import media_notices, media_orders
@@ -264,14 +265,15 @@ def test_image_spool_full_in_a_media_dag_run(dagbag: Any, sqlite_settings: Setti
             f.write(bytes(TMPFS_SIZE))
         except OSError:
             pass
-    freer = _FreeSpaceAfterAFailedTry(filler, "ardis_media_optical")
+    freer = _FreeSpaceAfterAFailedTry(filler, MEDIA_DAGS["optical"])
     freer.start()
     try:
-        run, _operator = _run(dagbag, airflow_api, "ardis_media_optical", request_id)
+        run, _operator = _run(dagbag, airflow_api, MEDIA_DAGS["optical"], request_id)
     finally:
         freer.done.set()
         freer.join()
     states = task_states(run)
+    assert states.pop("rewrite") == "skipped", states  # shipped: no rewrite run to start
     assert freer.freed_after == "try 1" and set(states.values()) == {"success"}, (freer.freed_after, states)
     with session_scope(settings.database_url) as session:
         request = get_request(session, request_id)
