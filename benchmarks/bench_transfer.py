@@ -31,8 +31,8 @@ from pathlib import Path
 from benchmarks.common import Result, make_file
 from distribution.ftpserver import pull_dir_for, pull_password
 from distribution.peers import PeerUnavailable, free_port, run_sshd, wait_for_port
-from distribution.transfer import Endpoint, open_pusher
 from distribution.remote import open_remote
+from distribution.transfer import Endpoint, open_pusher
 
 SIZE = 1 << 30
 REPEAT = int(os.environ.get("ARDIS_BENCH_REPEAT", "5"))

@@ -18,13 +18,13 @@ from __future__ import annotations
 import io
 import os
 import posixpath
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO, Callable, Protocol, Self
+from typing import BinaryIO, Protocol, Self
 
 from distribution.config import network_timeout
 from distribution.errors import ArdisError, PermanentError, RetryableError

@@ -20,11 +20,11 @@ from types import TracebackType
 from distribution.remote._base import (
     Endpoint,
     Fetched,
-    RemoteNotFound,
     PathEscape,
     PermissionRefused,
     RemoteError,
     RemoteFile,
+    RemoteNotFound,
     TooLarge,
     TransferFailed,
     check_directory,

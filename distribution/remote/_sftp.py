@@ -39,11 +39,11 @@ from distribution.remote._base import (
     HostKeyMismatch,
     LoginRefused,
     NetworkFailure,
-    RemoteNotFound,
     PermissionRefused,
     Refused,
     RemoteError,
     RemoteFile,
+    RemoteNotFound,
     TooLarge,
     TransferFailed,
     Unreachable,
@@ -167,7 +167,7 @@ class SftpFiles:
             raise HostKeyMismatch(f"{ep.where}: host key of {ep.host} does not match the one on record") from e
         except asyncssh.PermissionDenied as e:
             raise LoginRefused(f"{ep.where}: authentication as {ep.username} refused") from e
-        except (OSError, asyncio.TimeoutError, asyncssh.Error) as e:
+        except (TimeoutError, OSError, asyncssh.Error) as e:
             raise Unreachable(f"cannot connect to {ep.where}: {failure_reason(e, ep.timeout)}") from e
         try:
             self._sftp = await self.conn.start_sftp_client()
@@ -209,7 +209,7 @@ class SftpFiles:
     def _guard(self, what: str) -> Iterator[None]:
         try:
             yield
-        except (OSError, asyncssh.Error, asyncio.TimeoutError) as e:
+        except (TimeoutError, OSError, asyncssh.Error) as e:
             raise _mapped(e, what, self._reason(e)) from e
 
     def _path(self, path: str) -> str:
@@ -323,7 +323,7 @@ class SftpFiles:
         try:
             result = await asyncio.wait_for(self.conn.run("command -v scp", input="", check=False),
                                             self.endpoint.timeout)
-        except (OSError, asyncio.TimeoutError, asyncssh.Error):
+        except (TimeoutError, OSError, asyncssh.Error):
             return False
         return result.exit_status == 0 and "scp" in str(result.stdout or "")
 

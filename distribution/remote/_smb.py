@@ -28,6 +28,7 @@ import smbclient
 from smbclient import ClientConfig
 from smbprotocol.connection import Connection
 from smbprotocol.exceptions import LogonFailure, SMBAuthenticationError, SMBException, SMBOSError
+from smbprotocol.file_info import FileAttributes
 
 from distribution.remote._base import (
     Endpoint,
@@ -154,10 +155,26 @@ class SmbFiles(StreamUploads):
         found = []
         with self._mapped(f"{self._at(directory)}: cannot list"):
             for entry in smbclient.scandir(self._path(directory or ".", directory=True), **self._kw):
-                if (match is None or match(entry.name)) and entry.is_file():
-                    info = entry.stat()
-                    found.append(RemoteFile(entry.name, int(info.st_size), datetime.fromtimestamp(info.st_mtime, UTC)))
+                if match is None or match(entry.name):
+                    found.extend(self._plain(entry))
         return sorted(found, key=lambda f: f.name)
+
+    def _plain(self, entry: Any) -> list[RemoteFile]:
+        """The listing's own facts of a plain file ([] for a directory); a link is followed by a stat."""
+        if entry.is_symlink():  # entry.stat() would reconnect on the default port: stat with ours
+            try:
+                info = smbclient.stat(entry.path, **self._kw)
+            except SMBOSError:
+                return []  # a dangling link
+            if not stat.S_ISREG(info.st_mode):
+                return []
+            return [RemoteFile(entry.name, int(info.st_size), datetime.fromtimestamp(info.st_mtime, UTC))]
+        facts = entry.smb_info
+        if facts.file_attributes & FileAttributes.FILE_ATTRIBUTE_DIRECTORY:
+            return []
+        mtime = facts.last_write_time
+        mtime = mtime.astimezone(UTC) if mtime.tzinfo else mtime.replace(tzinfo=UTC)
+        return [RemoteFile(entry.name, int(facts.end_of_file), mtime)]
 
     def size(self, path: str) -> int | None:
         check_path(path)
@@ -166,9 +183,8 @@ class SmbFiles(StreamUploads):
 
     def read_bytes(self, path: str, limit: int) -> bytes:
         where = self._at(path)
-        with self._mapped(f"{where}: cannot read"):
-            with smbclient.open_file(self._path(path), mode="rb", **self._kw) as f:
-                data = f.read(limit + 1)
+        with self._mapped(f"{where}: cannot read"), smbclient.open_file(self._path(path), mode="rb", **self._kw) as f:
+            data = f.read(limit + 1)
         if len(data) > limit:
             raise TooLarge(f"{where}: more than {limit} bytes")
         return bytes(data)
@@ -187,9 +203,9 @@ class SmbFiles(StreamUploads):
         return receive(dst, checksum_type, where, announced, copy)
 
     def _store(self, path: str, source: BinaryIO) -> None:
-        with self._mapped(f"{self._at(path)}: upload failed"):
-            with smbclient.open_file(self._path(path), mode="wb", **self._kw) as out:  # truncates
-                shutil.copyfileobj(source, out, BLOCK_SIZE)
+        with self._mapped(f"{self._at(path)}: upload failed"), \
+                smbclient.open_file(self._path(path), mode="wb", **self._kw) as out:  # truncates
+            shutil.copyfileobj(source, out, BLOCK_SIZE)
 
     def _rename(self, tmp: str, path: str) -> None:
         with self._mapped(f"{self._at(path)}: cannot rename into place"):

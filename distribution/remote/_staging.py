@@ -18,8 +18,8 @@ import mmap
 import os
 import queue
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from distribution.checksums import WINDOW_SIZE, Buffer, StreamingChecksum
 from distribution.remote._base import Fetched, LocalWriteFailed, TransferFailed

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from distribution.errors import PermanentError
+from distribution.remote import RemoteNotFound, open_remote
 from distribution.transfer import (
     AuthenticationFailed,
     Endpoint,
@@ -20,7 +21,6 @@ from distribution.transfer import (
     TransferRetryable,
     open_pusher,
 )
-from distribution.remote import RemoteNotFound, open_remote
 from tests.servers import FtpServer, closed_port, ftp_endpoint
 
 pytestmark = pytest.mark.integration

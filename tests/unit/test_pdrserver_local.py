@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import distribution.pdrserver
 from distribution import pan
 from distribution.errors import PermanentError, RetryableError
 from distribution.pdrserver import (
@@ -22,7 +23,6 @@ from distribution.pdrserver import (
     StagingWriteFailed,
     open_pdr_server,
 )
-import distribution.pdrserver
 from distribution.remote import temporary_name
 from distribution.transfer import Endpoint
 
