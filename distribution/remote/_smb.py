@@ -15,6 +15,7 @@ the socket's send timeout.
 from __future__ import annotations
 
 import errno
+import posixpath
 import shutil
 import stat
 from collections.abc import Callable, Iterator
@@ -115,7 +116,7 @@ class SmbFiles(StreamUploads):
     def _path(self, path: str, directory: bool = False) -> str:
         check_directory(path) if directory else check_path(path)
         root = self.share if path.startswith("/") else self.base
-        rest = path.strip("/").replace("/", "\\")
+        rest = posixpath.normpath(path or ".").strip("/").replace("/", "\\")
         return f"{root}\\{rest}" if rest and rest != "." else root
 
     @contextmanager
