@@ -18,7 +18,7 @@ from __future__ import annotations
 import io
 import os
 import posixpath
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -170,6 +170,11 @@ class RemoteFiles(Protocol):
         """Write a small UTF-8 text; ``atomic``: under a temporary name first, then renamed over ``path``."""
         ...
 
+    def put_files(self, files: Iterable[tuple[Path, str]]) -> Iterator[tuple[str, int]]:
+        """``put_file`` for each ``(local, path)``, yielding ``(path, size)`` as each is whole (size checked);
+        several in flight where the protocol allows (SFTP), else one after the other."""
+        ...
+
 
 # --- paths and helpers ---------------------------------------------------------------------------
 
@@ -242,6 +247,13 @@ def check_size(endpoint: Endpoint, path: str, expected: int, actual: int | None)
                              f"expected {expected}")
 
 
+def one_by_one(put_file: Callable[[Path, str], int],
+               files: Iterable[tuple[Path, str]]) -> Iterator[tuple[str, int]]:
+    """``put_files`` for a protocol that moves one file at a time on its connection."""
+    for local, path in files:
+        yield path, put_file(local, path)
+
+
 class StreamUploads:
     """``put_file`` and ``put_text`` for clients that upload from a stream (FTP, SMB), written once.
 
@@ -270,6 +282,9 @@ class StreamUploads:
             self._store(check_path(path), f)
         check_size(self.endpoint, path, size, self.size(path))
         return size
+
+    def put_files(self, files: Iterable[tuple[Path, str]]) -> Iterator[tuple[str, int]]:
+        return one_by_one(self.put_file, files)
 
     def put_text(self, path: str, text: str, atomic: bool = False) -> None:
         data = io.BytesIO(text.encode("utf-8"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -30,6 +30,7 @@ from distribution.remote._base import (
     check_directory,
     check_path,
     check_size,
+    one_by_one,
     temporary_name,
 )
 from distribution.remote._staging import StagingFile, pump, receive
@@ -144,6 +145,9 @@ class LocalFiles:
         self._write(path, f".{Path(path).name}.part", lambda tmp: shutil.copyfile(local, tmp))
         check_size(self.endpoint, path, size, self.size(path))
         return size
+
+    def put_files(self, files: Iterable[tuple[Path, str]]) -> Iterator[tuple[str, int]]:
+        return one_by_one(self.put_file, files)
 
     def put_text(self, path: str, text: str, atomic: bool = False) -> None:
         """Always atomic here (a temporary name, fsynced, then renamed)."""

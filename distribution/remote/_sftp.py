@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import posixpath
 import shlex
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -63,6 +63,8 @@ SCP_BLOCK_SIZE = 1 << 20
 #: Bytes asked for per read; asyncssh splits it into parallel requests of the server's read limit.
 READ_SIZE = 4 << 20
 KEEPALIVE_COUNT = 3
+#: Uploads in flight at once in ``put_files``.
+IN_FLIGHT = 8
 # What a remote scp says when the place is wrong, rather than the network or the disk.
 _PATH_TEXTS = ("No such file or directory", "Permission denied", "Not a directory", "Is a directory",
                "Read-only file system", "Operation not permitted")
@@ -328,7 +330,6 @@ class SftpFiles:
         return result.exit_status == 0 and "scp" in str(result.stdout or "")
 
     async def _copy(self, local: Path, path: str) -> None:
-        await self._choose_upload()
         attrs = await self._stat(path, f"{self._at(path)}: stat failed")
         if attrs is not None and attrs.type == asyncssh.FILEXFER_TYPE_DIRECTORY:
             # scp and SFTP put would both copy INTO a directory of that name: refuse instead.
@@ -343,12 +344,49 @@ class SftpFiles:
             else:
                 await self.sftp.put(str(local), path, block_size=BLOCK_SIZE, max_requests=MAX_REQUESTS)
 
-    def put_file(self, local: Path, path: str) -> int:
+    async def _put_checked(self, local: Path, path: str) -> int:
+        """One upload with its size checked after the copy."""
         size = local.stat().st_size
         full = self._path(check_path(path))
-        self._run(self._copy(local, full))
-        check_size(self.endpoint, path, size, self.size(path))
+        await self._copy(local, full)
+        attrs = await self._stat(full, f"{self._at(full)}: stat failed")
+        check_size(self.endpoint, path, size, None if attrs is None else attrs.size)
         return size
+
+    def put_file(self, local: Path, path: str) -> int:
+        self._run(self._choose_upload())
+        return self._run(self._put_checked(local, path))
+
+    def put_files(self, files: Iterable[tuple[Path, str]]) -> Iterator[tuple[str, int]]:
+        """Up to ``IN_FLIGHT`` uploads at once on this connection (SFTP requests, SCP channels or OpenSSH
+        clients side by side), yielded as each is whole. The transfers move while the loop runs, i.e.
+        while this waits for the next one. After a failure no new upload starts; those in flight finish
+        (and are yielded when whole), then the first error is raised. A caller that stops early (or an
+        interrupt) cancels what is in flight: a retry replaces those partial copies."""
+        self._run(self._choose_upload())
+        todo = iter(files)
+        running: dict[asyncio.Task[int], str] = {}
+        failure: BaseException | None = None
+        try:
+            while True:
+                while failure is None and len(running) < IN_FLIGHT and (item := next(todo, None)) is not None:
+                    running[self.loop.create_task(self._put_checked(*item))] = item[1]
+                if not running:
+                    break
+                done, _ = self._run(asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED))
+                for task in sorted(done, key=lambda t: running[t]):
+                    path = running.pop(task)
+                    if task.exception() is None:
+                        yield path, task.result()
+                    elif failure is None:
+                        failure = task.exception()
+        finally:
+            for task in running:
+                task.cancel()
+            if running:
+                self._run(asyncio.gather(*running, return_exceptions=True))
+        if failure is not None:
+            raise failure
 
     def put_text(self, path: str, text: str, atomic: bool = False) -> None:
         full = self._path(check_path(path))

@@ -18,6 +18,7 @@ DN. Messages name host and path, never a password.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
 from types import TracebackType
@@ -98,6 +99,11 @@ class Pusher(Protocol):
         """Write a small UTF-8 text file, e.g. the ``<RequestID>.notifyscp`` DN."""
         ...
 
+    def put_files(self, files: Iterable[tuple[Path, str]]) -> Iterator[tuple[str, int]]:
+        """``put_file`` for each ``(local, remote_name)``, yielding ``(remote_name, size)`` as each is whole;
+        several in flight on the one connection where the protocol allows (SFTP)."""
+        ...
+
     def remote_size(self, remote_name: str) -> int | None:
         """The size of ``remote_name`` in the directory, or None when it is not there."""
         ...
@@ -122,6 +128,10 @@ class _RemotePusher:
     def put_file(self, local: Path, remote_name: str) -> int:
         with _mapped():
             return self.remote.put_file(local, remote.check_name(remote_name))
+
+    def put_files(self, files: Iterable[tuple[Path, str]]) -> Iterator[tuple[str, int]]:
+        with _mapped():
+            yield from self.remote.put_files((local, remote.check_name(name)) for local, name in files)
 
     def put_text(self, remote_name: str, text: str) -> None:
         with _mapped():

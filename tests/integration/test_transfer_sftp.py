@@ -119,6 +119,25 @@ def test_bad_names_are_refused_and_the_session_survives(sshd: SshServer, target:
     assert list((target / "adir").iterdir()) == []
 
 
+@pytest.mark.parametrize("client", ["asyncssh", "openssh"])
+def test_a_batch_goes_on_one_connection_and_its_errors_are_the_pushers(
+        sshd: SshServer, target: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, client: str) -> None:
+    monkeypatch.setenv("ARDIS_SCP_CLIENT", client)
+    sources = [tmp_path / f"G{i}.hdf" for i in range(12)]
+    for i, src in enumerate(sources):
+        src.write_bytes(os.urandom(1000 * i))
+    (target / "adir").mkdir()
+    with open_pusher(sftp_endpoint(sshd, target)) as pusher:
+        assert sorted(pusher.put_files((src, src.name) for src in sources)) == sorted(
+            (src.name, src.stat().st_size) for src in sources)
+        with pytest.raises(TransferRefused):
+            list(pusher.put_files([(sources[1], "../escape")]))
+        with pytest.raises(RemotePathError, match="a directory stands there"):
+            list(pusher.put_files([(sources[1], "adir")]))
+    assert all((target / src.name).read_bytes() == src.read_bytes() for src in sources)
+    assert not (tmp_path / "escape").exists() and list((target / "adir").iterdir()) == []
+
+
 def test_unreachable_host_is_retryable(target: Path, sshd: SshServer) -> None:
     with pytest.raises(TransferRetryable, match="cannot connect"):
         open_pusher(sftp_endpoint(sshd, target, port=closed_port(), timeout=5)).__enter__()

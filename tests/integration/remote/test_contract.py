@@ -152,3 +152,40 @@ def test_a_size_other_than_the_local_one_is_a_retryable_failure() -> None:
         with pytest.raises(TransferFailed, match="ftp://example.org:21/in/G.hdf") as caught:
             check_size(ep, "G.hdf", 10, actual)
         assert isinstance(caught.value, RetryableError)
+
+
+def test_put_files_moves_a_batch_on_one_connection(site: Site, tmp_path: Path) -> None:
+    """Each file is yielded once, whole and size-checked; a partial file of an earlier try is replaced."""
+    (site.disk / "in").mkdir()
+    sources = []
+    for i in range(40):
+        src = tmp_path / f"g{i:02}.hdf"
+        src.write_bytes(os.urandom(i * 5000))  # g00 is empty
+        sources.append(src)
+    (site.disk / "in" / "g07.hdf").write_bytes(b"half")
+    with open_remote(site.endpoint("in")) as remote:
+        done = list(remote.put_files((src, src.name) for src in sources))
+    assert sorted(done) == [(src.name, src.stat().st_size) for src in sources]
+    for src in sources:
+        assert (site.disk / "in" / src.name).read_bytes() == src.read_bytes()
+
+
+def test_put_files_stops_at_a_failure_and_what_it_yielded_is_whole(site: Site, tmp_path: Path) -> None:
+    (site.disk / "in").mkdir()
+    (site.disk / "in" / "g10.hdf").mkdir()  # a directory stands where one file should go
+    sources = []
+    for i in range(20):
+        src = tmp_path / f"g{i:02}.hdf"
+        src.write_bytes(os.urandom(20000 + i))
+        sources.append(src)
+    done: list[tuple[str, int]] = []
+    with open_remote(site.endpoint("in")) as remote:
+        with pytest.raises(PermanentError):
+            for item in remote.put_files((src, src.name) for src in sources):
+                done.append(item)  # noqa: PERF402 - what arrived before the error is what is kept
+        assert remote.list_files(".", match=lambda name: name == "g00.hdf")  # the connection is still usable
+    assert "g10.hdf" not in {name for name, _ in done}
+    assert {f"g{i:02}.hdf" for i in range(8)} <= {name for name, _ in done}  # started before it: finished
+    for name, size in done:
+        assert (site.disk / "in" / name).read_bytes() == (tmp_path / name).read_bytes()
+        assert size == (tmp_path / name).stat().st_size
