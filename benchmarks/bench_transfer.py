@@ -31,8 +31,8 @@ from pathlib import Path
 from benchmarks.common import Result, make_file
 from distribution.ftpserver import pull_dir_for, pull_password
 from distribution.peers import PeerUnavailable, free_port, run_sshd, wait_for_port
+from distribution.remote import open_remote
 from distribution.transfer import Endpoint, open_pusher
-from distribution.transfer.ftp import FtpPusher
 
 SIZE = 1 << 30
 REPEAT = int(os.environ.get("ARDIS_BENCH_REPEAT", "5"))
@@ -169,8 +169,8 @@ def _bench_ftp_pull(tmp: Path, src: Path) -> Result:
         endpoint = Endpoint("ftp", "127.0.0.1", port, "/0100000002", "0100000001", password)
 
         def ardis() -> None:
-            with FtpPusher(endpoint) as client:
-                client.get_file("G.bin", out / "ardis.bin")
+            with open_remote(endpoint) as client:
+                client.fetch("G.bin", out / "ardis.bin", None)
 
         def curl() -> None:
             subprocess.run(["curl", "-sS", "--fail", "-o", str(out / "curl.bin"), "--user",

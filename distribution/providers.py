@@ -23,7 +23,7 @@ from distribution.errors import NotFound, UserError
 from distribution.models import Collection, PdrRecord, PdrState, Provider
 from distribution.pdr import Load, Thresholds, ValidationPolicy
 from distribution.pdrserver import PdrServer, open_pdr_server
-from distribution.transfer.base import Endpoint
+from distribution.remote import Endpoint
 
 METHODS = ("local", "ftp", "sftp")
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from distribution.ftpserver import load_or_create_secret, pull_dir_for, pull_password
-from distribution.transfer.ftp import FtpPusher
+from distribution.remote import open_remote
 from tests.servers import PullServer, closed_port, run_pull_server
 
 pytestmark = pytest.mark.integration
@@ -53,8 +53,8 @@ def test_curl_ftplib_and_the_download_helper_get_the_staged_bytes(pull_server: P
         buf = io.BytesIO()
         ftp.retrbinary("RETR G.hdf", buf.write)
         assert _md5(buf.getvalue()) == _md5(data)
-    with FtpPusher(pull_server.endpoint("0100000001", "0100000002")) as client:
-        assert client.get_file("G.hdf", tmp_path / "helper.hdf") == len(data)
+    with open_remote(pull_server.endpoint("0100000001", "0100000002")) as client:
+        assert client.fetch("G.hdf", tmp_path / "helper.hdf", None).size == len(data)
     assert _md5((tmp_path / "helper.hdf").read_bytes()) == _md5(data)
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from distribution.errors import PermanentError
+from distribution.remote import RemoteNotFound, open_remote
 from distribution.transfer import (
     AuthenticationFailed,
     Endpoint,
@@ -20,7 +21,6 @@ from distribution.transfer import (
     TransferRetryable,
     open_pusher,
 )
-from distribution.transfer.ftp import FtpPusher
 from tests.servers import FtpServer, closed_port, ftp_endpoint
 
 pytestmark = pytest.mark.integration
@@ -62,10 +62,10 @@ def test_put_text_writes_the_exact_bytes(ftp_target: FtpServer, incoming: Path) 
 def test_download_helper_fetches_whole_files(ftp_target: FtpServer, incoming: Path, tmp_path: Path) -> None:
     data = os.urandom(3 * (1 << 20) + 5)
     (incoming / "G.hdf").write_bytes(data)
-    with FtpPusher(ftp_endpoint(ftp_target, "/in")) as ftp:
-        assert ftp.get_file("G.hdf", tmp_path / "G.hdf") == len(data)
-        with pytest.raises(TransferRefused, match="absent"):
-            ftp.get_file("absent", tmp_path / "absent")
+    with open_remote(ftp_endpoint(ftp_target, "/in")) as ftp:
+        assert ftp.fetch("G.hdf", tmp_path / "G.hdf", None).size == len(data)
+        with pytest.raises(RemoteNotFound, match="absent"):
+            ftp.fetch("absent", tmp_path / "absent", None)
     assert (tmp_path / "G.hdf").read_bytes() == data
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(("G", "absent"))) == ["G.hdf"]
 

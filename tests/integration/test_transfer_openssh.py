@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from distribution.peers import SshServer
-from distribution.transfer import AuthenticationFailed, HostKeyMismatch, RemotePathError, open_pusher
-from distribution.transfer.openssh import OpenSshCopier
+from distribution.remote import HostKeyMismatch, LoginRefused, PermissionRefused
+from distribution.remote._openssh import OpenSshCopier
+from distribution.transfer import open_pusher
 from tests.servers import foreign_known_hosts, sftp_endpoint
 
 pytestmark = pytest.mark.integration
@@ -25,8 +26,8 @@ def test_both_clients_deliver_the_same_bytes(sshd: SshServer, tmp_path: Path, mo
     src = tmp_path / "g.hdf"
     src.write_bytes(os.urandom(3_000_001))
     with open_pusher(sftp_endpoint(sshd, target)) as pusher:
-        assert (pusher.openssh is not None) == (client == "openssh")
         assert pusher.put_file(src, "g.hdf") == 3_000_001
+        assert (pusher.remote.openssh is not None) == (client == "openssh")  # type: ignore[attr-defined]
     assert (target / "g.hdf").read_bytes() == src.read_bytes()
 
 
@@ -38,7 +39,7 @@ def test_scp_errors_are_mapped_and_the_key_file_is_removed(sshd: SshServer, tmp_
     copier = OpenSshCopier(sftp_endpoint(sshd, tmp_path))
     try:
         assert copier.key.stat().st_mode & 0o777 == 0o600
-        with pytest.raises(RemotePathError):
+        with pytest.raises(PermissionRefused):
             copier.copy(src, str(tmp_path / "missing" / "g.hdf"))
     finally:
         copier.close()
@@ -53,7 +54,7 @@ def test_scp_errors_are_mapped_and_the_key_file_is_removed(sshd: SshServer, tmp_
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other_key)], check=True)
     stranger = OpenSshCopier(sftp_endpoint(sshd, tmp_path, private_key=other_key.read_text()))
     try:
-        with pytest.raises(AuthenticationFailed):
+        with pytest.raises(LoginRefused):
             stranger.copy(src, str(target / "g.hdf"))
     finally:
         stranger.close()

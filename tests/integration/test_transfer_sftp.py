@@ -16,7 +16,6 @@ from distribution.transfer import (
     TransferRetryable,
     open_pusher,
 )
-from distribution.transfer.sftp import SftpPusher
 from tests.servers import SshServer, closed_port, foreign_known_hosts, run_sshd, sftp_endpoint
 
 pytestmark = pytest.mark.integration
@@ -49,9 +48,9 @@ def test_an_sftp_only_server_gets_the_files_by_sftp(tmp_path: Path, target: Path
     src.write_bytes(os.urandom(1 << 20))
     (target / "G.hdf").write_bytes(b"partial")
     with run_sshd(tmp_path / "sftp-only", sftp_only=True) as server:
-        with SftpPusher(sftp_endpoint(server, target)) as pusher:
-            assert not pusher.use_scp
+        with open_pusher(sftp_endpoint(server, target)) as pusher:
             assert pusher.put_file(src, "G.hdf") == 1 << 20
+            assert not pusher.remote.use_scp  # type: ignore[attr-defined]
             pusher.put_text("0100000002.notifyscp", "DN\n")
     assert (target / "G.hdf").read_bytes() == src.read_bytes()
     assert (target / "0100000002.notifyscp").read_text() == "DN\n"
@@ -65,11 +64,11 @@ def test_a_directory_the_shell_would_misread_is_used_verbatim(sshd: SshServer, t
     odd.mkdir()
     src = tmp_path / "a"
     src.write_bytes(b"x" * 1000)
-    with SftpPusher(sftp_endpoint(sshd, odd)) as pusher:
-        # A full OpenSSH server: asyncssh sends by the SCP protocol; a key login may use the OpenSSH client.
-        assert pusher.use_scp == (client == "asyncssh")
-        assert (pusher.openssh is not None) == (client == "openssh")
+    with open_pusher(sftp_endpoint(sshd, odd)) as pusher:
         pusher.put_file(src, "a b.hdf")
+        # A full OpenSSH server: asyncssh sends by the SCP protocol; a key login may use the OpenSSH client.
+        assert pusher.remote.use_scp == (client == "asyncssh")  # type: ignore[attr-defined]
+        assert (pusher.remote.openssh is not None) == (client == "openssh")  # type: ignore[attr-defined]
     assert (odd / "a b.hdf").read_bytes() == src.read_bytes()
     assert not list(tmp_path.rglob("pwned"))
 
@@ -118,6 +117,25 @@ def test_bad_names_are_refused_and_the_session_survives(sshd: SshServer, target:
         assert pusher.put_file(src, "ok") == 5
     assert not (tmp_path / "escape").exists()
     assert list((target / "adir").iterdir()) == []
+
+
+@pytest.mark.parametrize("client", ["asyncssh", "openssh"])
+def test_a_batch_goes_on_one_connection_and_its_errors_are_the_pushers(
+        sshd: SshServer, target: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, client: str) -> None:
+    monkeypatch.setenv("ARDIS_SCP_CLIENT", client)
+    sources = [tmp_path / f"G{i}.hdf" for i in range(12)]
+    for i, src in enumerate(sources):
+        src.write_bytes(os.urandom(1000 * i))
+    (target / "adir").mkdir()
+    with open_pusher(sftp_endpoint(sshd, target)) as pusher:
+        assert sorted(pusher.put_files((src, src.name) for src in sources)) == sorted(
+            (src.name, src.stat().st_size) for src in sources)
+        with pytest.raises(TransferRefused):
+            list(pusher.put_files([(sources[1], "../escape")]))
+        with pytest.raises(RemotePathError, match="a directory stands there"):
+            list(pusher.put_files([(sources[1], "adir")]))
+    assert all((target / src.name).read_bytes() == src.read_bytes() for src in sources)
+    assert not (tmp_path / "escape").exists() and list((target / "adir").iterdir()) == []
 
 
 def test_unreachable_host_is_retryable(target: Path, sshd: SshServer) -> None:

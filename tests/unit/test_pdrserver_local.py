@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import distribution.pdrserver
 from distribution import pan
 from distribution.errors import PermanentError, RetryableError
 from distribution.pdrserver import (
@@ -22,7 +23,7 @@ from distribution.pdrserver import (
     StagingWriteFailed,
     open_pdr_server,
 )
-from distribution.pdrserver import base
+from distribution.remote import temporary_name
 from distribution.transfer import Endpoint
 
 PDR = b'ORIGINATING_SYSTEM = SIPS1;\nTOTAL_FILE_COUNT = 1;\n'
@@ -77,7 +78,7 @@ def test_read_pdr_and_its_limit(root: Path) -> None:
 @pytest.mark.parametrize("checksum_type, tool", [("MD5", "md5sum"), ("CKSUM", "cksum"), (None, None)])
 def test_fetch_copies_and_checksums_in_one_pass(root: Path, tmp_path: Path, checksum_type: str | None,
                                                 tool: str | None) -> None:
-    data = os.urandom(3 * base.BLOCK_SIZE + 12345)  # several blocks and a tail
+    data = os.urandom(3 * (1 << 20) + 12345)  # several blocks and a tail
     (root / "SIPS1" / "DATA" / "G.hdf").write_bytes(data)
     dst = tmp_path / "staging" / "G.hdf"
     dst.parent.mkdir()
@@ -185,14 +186,14 @@ def test_write_response_is_atomic_and_replaces(root: Path, monkeypatch: pytest.M
             server.write_response("../A.PAN", text)
     assert (polling / "A.PAN").read_text() == text
     assert os.listdir(polling) == ["A.PAN"]  # no temporary name left behind
-    tmp = base.temporary_name("A.PAN")
+    tmp = temporary_name("A.PAN")
     assert seen == [[tmp], sorted([tmp, "A.PAN"])]  # before each rename: only the complete temporary, never half a PAN
     assert not tmp.upper().endswith((".PAN", ".PDR", ".PDRD"))
 
 
 def test_every_retryable_error_has_an_auto_retry_disposition() -> None:
     """Footnote 8 of Table 4.5-7: what Ardis retries by itself is what the ICD says may be retried automatically."""
-    classes = [c for c in vars(base).values() if isinstance(c, type) and issubclass(c, PdrServerError)]
+    classes = [c for c in vars(distribution.pdrserver).values() if isinstance(c, type) and issubclass(c, PdrServerError)]
     assert len(classes) >= 10
     for c in classes:
         assert c.disposition in vars(pan).values(), c

@@ -19,9 +19,15 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from distribution.errors import ArdisError
-from distribution.transfer.base import AuthenticationFailed, Endpoint, HostKeyMismatch, RemotePathError, \
-    TransferRetryable, failure_reason
+from distribution.remote._base import (
+    Endpoint,
+    HostKeyMismatch,
+    LoginRefused,
+    PermissionRefused,
+    RemoteError,
+    TransferFailed,
+    failure_reason,
+)
 
 _PATH_ERRORS = ("No such file or directory", "Not a directory", "Is a directory", "Read-only file system",
                 "Operation not permitted", "Permission denied\n", "Permission denied\r")
@@ -51,7 +57,7 @@ def usable(endpoint: Endpoint) -> bool:
 
 
 class OpenSshCopier:
-    """Holds the key and known_hosts files for one pusher's lifetime."""
+    """Holds the key and known_hosts files for one connection's lifetime."""
 
     def __init__(self, endpoint: Endpoint) -> None:
         self.endpoint = endpoint
@@ -81,20 +87,20 @@ class OpenSshCopier:
             proc = subprocess.run(args, capture_output=True, text=True, stdin=subprocess.DEVNULL,
                                   preexec_fn=_die_with_parent if _PRCTL is not None else None)
         except OSError as e:
-            raise TransferRetryable(f"{ep.at(Path(remote_path).name)}: cannot run scp: {e}") from e
+            raise TransferFailed(f"{ep.at(Path(remote_path).name)}: cannot run scp: {e}") from e
         if proc.returncode != 0:
             raise _mapped(ep, remote_path, proc.stderr.strip() or f"scp exited {proc.returncode}")
 
 
-def _mapped(ep: Endpoint, remote_path: str, message: str) -> ArdisError:
+def _mapped(ep: Endpoint, remote_path: str, message: str) -> RemoteError:
     where = ep.at(Path(remote_path).name)
     text = message + "\n"
     if "Host key verification failed" in text or "REMOTE HOST IDENTIFICATION HAS CHANGED" in text:
         return HostKeyMismatch(f"{where}: host key does not match the one on record")
     if "Permission denied (" in text:
-        return AuthenticationFailed(f"{where}: authentication as {ep.username} refused")
+        return LoginRefused(f"{where}: authentication as {ep.username} refused")
     if any(marker in text for marker in _PATH_ERRORS):
-        return RemotePathError(f"{where}: {message.splitlines()[-1]}")
+        return PermissionRefused(f"{where}: {message.splitlines()[-1]}")
     lines = message.splitlines()
     line = next((s for s in lines if "timed out" in s.lower() or "timeout" in s.lower()), lines[-1])
-    return TransferRetryable(f"{where}: scp failed: {failure_reason(RuntimeError(line), ep.timeout)}")
+    return TransferFailed(f"{where}: scp failed: {failure_reason(RuntimeError(line), ep.timeout)}")

@@ -1,13 +1,4 @@
-"""The PdrServer interface, its errors (each with its Table 4.5-7 disposition) and the pieces every server shares.
-
-Paths: a PDR's DIRECTORY_ID is taken as the provider wrote it. Absolute ones are
-read from the provider's root as FTP shows it (the server's root; for ``local``
-the endpoint's directory), relative ones from the login directory (the endpoint's
-directory when set, else where the login lands). No path may hold a ``..``
-component, a NUL, CR or LF (an FTP command could be smuggled in a name); a
-FILE_ID is a plain name. Symlinks are the server's business on FTP/SFTP (its
-chroot and permissions decide); ``local`` resolves them and refuses what leaves
-its root.
+"""The local side of a fetch: ``<dst>.part`` written block by block, checksummed in the same pass.
 
 ``fetch`` writes ``<dst>.part`` and renames it to ``dst`` when whole, so a
 partial file of an earlier try is replaced and never mistaken for a product. The
@@ -25,167 +16,18 @@ from __future__ import annotations
 import errno
 import mmap
 import os
-import posixpath
 import queue
 import threading
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
-from typing import Callable, Protocol
 
-from distribution import pan
 from distribution.checksums import WINDOW_SIZE, Buffer, StreamingChecksum
-from distribution.errors import ArdisError, PermanentError, RetryableError
+from distribution.remote._base import Fetched, LocalWriteFailed, TransferFailed
 
 #: Read size of every fetch; 1 MiB stays in L2 between the copy and the checksum.
 BLOCK_SIZE = 1 << 20
 #: Blocks in flight between the reading thread and the checksum thread.
 BUFFERS = 4
-
-
-class PdrServerError(ArdisError):
-    """An error reaching a provider's PDR server; ``disposition`` is what the PAN (or PDRD) says."""
-
-    disposition: str = pan.ECS_INTERNAL_ERROR
-
-
-class ProviderUnreachable(PdrServerError, RetryableError):
-    """Connection refused, unknown host, timeout while connecting, no data connection (footnote 8: retry)."""
-
-    disposition = pan.UNABLE_TO_CONNECT
-
-
-class ProviderNetworkFailure(PdrServerError, RetryableError):
-    """The connection broke or timed out after it was up, or the service went away (FTP 421)."""
-
-    disposition = pan.NETWORK_FAILURE
-
-
-class ProviderTransferFailed(PdrServerError, RetryableError):
-    """Another transient server error (FTP 4xx, SFTP failure, a short transfer): "other ftp errors"."""
-
-    disposition = pan.FTP_FAILURE
-
-
-class ProviderLoginRefused(PdrServerError, PermanentError):
-    """Wrong user, password or key: no connection can be made, and waiting will not fix it."""
-
-    disposition = pan.UNABLE_TO_CONNECT
-
-
-class ProviderHostKeyMismatch(PdrServerError, PermanentError):
-    """The SSH server's key is not the one on record (or none is): never talk to it."""
-
-    disposition = pan.UNABLE_TO_CONNECT
-
-
-class ProviderFileNotFound(PdrServerError, PermanentError):
-    """A product file (or its directory, or the polling directory) is not on the server."""
-
-    disposition = pan.FILES_NOT_FOUND
-
-
-class ProviderCommandRefused(PdrServerError, PermanentError):
-    """The server refused a command for good (permissions, FTP 5xx, unsupported operation)."""
-
-    disposition = pan.FTP_COMMAND_FAILURE
-
-
-class PathEscape(ProviderCommandRefused):
-    """A path that would climb out (``..``, a symlink leaving the root) or smuggle a command: never sent."""
-
-
-class PdrTooLarge(PdrServerError, PermanentError):
-    """The PDR is longer than allowed (ICD 4.5.2: 1 MB); answered by a short PDRD, as pdr.py does."""
-
-    disposition = pan.INVALID_PVL_STATEMENT
-
-
-class StagingWriteFailed(PdrServerError, PermanentError):
-    """Writing the fetched file on this side failed (disk full, permissions): "unable to ... extend the staging disk"."""
-
-    disposition = pan.RESOURCE_ALLOCATION_FAILURE
-
-
-@dataclass(frozen=True)
-class RemoteFile:
-    """A file in the polling directory; ``mtime`` is None when the server does not say."""
-
-    name: str
-    size: int
-    mtime: datetime | None
-
-
-@dataclass(frozen=True)
-class Fetched:
-    """What ``fetch`` copied: bytes written, and the checksum of exactly those bytes (None when not asked)."""
-
-    size: int
-    checksum: str | None
-
-
-class PdrServer(Protocol):
-    """One connection to one provider's PDR server and its polling directory; enter it to connect."""
-
-    def __enter__(self) -> PdrServer: ...
-
-    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None: ...
-
-    def list_pdrs(self) -> list[RemoteFile]:
-        """The ``*.PDR`` files (``distribution.pdr.is_pdr_name``) in the polling directory, by name."""
-        ...
-
-    def read_pdr(self, name: str, limit: int) -> bytes:
-        """The bytes of the PDR ``name`` in the polling directory; more than ``limit`` bytes: PdrTooLarge."""
-        ...
-
-    def fetch(self, directory_id: str, file_id: str, dst: Path, checksum_type: str | None) -> Fetched:
-        """Copy one product file to the local path ``dst``, checksumming it in the same pass."""
-        ...
-
-    def write_response(self, name: str, text: str) -> None:
-        """Write a PAN or PDRD next to the PDRs, atomically (a temporary name, then a rename)."""
-        ...
-
-
-# --- paths ---------------------------------------------------------------------------------------
-
-
-def _check_text(what: str, text: str) -> None:
-    if any(c in text for c in "\0\r\n"):
-        raise PathEscape(f"{what} {text!r} holds a NUL, CR or LF")
-
-
-def check_directory(directory: str) -> str:
-    """A directory as written in a PDR (or configured), refused when a component is ``..``; '' stays ''."""
-    _check_text("directory", directory)
-    if ".." in directory.replace("\\", "/").split("/"):
-        raise PathEscape(f"directory {directory!r} climbs out with '..'")
-    return directory
-
-
-def check_file_name(name: str) -> str:
-    """A FILE_ID or response name: one plain name, nothing that is a path."""
-    _check_text("file name", name)
-    if not name or "/" in name or "\\" in name or name in (".", ".."):
-        raise PathEscape(f"{name!r} is not a plain file name")
-    return name
-
-
-def remote_path(directory_id: str, file_id: str) -> str:
-    """``directory_id/file_id`` after both checks (relative stays relative)."""
-    directory = check_directory(directory_id)
-    name = check_file_name(file_id)
-    return posixpath.join(directory, name) if directory else name
-
-
-def temporary_name(name: str) -> str:
-    """Where a response is written before its rename: hidden, and not ending in .PAN/.PDRD/.PDR."""
-    return f".{check_file_name(name)}.{os.getpid()}.part"
-
-
-# --- the local side of a fetch -------------------------------------------------------------------
 
 
 class StagingFile:
@@ -211,7 +53,7 @@ class StagingFile:
         try:
             self._out = open(self.part, "w+b", buffering=0)  # noqa: SIM115 - closed in finish/discard; read: mmap
         except OSError as e:
-            raise StagingWriteFailed(f"cannot write {self.part}: {e.strerror}") from e
+            raise LocalWriteFailed(f"cannot write {self.part}: {e.strerror}") from e
         if self._state is not None:
             self._hasher = threading.Thread(target=self._hash, name="fetch-checksum", daemon=True)
             self._hasher.start()
@@ -257,7 +99,7 @@ class StagingFile:
                 if e.errno in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP) and self.size == 0:
                     return False
                 if e.errno in (errno.ENOSPC, errno.EDQUOT):
-                    raise StagingWriteFailed(f"writing {self.part} failed: {e.strerror}") from e
+                    raise LocalWriteFailed(f"writing {self.part} failed: {e.strerror}") from e
                 raise
             if n and self._state is not None:
                 self._todo.put(((self.size, n), token))
@@ -281,7 +123,7 @@ class StagingFile:
         except OSError as e:
             if owned is not None:
                 self._free.put(owned)
-            raise StagingWriteFailed(f"writing {self.part} failed: {e.strerror}") from e
+            raise LocalWriteFailed(f"writing {self.part} failed: {e.strerror}") from e
         self.size += len(view)
         if self._state is None:
             if owned is not None:
@@ -306,7 +148,7 @@ class StagingFile:
             os.replace(self.part, self.dst)
         except OSError as e:
             self.discard()
-            raise StagingWriteFailed(f"cannot finish {self.dst}: {e.strerror}") from e
+            raise LocalWriteFailed(f"cannot finish {self.dst}: {e.strerror}") from e
         except BaseException:
             self.discard()
             raise
@@ -336,7 +178,7 @@ def receive(dst: Path, checksum_type: str | None, where: str, announced: int | N
     try:
         copy(staging)
         if announced is not None and staging.size != announced:
-            raise ProviderTransferFailed(f"{where}: {staging.size} bytes arrived, the server announced {announced}")
+            raise TransferFailed(f"{where}: {staging.size} bytes arrived, the server announced {announced}")
     except BaseException:
         staging.discard()
         raise
