@@ -194,11 +194,16 @@ def merged_keywords(spec: DpSpecification, fetched: Mapping[str, Path], dictiona
 
 
 def merge_product(spec: DpSpecification, fetched: Mapping[str, Path], out: Path,
-                  dictionaries: Dictionaries | None = None, *, verify: bool = True) -> MergeResult:
-    """Merge the fetched sources (by ``sourceName``) into ``out``; the fetched files are left as they are.
+                  dictionaries: Dictionaries | None = None, *, verify: bool = True,
+                  in_place: bool = False) -> MergeResult:
+    """Merge the fetched sources (by ``sourceName``) into ``out``.
 
-    Raises MergeError (a keyword problem, a source with a primary data unit) or
-    ProductInvalid; the partial file is removed either way.
+    The fetched files are left as they are, unless ``in_place``: then the
+    target source's file itself becomes the product (its header rewritten, the
+    extensions appended, renamed to ``out``), which moves no data when its header
+    has room; only for a target that is Ardis's own copy. Raises MergeError (a
+    keyword problem, a source with a primary data unit) or ProductInvalid; a
+    partial file is removed either way.
     """
     extensions: list[tuple[Path, HduSpan]] = []
     problems = []
@@ -214,9 +219,12 @@ def merge_product(spec: DpSpecification, fetched: Mapping[str, Path], out: Path,
     keywords = merged_keywords(spec, fetched, dictionaries or Dictionaries())
     work = out.with_name(out.name + ".partial")
     out.parent.mkdir(parents=True, exist_ok=True)
+    if in_place and spec.target.source is not None:
+        work = fetched[spec.target.source.source_name]
     try:
         if spec.target.source is not None:
-            shutil.copyfile(fetched[spec.target.source.source_name], work)
+            if not in_place:
+                shutil.copyfile(fetched[spec.target.source.source_name], work)
             has_extensions = len(_spans(work, spec.target.source.source_name)) > 1 or bool(extensions)
         else:
             work.write_bytes(pad_header(_EMPTY_PRIMARY))
@@ -226,7 +234,8 @@ def merge_product(spec: DpSpecification, fetched: Mapping[str, Path], out: Path,
     except OSError as e:
         raise RetryableError(f"cannot write {out}: {e.strerror}") from e
     finally:
-        work.unlink(missing_ok=True)
+        if not in_place:
+            work.unlink(missing_ok=True)
     if verify:
         try:
             verify_product(out)

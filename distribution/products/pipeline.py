@@ -171,20 +171,33 @@ def fetch(settings: Settings, product_id: int, credentials_for: CredentialsFor |
     return list(paths)
 
 
-def merge(settings: Settings, product_id: int) -> str:
-    """Merge the fetched sources into the product file in the workspace; returns what was done."""
+def merge(settings: Settings, product_id: int, credentials_for: CredentialsFor | None = None) -> str:
+    """Merge the fetched sources into the product file in the workspace, in place; returns what was done.
+
+    The fetched target is Ardis's own copy, so it becomes the product without a
+    copy. A merge interrupted after it began changing that copy fetches the
+    target again first (a marker file says it began).
+    """
     record, spec = _load(settings, product_id)
     if record.state in (ProductState.MERGED, ProductState.ARCHIVED):
         return record.detail or "merged"
     if record.state is not ProductState.FETCHED:
         raise PermanentError(f"data product {product_id} is {record.state.value}, not fetched: cannot merge")
+    fetched = fetched_paths(settings, product_id, spec)
+    out = workspace(settings, product_id) / spec.target.file_name
+    started = workspace(settings, product_id) / "merge-started"
     try:
         dictionaries = load_dictionaries(spec.keyword_dictionaries, dictionary_dirs(settings))
-        out = workspace(settings, product_id) / spec.target.file_name
-        result = merge_product(spec, fetched_paths(settings, product_id, spec), out, dictionaries)
+        if spec.target.source is not None and started.exists():
+            target = fetched[spec.target.source.source_name]
+            fetch_source(spec.target.source.where, target.with_suffix(".part"), credentials_for)
+            target.with_suffix(".part").replace(target)
+        started.touch()
+        result = merge_product(spec, fetched, out, dictionaries, in_place=True)
     except Exception as e:
         _failing(settings, product_id, e)
         raise
+    started.unlink()
     _set(settings, product_id, state=ProductState.MERGED, header_in_place=result.write.in_place,
          detail=result.summary)
     log.info("data product %s: %s", product_id, result.summary)

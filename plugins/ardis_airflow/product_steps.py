@@ -57,7 +57,7 @@ def fetch() -> list[str]:
 
 
 def merge() -> str:
-    return pipeline.merge(load_settings(), _product_id())
+    return pipeline.merge(load_settings(), _product_id(), _credentials_for)
 
 
 def archive() -> int | None:

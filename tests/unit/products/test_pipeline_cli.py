@@ -140,3 +140,22 @@ def test_drop_directory(sqlite_settings: Settings, tmp_path: Path, monkeypatch: 
     assert sorted(p.name for p in (drop / "done").iterdir()) == ["a.json", "b.json"]
     assert (drop / "failed" / "c.json.why").read_text().startswith("invalid data product specification")
     assert not list(drop.glob("*.json"))  # nothing left to take
+
+
+def test_an_interrupted_merge_fetches_the_target_again(sqlite_settings: Settings, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = sqlite_settings
+    for k, v in COLLECTIONS.items():
+        monkeypatch.setenv(k, v)
+    doc, _, _ = listing3(tmp_path)
+    product = pipeline.submit(settings, json.dumps(doc)).product_id
+    pipeline.fetch(settings, product)
+    ws = pipeline.workspace(settings, product)
+    (ws / "merge-started").touch()  # a try that began changing the fetched target and died
+    with (ws / "sources" / "dcs.fits").open("r+b") as f:
+        f.write(b"SIMPLE  =                    T / half-written by the try that died".ljust(80))
+        f.seek(0, 2)
+        f.write(b"\0" * 2880)
+    pipeline.merge(settings, product)
+    assert header_cards(ws / "TEST.2021-05-18T14:49:03.905.fits") == EXPECTED_CARDS
+    assert not (ws / "merge-started").exists()
