@@ -1,0 +1,115 @@
+"""ELT data products end to end through real ``dag.test()`` runs: merge, archive, then an FtpPull order of it."""
+
+from __future__ import annotations
+
+import ftplib
+import hashlib
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from distribution.archive import granule_ur
+from distribution.config import Settings
+from distribution.db import session_scope
+from distribution.ftpserver import build_pull_server, load_or_create_secret, pull_password
+from distribution.models import Granule, GranuleEvent, MediaType, RequestState
+from distribution.orders import Contact, RequestSpec, create_order, get_request
+from distribution.products import pipeline
+from distribution.products.models import ProductState
+from tests.dags.conftest import run_dag, task_states
+from tests.unit.products.fits_files import listing3
+from tests.unit.products.test_golden import EXPECTED_CARDS, header_cards
+
+pytestmark = pytest.mark.dags
+
+STEPS = ["begin", "fetch", "merge", "archive", "outcome"]
+
+
+def _pull(settings: Settings, login: str, ftp_dir: str) -> dict[str, bytes]:
+    server = build_pull_server(settings.pull_root, "127.0.0.1", 0, load_or_create_secret(settings.home))
+    port = server.socket.getsockname()[1]
+    thread = threading.Thread(target=server.serve_forever, kwargs={"handle_exit": False}, daemon=True)
+    thread.start()
+    got: dict[str, bytes] = {}
+    try:
+        with ftplib.FTP() as ftp:
+            ftp.connect("127.0.0.1", port, timeout=10)
+            ftp.login(login, pull_password(load_or_create_secret(settings.home), login))
+            ftp.cwd(ftp_dir)
+            for name in ftp.nlst():
+                chunks: list[bytes] = []
+                ftp.retrbinary(f"RETR {name}", chunks.append)
+                got[name] = b"".join(chunks)
+    finally:
+        server.close_all()
+    return got
+
+
+def test_dp_merge_end_to_end_then_ftp_pull(dagbag: Any, sqlite_settings: Settings, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = sqlite_settings
+    monkeypatch.setenv("ARDIS_DP_COLLECTIONS", "TEST=ELT_TEST.001")
+    doc, _, _ = listing3(tmp_path)
+    product_id = pipeline.submit(settings, json.dumps(doc)).product_id
+    run = run_dag(dagbag, "ardis_dp_merge", {"product_id": product_id})
+    assert task_states(run) == dict.fromkeys(STEPS, "success")
+    record = pipeline.describe(settings, product_id)
+    assert record.state is ProductState.ARCHIVED and record.airflow_run_id == run.run_id
+    with session_scope(settings.database_url) as session:
+        granule = session.get(Granule, record.granule_id)
+        assert granule is not None
+        ur = granule_ur(granule, settings)
+        archived = Path(granule.files[0].archive_path)
+        md5 = granule.files[0].checksum_value
+        assert session.query(GranuleEvent).filter_by(granule_id=granule.id, event="INSERT").count() == 1
+    assert header_cards(archived) == EXPECTED_CARDS
+
+    # The same id again is merged once: the submission is a duplicate, no second product.
+    again = pipeline.submit(settings, json.dumps(doc))
+    assert not again.new and again.product_id == product_id and pipeline.pending_products(settings) == []
+
+    with session_scope(settings.database_url) as session:
+        order = create_order(session, settings, Contact(user_id="eso1", email="eso1@example.org", checksum_list=True),
+                             [RequestSpec(MediaType.FTP_PULL, [ur])])
+        request_id = str(order.requests[0].request_id)
+    dist = run_dag(dagbag, "ardis_distribution", {"request_id": request_id})
+    assert task_states(dist)["outcome"] == "success"
+    with session_scope(settings.database_url) as session:
+        request = get_request(session, request_id)
+        assert request.state == RequestState.COMPLETE
+        login, ftp_dir = str(request.order.order_id), str(request.ftp_dir)
+    pulled = _pull(settings, login, ftp_dir)
+    assert list(pulled) == ["TEST.2021-05-18T14:49:03.905.fits"]
+    assert hashlib.md5(pulled["TEST.2021-05-18T14:49:03.905.fits"]).hexdigest() == md5
+    assert pulled["TEST.2021-05-18T14:49:03.905.fits"] == archived.read_bytes()
+
+
+def test_dp_merge_missing_source_fails_with_its_reason(dagbag: Any, sqlite_settings: Settings, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = sqlite_settings
+    monkeypatch.setenv("ARDIS_DP_COLLECTIONS", "TEST=ELT_TEST.001")
+    doc, _, _ = listing3(tmp_path)
+    doc["id"] = "TEST.2021-05-18T15:00:00.000"
+    doc["sources"][2]["location"] = f"localhost:{tmp_path / 'missing.fits'}"
+    product_id = pipeline.submit(settings, json.dumps(doc)).product_id
+    run = run_dag(dagbag, "ardis_dp_merge", {"product_id": product_id})
+    states = task_states(run)
+    assert states["fetch"] == "failed" and states["outcome"] == "failed"
+    assert states["merge"] == states["archive"] == "upstream_failed"
+    record = pipeline.describe(settings, product_id)
+    assert record.state is ProductState.FAILED and "missing.fits does not exist" in str(record.detail)
+    assert not list(settings.archive_root.rglob("*.fits"))
+
+
+def test_dp_dags_shape(dagbag: Any) -> None:
+    assert dagbag.import_errors == {}
+    merge = dagbag.get_dag("ardis_dp_merge")
+    for upstream, downstream in zip(STEPS, STEPS[1:], strict=False):
+        assert downstream in merge.get_task(upstream).downstream_task_ids
+    assert merge.get_task("outcome").trigger_rule == "all_done" and merge.schedule is None
+    assert merge.get_task("fetch").retry_policy is not None
+    poll = dagbag.get_dag("ardis_dp_poll")
+    assert poll.get_task("trigger_merge").partial_kwargs["trigger_dag_id"] == "ardis_dp_merge"
