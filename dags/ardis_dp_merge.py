@@ -15,10 +15,11 @@ from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOpe
 from airflow.sdk import DAG, Param, TriggerRule, task
 
 from ardis_airflow import policy, product_steps
+from ardis_airflow.names import DP_MERGE_DAG, DP_POLL_DAG
 from ardis_airflow.assets import GRANULE_INSERTS
 
 with DAG(
-    dag_id="ardis_dp_merge",
+    dag_id=DP_MERGE_DAG,
     description="Merge one ELT data product specification and archive the product",
     schedule=None,
     catchup=False,
@@ -36,7 +37,7 @@ with DAG(
     begin >> fetch >> merge >> archive >> outcome
 
 with DAG(
-    dag_id="ardis_dp_poll",
+    dag_id=DP_POLL_DAG,
     description="Take data product specifications from the drop directory and start their merge",
     schedule=timedelta(minutes=1),
     catchup=False,
@@ -48,7 +49,7 @@ with DAG(
     new_products = task(task_id="discover")(product_steps.discover)()
     TriggerDagRunOperator.partial(
         task_id="trigger_merge",
-        trigger_dag_id="ardis_dp_merge",
+        trigger_dag_id=DP_MERGE_DAG,
         skip_when_already_exists=True,
         wait_for_completion=False,
         retries=1,

@@ -14,7 +14,7 @@ from distribution.models import MediaType
 __all__ = [
     "DISPATCHER_DAG", "DISTRIBUTION_DAG", "HOUSEKEEPING_DAG", "INGEST_DAG", "MEDIA_DAGS", "PDR_POLL_DAG",
     "POOLS", "SUBSCRIPTIONS_DAG", "SUBSCRIPTION_MAIL_DAG", "ALL_DAGS", "dag_for", "media_dag",
-    "pdr_run_id", "request_id_of_run", "request_run_id", "rewrite_run_id",
+    "DP_MERGE_DAG", "DP_POLL_DAG", "pdr_run_id", "product_run_id", "request_id_of_run", "request_run_id", "rewrite_run_id",
 ]
 
 DISTRIBUTION_DAG = "ardis_distribution"
@@ -24,12 +24,15 @@ INGEST_DAG = "ardis_ingest"
 PDR_POLL_DAG = "ardis_pdr_poll"
 SUBSCRIPTIONS_DAG = "ardis_subscriptions"
 SUBSCRIPTION_MAIL_DAG = "ardis_subscription_mail"
+#: ELT data products: one merge run per specification, and the drop-directory poll.
+DP_MERGE_DAG = "ardis_dp_merge"
+DP_POLL_DAG = "ardis_dp_poll"
 #: The physical media DAG of each drive kind.
 MEDIA_DAGS = {"optical": "ardis_media_optical", "tape": "ardis_media_tape"}
 #: One pool per drive kind, a slot per drive.
 POOLS = {"optical": "ardis_optical_drives", "tape": "ardis_tape_drives"}
 ALL_DAGS = (DISTRIBUTION_DAG, DISPATCHER_DAG, HOUSEKEEPING_DAG, INGEST_DAG, PDR_POLL_DAG, SUBSCRIPTIONS_DAG,
-            SUBSCRIPTION_MAIL_DAG, *MEDIA_DAGS.values())
+            SUBSCRIPTION_MAIL_DAG, DP_MERGE_DAG, DP_POLL_DAG, *MEDIA_DAGS.values())
 
 _REQUEST = "request-"
 _REWRITE = "-rewrite-"
@@ -44,6 +47,11 @@ def dag_for(media_type: str) -> str:
     """The DAG that carries a request of this delivery method."""
     kind = MediaType(media_type).drive_kind
     return media_dag(kind) if kind else DISTRIBUTION_DAG
+
+
+def product_run_id(product_id: int) -> str:
+    """The run id of a data product's merge run."""
+    return f"dp-{product_id}"
 
 
 def request_run_id(request_id: str) -> str:

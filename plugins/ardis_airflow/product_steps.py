@@ -15,6 +15,7 @@ from airflow.sdk import get_current_context
 
 from ardis_airflow.assets import GRANULE_INSERTS
 from ardis_airflow.connections import push_credentials
+from ardis_airflow.names import product_run_id
 from distribution.config import load_settings
 from distribution.delivery import Credentials
 from distribution.errors import MissingConnection, UserError
@@ -44,7 +45,7 @@ def discover() -> list[dict[str, Any]]:
     settings = load_settings()
     for name, what in pipeline.take_drop_directory(settings):
         log.info("drop directory: %s: %s", name, what)
-    return [{"trigger_run_id": f"dp-{product_id}", "conf": {"product_id": product_id},
+    return [{"trigger_run_id": product_run_id(product_id), "conf": {"product_id": product_id},
              "note": f"data product {product_id}"} for product_id in pipeline.pending_products(settings)]
 
 
