@@ -227,8 +227,12 @@ def test_ftp_push_killed_mid_file_is_finished_by_the_retry(settings: Settings, t
 
         before = retry_after_kill(settings, request_id, credentials, ftp.root / "in", third_file_on_its_way)
     assert len(before) == 2
-    assert set(watch.complete.values()) == {1} and len(watch.complete) == GRANULES * FILES_PER_GRANULE
-    assert sum(watch.incomplete.values()) <= 1  # the one file cut off by the kill, sent again whole
+    assert len(watch.complete) == GRANULES * FILES_PER_GRANULE and min(watch.complete.values()) == 1
+    # Only the file on its way at the kill goes again. The killed client may already have handed all of
+    # it to its kernel's socket buffer (80 KB fits on loopback), which then delivers it and closes: the
+    # server saw that copy whole, or cut off; either way the retry, which never saw it confirmed, sends it.
+    again = sum(watch.complete.values()) - len(watch.complete) + sum(watch.incomplete.values())
+    assert again <= 1
 
 
 def _appeared(target: Path, count: int) -> Callable[[], bool]:
