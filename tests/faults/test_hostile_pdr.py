@@ -49,6 +49,7 @@ FRAGMENTS = [b"OBJECT = FILE_GROUP;\n", b"END_OBJECT = FILE_GROUP;\n", b"OBJECT 
              b"TOTAL_FILE_COUNT = 1;\n", b"FILE_CKSUM_TYPE = MD5;\n", b"FILE_CKSUM_VALUE = x;\n", b'"', b"/*", b"*/",
              b"=", b";", b"(", b"\x00", b"\xff\xfe", b"BEGIN_GROUP = PRODUCT_DELIVERY_RECORD;\n", b"END;\n"]
 SECONDS_PER_KB = 0.05  # generous: a 1 MB PDR validates in about a second on an idle machine
+# Measured in this process's CPU time (time.process_time), so a busy machine does not fail it: a super-linear parser still would.
 BASE_SECONDS = 1.0
 
 
@@ -89,9 +90,9 @@ def _check_answer(result: Pdr | pan.ShortPdrd | pan.LongPdrd) -> None:
 @given(mutated_pdrs())
 def test_fuzzed_pdrs_are_valid_or_a_pdrd_in_bounded_time(data: bytes) -> None:
     policy = ValidationPolicy(known_collections=lambda name: "006")
-    start = time.perf_counter()
+    start = time.process_time()
     result = validate_pdr(data, policy)
-    elapsed = time.perf_counter() - start
+    elapsed = time.process_time() - start
     _check_answer(result)
     assert elapsed < BASE_SECONDS + SECONDS_PER_KB * len(data) / 1024, f"{len(data)} bytes took {elapsed:.2f} s"
 
