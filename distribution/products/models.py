@@ -5,10 +5,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, Enum, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from distribution.models import Base
+from distribution.models import Base, _enum
 from distribution.time import utcnow
 
 
@@ -35,7 +35,7 @@ class DataProduct(Base):
     spec_digest: Mapped[str] = mapped_column(String(64))
     origin: Mapped[str] = mapped_column(String(255), default="")
     state: Mapped[ProductState] = mapped_column(
-        Enum(ProductState, native_enum=False, length=16, values_callable=lambda c: [m.value for m in c]),
+        _enum(ProductState),
         default=ProductState.SUBMITTED)
     detail: Mapped[str | None] = mapped_column(Text, nullable=True)
     header_in_place: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
