@@ -25,7 +25,7 @@ with DAG(
     begin = task(task_id="begin", retries=0)(steps.begin)()
     stage = task(task_id="stage")(steps.stage)()
     verify = task(task_id="verify")(steps.verify)()
-    deliver = task(task_id="deliver")(steps.deliver)()
+    deliver = task(task_id="deliver", pool=names.DELIVERY_POOL)(steps.deliver)()
     notify = task(task_id="notify", trigger_rule=TriggerRule.ALL_DONE)(steps.notify_user)()
     outcome = task(task_id="outcome", retries=0)(steps.outcome)()
     begin >> stage >> verify >> deliver >> notify >> outcome

@@ -5,7 +5,8 @@
 ``ARDIS_AIRFLOW_USERNAME`` / ``ARDIS_AIRFLOW_PASSWORD``. A run is started by the
 Ardis plugin's ``POST /ardis/api/requests/{id}/runs`` (the plugin knows the DAG
 and run id; this module names neither); a connection is looked up with
-``GET /api/v2/connections/{id}``. Without ``ARDIS_AIRFLOW_URL``, or when the
+``GET /api/v2/connections/{id}``; ``ardis setup`` reads and writes pools with
+``GET``/``POST``/``PATCH /api/v2/pools`` (SimpleAuthManager role ``op`` may). Without ``ARDIS_AIRFLOW_URL``, or when the
 server cannot be reached, the run is left to the dispatcher DAG and a
 connection cannot be checked here (the run checks it). The domain never
 imports Airflow, nor runs its code in a child process.
@@ -24,7 +25,8 @@ from distribution.config import airflow_url
 from distribution.destinations import Address
 from distribution.errors import UserError
 
-__all__ = ["AirflowUnreachable", "airflow_names", "push_account", "start_run", "undefined_connections"]
+__all__ = ["AirflowUnreachable", "airflow_names", "pool_slots", "push_account", "set_pool", "start_run",
+           "undefined_connections"]
 
 TIMEOUT = 30.0
 _tokens: dict[tuple[str, str], str] = {}
@@ -143,3 +145,29 @@ def push_account(conn_id: str) -> Address | None:
         return None
     port = conn.get("port")
     return Address(str(conn.get("host") or ""), int(port) if isinstance(port, int) else None)
+
+
+def pool_slots(name: str) -> int | None:
+    """The slots of Airflow's pool ``name``, None when there is no such pool. AirflowUnreachable otherwise."""
+    status, answer = _call("GET", f"/api/v2/pools/{urllib.parse.quote(name, safe='')}")
+    if status == 404:
+        return None
+    if status != 200 or not isinstance(answer, dict) or not isinstance(answer.get("slots"), int):
+        raise AirflowUnreachable(f"Airflow answered {status} for pool {name}: {_detail(answer)}")
+    return int(answer["slots"])
+
+
+def set_pool(name: str, slots: int, description: str, exists: bool) -> None:
+    """Create the pool (``exists`` False) or set its slots and description. AirflowUnreachable when refused.
+
+    A task waiting for an operator (deferred) holds no slot (``include_deferred`` off).
+    """
+    if exists:
+        # 3.3.2 asks for every field of the pool (include_deferred too) even with an update_mask.
+        status, answer = _call("PATCH", f"/api/v2/pools/{urllib.parse.quote(name, safe='')}",
+                               {"pool": name, "slots": slots, "description": description, "include_deferred": False})
+    else:
+        status, answer = _call("POST", "/api/v2/pools", {"name": name, "slots": slots, "description": description,
+                                                          "include_deferred": False})
+    if status not in (200, 201):
+        raise AirflowUnreachable(f"Airflow refused pool {name} ({status}: {_detail(answer)})")

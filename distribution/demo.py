@@ -53,6 +53,7 @@ from distribution.providers import ProviderSpec, add_provider
 from distribution.orders import Contact, Destination, RequestSpec, create_order
 from distribution.time import utcnow
 from distribution.peers import PeerUnavailable, free_port, run_ftp_server, run_smbd, run_sshd
+from distribution.setup import RestAirflow, render_report, run_setup
 
 PROVIDER = "DEMO_SIPS"
 PDR_NAME = "DEMO_SIPS.20261201.PDR"
@@ -383,7 +384,8 @@ def run_demo(workdir: Path, keep_running: bool = False) -> int:
         os.environ.update(airflow.client_env())  # how ``ardis`` reaches Airflow: its REST API, as user ardis
         airflow.wait_ready([])
         names = _wait_parsed()
-        airflow.create_pools({pool: 1 for pool in names["pools"].values()})
+        for line in render_report(run_setup(settings, RestAirflow())).splitlines():  # what ``ardis setup`` does
+            _say(f"setup: {line}")
         _say(f"Airflow is up at {airflow.api_url}")
         airflow.cli("dags", "trigger", names["dags"]["pdr_poll"])  # the first poll now, not at the next tick
         urs = _wait_ingest(settings)

@@ -1,7 +1,7 @@
 """The physical media DAG's tasks, for one drive kind (optical or tape): wiring only.
 
 begin → stage → verify → plan → per volume [build → load (operator) → record
-→ write (pool of the drive kind) → read back] → packing list → confirm shipment
+→ write (pool of the drive kind) → read back (both on the drive host's queue ``media``)] → packing list → confirm shipment
 (operator: carrier and tracking number, or a volume to rewrite) → ship → notify; a volume
 to rewrite starts the request's next run (``rewrite``, Airflow's ``TriggerDagRunOperator``).
 The human-in-the-loop steps hold no worker or pool slot while they wait, and each
@@ -17,7 +17,7 @@ from airflow.sdk import Param, TriggerRule, task, task_group
 
 from ardis_airflow import media_steps, policy, steps
 from ardis_airflow.hitl import AnsweredOnce
-from ardis_airflow.names import POOLS, media_dag
+from ardis_airflow.names import MEDIA_QUEUE, POOLS, media_dag
 
 def dag_arguments(kind: str, media: str, doc: str | None) -> dict[str, Any]:
     """The DAG of one drive kind: ``ardis_media_<kind>``, triggered per request, never scheduled."""
@@ -52,8 +52,8 @@ def media_tasks(kind: str) -> None:
             params={"media_serial": Param("", type="string", description="serial number on the medium")},
         )
         recorded = task(task_id="record_load")(media_steps.record_load)(media_id, load.output)
-        written = task(task_id="write", pool=POOLS[kind])(media_steps.write)(media_id)
-        checked = task(task_id="read_back")(media_steps.read_back)(media_id)
+        written = task(task_id="write", pool=POOLS[kind], queue=MEDIA_QUEUE)(media_steps.write)(media_id)
+        checked = task(task_id="read_back", queue=MEDIA_QUEUE)(media_steps.read_back)(media_id)
         prompt >> load >> recorded >> written >> checked
 
     volumes = volume.expand(media_id=planned)

@@ -13,7 +13,7 @@ from distribution.models import MediaType
 
 __all__ = [
     "DISPATCHER_DAG", "DISTRIBUTION_DAG", "HOUSEKEEPING_DAG", "INGEST_DAG", "MEDIA_DAGS", "PDR_POLL_DAG",
-    "POOLS", "SUBSCRIPTIONS_DAG", "SUBSCRIPTION_MAIL_DAG", "ALL_DAGS", "dag_for", "media_dag",
+    "DELIVERY_POOL", "MEDIA_QUEUE", "POOLS", "SUBSCRIPTIONS_DAG", "SUBSCRIPTION_MAIL_DAG", "ALL_DAGS", "dag_for", "media_dag",
     "DP_MERGE_DAG", "DP_POLL_DAG", "pdr_run_id", "product_run_id", "request_id_of_run", "request_run_id", "rewrite_run_id",
 ]
 
@@ -31,6 +31,10 @@ DP_POLL_DAG = "ardis_dp_poll"
 MEDIA_DAGS = {"optical": "ardis_media_optical", "tape": "ardis_media_tape"}
 #: One pool per drive kind, a slot per drive.
 POOLS = {"optical": "ardis_optical_drives", "tape": "ardis_tape_drives"}
+#: One pool bounds the electronic deliveries of every DAG (``ARDIS_MAX_DELIVERIES`` slots, ``ardis setup``).
+DELIVERY_POOL = "ardis_deliveries"
+#: The Celery queue of the tasks that touch a drive: only the drive host's worker listens on it.
+MEDIA_QUEUE = "media"
 ALL_DAGS = (DISTRIBUTION_DAG, DISPATCHER_DAG, HOUSEKEEPING_DAG, INGEST_DAG, PDR_POLL_DAG, SUBSCRIPTIONS_DAG,
             SUBSCRIPTION_MAIL_DAG, DP_MERGE_DAG, DP_POLL_DAG, *MEDIA_DAGS.values())
 

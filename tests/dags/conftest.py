@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ardis_airflow.names import POOLS
+from ardis_airflow.names import DELIVERY_POOL, POOLS
 
 from tests.airflow_rest import migrate_airflow_db
 
@@ -48,7 +48,7 @@ def airflow_api(airflow_db: str, tmp_path_factory: pytest.TempPathFactory) -> An
     from distribution.airflow_stack import AirflowStack
 
     stack = AirflowStack(Path(os.environ["AIRFLOW_HOME"]))
-    stack.create_pools({pool: 1 for pool in POOLS.values()})
+    stack.create_pools({pool: 1 for pool in (*POOLS.values(), DELIVERY_POOL)})
     stack.start(tmp_path_factory.mktemp("airflow-api-logs"), components=("api-server",))
     try:
         stack.wait_ready([])

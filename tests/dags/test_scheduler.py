@@ -71,6 +71,7 @@ def test_requests_run_under_the_real_scheduler(tmp_path: Path) -> None:
     try:
         stack.wait_ready(["ardis_distribution", "ardis_dispatcher", "ardis_pdr_poll", "ardis_ingest",
                           "ardis_subscriptions"])
+        assert "pool ardis_deliveries: created (7 slots)" in ardis(env, "setup")  # the pools, as a site makes them
         common = ["order", "create", "--user", "sched", "--email", "s@example.org", "--method", "FtpPull",
                   "--granule", ur]
         triggered = ardis(env, *common)

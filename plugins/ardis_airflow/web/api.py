@@ -22,8 +22,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from ardis_airflow.names import (ALL_DAGS, DISPATCHER_DAG, DISTRIBUTION_DAG, INGEST_DAG, MEDIA_DAGS, PDR_POLL_DAG,
-                                 POOLS, dag_for, request_run_id)
+from ardis_airflow.names import (ALL_DAGS, DELIVERY_POOL, DISPATCHER_DAG, DISTRIBUTION_DAG, INGEST_DAG, MEDIA_DAGS,
+                                 MEDIA_QUEUE, PDR_POLL_DAG, POOLS, dag_for, request_run_id)
 from ardis_airflow.rewrites import rewrite_of
 from ardis_airflow.web.security import CurrentUser, may_run, same_origin
 from distribution.config import load_settings
@@ -61,7 +61,8 @@ def airflow_names(user: CurrentUser) -> dict[str, Any]:
                                                                ~DagModel.is_stale)).all()
     return {"dags": {"distribution": DISTRIBUTION_DAG, "dispatcher": DISPATCHER_DAG, "pdr_poll": PDR_POLL_DAG,
                      "ingest": INGEST_DAG, "media": dict(MEDIA_DAGS)},
-            "all_dags": list(ALL_DAGS), "pools": dict(POOLS), "parsed": sorted(parsed)}
+            "all_dags": list(ALL_DAGS), "pools": dict(POOLS), "delivery_pool": DELIVERY_POOL,
+            "media_queue": MEDIA_QUEUE, "parsed": sorted(parsed)}
 
 
 def _run_for(request_id: str, media_id: str | None) -> tuple[str, str, dict[str, Any], str]:
