@@ -3,7 +3,11 @@
 The domain never imports Airflow; this starts ``airflow api-server``,
 ``airflow scheduler`` and ``airflow dag-processor`` with one environment
 (LocalExecutor, SQLite under the given home, everything bound to 127.0.0.1)
-and talks to them through the ``airflow`` CLI and the REST API.
+and talks to them through the ``airflow`` CLI and the REST API. With a
+``Celery`` executor (``executor=``) the metadata database is the given
+PostgreSQL one, tasks go through the broker, and ``start_worker`` adds Celery
+workers, each on its own queues (the drive host's listens on ``media`` only),
+each reporting its own host name on the task instances it runs.
 
 The SimpleAuthManager knows one account, ``ardis`` (role ``op``: it may start
 runs and read connections), whose password the stack writes into the
@@ -19,6 +23,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -54,6 +59,32 @@ def airflow_home_settings(home: Path) -> dict[str, str]:
     }
 
 
+#: The setting a Celery worker of this stack reads for the host name it reports (``worker_hostname``).
+WORKER_HOSTNAME = "ARDIS_WORKER_HOSTNAME"
+
+
+def worker_hostname() -> str:
+    """Airflow's ``[core] hostname_callable`` in a stack's workers: their own name, else the machine's."""
+    return os.environ.get(WORKER_HOSTNAME) or socket.getfqdn()
+
+
+@dataclass(frozen=True)
+class Celery:
+    """CeleryExecutor on a shared metadata database: Airflow's (PostgreSQL), the broker, results."""
+
+    metadata_url: str  # postgresql+psycopg2://…, Airflow's own database
+    broker_url: str  # redis://… or amqp://…
+    result_backend: str  # db+postgresql://…
+
+    def settings(self) -> dict[str, str]:
+        return {
+            "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.metadata_url,
+            "AIRFLOW__CELERY__BROKER_URL": self.broker_url,
+            "AIRFLOW__CELERY__RESULT_BACKEND": self.result_backend,
+        }
+
+
 @dataclass
 class AirflowStack:
     """An Airflow installation under ``home`` and its running components."""
@@ -62,6 +93,7 @@ class AirflowStack:
     extra_env: dict[str, str] = field(default_factory=dict)
     api_port: int = 0
     all_admins: bool = True
+    executor: Celery | None = None  # None: LocalExecutor on SQLite under home
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -106,6 +138,8 @@ class AirflowStack:
                 "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "plugins"), os.environ.get("PYTHONPATH")])),
             }
         )
+        if self.executor is not None:
+            env.update(self.executor.settings())
         env.update(self.extra_env)
         return env
 
@@ -143,15 +177,30 @@ class AirflowStack:
             "api-server": ["api-server"],
             "scheduler": ["scheduler", "--skip-serve-logs"],
             "dag-processor": ["dag-processor"],
+            "triggerer": ["triggerer", "--skip-serve-logs"],
         }
         for name, args in commands.items():
-            if name not in components:
-                continue
-            log = (log_dir / f"{name}.log").open("ab")
-            self.processes[name] = subprocess.Popen(
-                [airflow_bin(), *args], env=self.env(), stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+            if name in components:
+                self._spawn(name, args, log_dir, self.env())
+
+    def start_worker(self, name: str, log_dir: Path, queues: tuple[str, ...] = ("default",),
+                     concurrency: int = 2) -> subprocess.Popen[bytes]:
+        """A Celery worker ``name`` serving ``queues``; the task instances it runs show ``name`` as host."""
+        if self.executor is None:
+            raise ArdisError("Celery workers need a stack with the Celery executor")
+        env = {**self.env(), WORKER_HOSTNAME: name,
+               "AIRFLOW__CORE__HOSTNAME_CALLABLE": f"{__name__}.worker_hostname"}
+        args = ["celery", "worker", "--queues", ",".join(queues), "--concurrency", str(concurrency),
+                "--celery-hostname", f"{name}@%h", "--skip-serve-logs"]
+        return self._spawn(name, args, log_dir, env)
+
+    def _spawn(self, name: str, args: list[str], log_dir: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        with (log_dir / f"{name}.log").open("ab") as log:
+            proc = subprocess.Popen([airflow_bin(), *args], env=env, stdout=log, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
+        self.processes[name] = proc
+        return proc
 
     def wait_ready(self, dag_ids: list[str], timeout: float = 240) -> None:
         """Until the API answers and the DAGs are parsed."""
