@@ -166,7 +166,8 @@ def _cmd_ftp_server(settings: Settings, args: argparse.Namespace) -> int:
     host = args.host or "127.0.0.1"
     port = args.port or settings.ftp_port
     print(f"serving {settings.pull_root} read-only on ftp://{host}:{port}", flush=True)
-    serve_pull_area(settings.pull_root, host, port, load_or_create_secret(settings.home), passive)
+    serve_pull_area(settings.pull_root, host, port, load_or_create_secret(settings.home), passive,
+                    args.masquerade_address or None)
     return 0
 
 
@@ -228,6 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     ftp.add_argument("--host", help="address to bind (default 127.0.0.1)")
     ftp.add_argument("--port", type=int, help="port (default ARDIS_FTP_PORT or 2121)")
     ftp.add_argument("--passive-ports", help="LOW-HIGH")
+    ftp.add_argument("--masquerade-address", help="the address passive replies announce (behind NAT, in a container)")
     ftp.set_defaults(func=_cmd_ftp_server)
 
     cli_ingest.register(sub)
