@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= demo
 
-.PHONY: install system demo test bench clean
+.PHONY: install system demo test bench cluster clean
 
 $(BIN)/uv:
 	$(PY) -m venv $(VENV)
@@ -25,5 +25,9 @@ test: install
 bench: install
 	$(BIN)/python -m benchmarks.run
 
+# The real deployment's topology as processes here (PostgreSQL, Redis, Celery workers); Ctrl-C stops it.
+cluster: install
+	$(BIN)/python scripts/cluster.py --workdir cluster
+
 clean:
-	rm -rf $(VENV) $(DEMO_DIR) test-artifacts
+	rm -rf $(VENV) $(DEMO_DIR) test-artifacts cluster
