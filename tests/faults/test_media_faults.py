@@ -1,6 +1,6 @@
 """Fault suite, physical media: a tape writer killed mid-write, and the image spool's filesystem full.
 
-Both drive the same functions the media DAG's tasks call (``media_orders``), on
+Both drive the same functions the media DAG's tasks call (``distribution.shipping.production``), on
 the virtual tape drive and the ISO builder, with SQLite and PostgreSQL. The killed
 worker is a separate process running ``write_volume`` exactly as the DAG's
 ``volume.write`` task does; it stops itself (SIGSTOP) once a given number of bytes
