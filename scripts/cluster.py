@@ -29,8 +29,8 @@ from sqlalchemy import create_engine, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from distribution.airflow_stack import AirflowStack, Celery  # noqa: E402
-from distribution.peers import free_port  # noqa: E402
+from devkit.airflow_stack import AirflowStack, Celery  # noqa: E402
+from devkit.peers import free_port  # noqa: E402
 
 PG = os.environ.get("ARDIS_CLUSTER_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 NAMES = ("ardis_cluster_airflow", "ardis_cluster_ardis")

@@ -2,7 +2,7 @@
 
 Airflow's metadata and Ardis's database are two fresh PostgreSQL databases; the
 broker is the Redis on 127.0.0.1:6379; api-server, scheduler, dag-processor and two
-Celery workers run as processes (``distribution.airflow_stack``): a general one on
+Celery workers run as processes (``devkit.airflow_stack``): a general one on
 the ``default`` queue and the drive host's, on ``media`` only. ``ardis setup`` makes
 the pools. An FtpPull request and a DVD request (virtual burner, the operator's
 answers given through the REST API) run end to end; the media DAG's drive tasks
@@ -27,13 +27,13 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
+from devkit.airflow_stack import AirflowStack, Celery
+from devkit.operator import Operator, shipping_clerk
+from devkit.sample_data import SAMPLES, write_granule_files
 from distribution import db
-from distribution.airflow_hitl import Operator, shipping_clerk
-from distribution.airflow_stack import AirflowStack, Celery
 from distribution.db import session_scope
-from distribution.demo_data import SAMPLES, write_granule_files
 from distribution.models import RequestState
-from distribution.orders import get_request
+from distribution.orders.placing import get_request
 
 pytestmark = [pytest.mark.integration, pytest.mark.dags]
 

@@ -12,8 +12,8 @@ import pytest
 from ardis_airflow.names import DELIVERY_POOL, POOLS
 
 from distribution import db
-from distribution.cli import main
-from distribution.providers import ProviderSpec, add_provider
+from distribution.cli.main import main
+from distribution.ingest.providers import ProviderSpec, add_provider
 from tests.airflow_rest import AirflowRest
 from tests.conftest import make_settings
 
@@ -82,7 +82,7 @@ def test_setup_says_when_airflow_cannot_be_asked(monkeypatch: pytest.MonkeyPatch
 
 
 def test_max_deliveries_must_be_a_positive_number(monkeypatch: pytest.MonkeyPatch) -> None:
-    from distribution.setup import max_deliveries
+    from distribution.deployment import max_deliveries
 
     monkeypatch.setenv("ARDIS_MAX_DELIVERIES", "0")
     with pytest.raises(ValueError, match="at least 1"):
