@@ -65,7 +65,8 @@ def _cmd_submit(settings: Settings, args: argparse.Namespace) -> int:
 
     result = submit(settings, _read(args.spec), origin=str(Path(args.spec).resolve()))
     if result.new:
-        print(f"product {result.product_id}: {result.spec_id} submitted; the ardis_dp_poll DAG starts its merge")
+        again = f" again{result.replaced}" if result.replaced else ""
+        print(f"product {result.product_id}: {result.spec_id} submitted{again}; the ardis_dp_poll DAG starts its merge")
     else:
         print(f"product {result.product_id}: {result.spec_id} was already submitted ({result.state}); not again")
     return 0
