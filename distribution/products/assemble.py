@@ -41,6 +41,7 @@ from distribution.products.spec import (
     Location,
     ValueKeyword,
 )
+from distribution.remote import Endpoint
 
 #: An empty primary HDU, for a specification without ``target.source``.
 _EMPTY_PRIMARY = b"".join(c.ljust(80).encode() for c in (
@@ -79,6 +80,14 @@ class MergeResult:
 CredentialsFor = Callable[[str], Credentials | None]
 
 
+def source_endpoint(location: Location, credentials_for: CredentialsFor | None) -> Endpoint:
+    """The SFTP endpoint of a remote ``host:/path`` with its host's credentials (``user@`` when they name none)."""
+    credentials = credentials_for(location.host) if credentials_for else None
+    if credentials is not None and location.user and not credentials.username:
+        credentials = Credentials(**{**credentials.__dict__, "username": location.user})
+    return endpoint_with(credentials, "sftp", location.host, None, "")
+
+
 def fetch_source(location: Location, dst: Path, credentials_for: CredentialsFor | None = None) -> Path:
     """Copy a source file to ``dst``: a local path, or SFTP (host keys verified) for ``host:/path``."""
     dst.parent.mkdir(parents=True, exist_ok=True)
@@ -94,10 +103,7 @@ def fetch_source(location: Location, dst: Path, credentials_for: CredentialsFor 
         return dst
     from distribution.pdrserver import ProviderFileNotFound, open_pdr_server
 
-    credentials = credentials_for(location.host) if credentials_for else None
-    if credentials is not None and location.user and not credentials.username:
-        credentials = Credentials(**{**credentials.__dict__, "username": location.user})
-    endpoint = endpoint_with(credentials, "sftp", location.host, None, "")
+    endpoint = source_endpoint(location, credentials_for)
     directory, _, name = location.path.rpartition("/")
     try:
         with open_pdr_server(endpoint, "/") as server:
