@@ -13,6 +13,11 @@ from distribution.delivery import Credentials
 from distribution.errors import UserError
 
 
+#: What Ardis does with the seed's Listing 3 as published (distribution/products/spec.py says why).
+STRICT_JSON = ("A specification is strict JSON: a trailing comma, as in the seed's Listing 3 after the target "
+               "source's location, is refused with its line and column ('line 79 column 52: trailing comma').")
+
+
 def _read(path: str) -> bytes:
     try:
         return Path(path).read_bytes()
@@ -107,6 +112,16 @@ def _cmd_submit(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_schema(settings: Settings, args: argparse.Namespace) -> int:
+    """The published JSON Schema of the specification (``dp_specification.schema.json``)."""
+    import json
+
+    from distribution.products import json_schema
+
+    print(json.dumps(json_schema(), indent=2))
+    return 0
+
+
 def _cmd_list(settings: Settings, args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
@@ -121,7 +136,8 @@ def _cmd_list(settings: Settings, args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Add ``ardis dp`` to the parser."""
-    dp = sub.add_parser("dp", help="ELT data product specifications").add_subparsers(dest="dp_command", required=True)
+    dp = sub.add_parser("dp", help="ELT data product specifications", description=STRICT_JSON).add_subparsers(
+        dest="dp_command", required=True)
     val = dp.add_parser("validate", help="check a specification (schema, sources reachable, dictionaries loadable) "
                         "without merging; exit 0 valid, 1 not")
     val.add_argument("spec")
@@ -133,5 +149,7 @@ def register(sub: Any) -> None:
     sbm = dp.add_parser("submit", help="hand a specification to Ardis: merged, archived, once per id")
     sbm.add_argument("spec")
     sbm.set_defaults(func=_cmd_submit)
+    sch = dp.add_parser("schema", help="print the published JSON Schema of a specification")
+    sch.set_defaults(func=_cmd_schema)
     lst = dp.add_parser("list", help="submitted specifications and their state")
     lst.set_defaults(func=_cmd_list)

@@ -150,3 +150,13 @@ def test_remote_sources_over_sftp_with_the_host_key_verified(tmp_path: Path, mon
         code, out, err = validate(spec, capsys)
         assert code == 1 and err[0] == (
             f"ardis: source dcs ({host}:{dcs}): not checked: no connection ardis_dp_{host} here ({env}) and Airflow was not asked (ARDIS_AIRFLOW_URL)")
+
+
+def test_the_schema_is_published_and_strict_json_is_said(capsys: pytest.CaptureFixture[str]) -> None:
+    from distribution.products import json_schema
+
+    assert main(["dp", "schema"]) == 0
+    assert json.loads(capsys.readouterr().out) == json_schema()
+    with pytest.raises(SystemExit):
+        main(["dp", "--help"])
+    assert "trailing comma, as in the seed's Listing 3" in " ".join(capsys.readouterr().out.split())
