@@ -31,7 +31,7 @@ from distribution.delivery import Credentials
 from distribution.errors import ArdisError, UserError
 from distribution.products._header import FitsLayoutError, scan_hdus
 from distribution.products.assemble import CredentialsFor, source_endpoint
-from distribution.products.dictionary import DictionaryError, load_dictionaries
+from distribution.products.dictionary import DictionaryError, find_dictionary, load_dictionaries
 from distribution.products.spec import DpSpecification, FitsFileSource
 
 
@@ -143,11 +143,12 @@ def check_dictionaries(names: Iterable[str], search: Iterable[Path]) -> list[Che
     checks = []
     for name in names:
         try:
-            loaded = load_dictionaries([name], dirs).loaded[0]
+            path = find_dictionary(name, dirs)
+            loaded = load_dictionaries([str(path)], dirs).loaded[0]
         except DictionaryError as e:
             checks.append(Check(f"dictionary {name}", False, str(e)))
             continue
-        checks.append(Check(f"dictionary {name}", True, f"{loaded.name}, {len(loaded.entries)} keywords"))
+        checks.append(Check(f"dictionary {name}", True, f"{loaded.name}, {len(loaded.entries)} keywords ({path})"))
     return checks
 
 

@@ -53,7 +53,7 @@ def test_valid_local_specification(tmp_path: Path, capsys: pytest.CaptureFixture
     assert out == [
         f"ok    source dcs (localhost:{dcs}): FITS, 2 HDUs, {dcs.stat().st_size} bytes",
         f"ok    source fcs ({fcs}): FITS, 3 HDUs, {fcs.stat().st_size} bytes",
-        "ok    dictionary instrument.did: ESO-TEST, 1 keywords",
+        f"ok    dictionary instrument.did: ESO-TEST, 1 keywords ({tmp_path / 'instrument.did'})",
         "ok    collection: ELT_TEST.001",
         f"VALID: {SPEC_ID} -> {SPEC_ID}.fits (3 sources)",
     ]
