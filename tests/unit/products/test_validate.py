@@ -14,6 +14,7 @@ import pytest
 from distribution.cli import main
 from distribution.config import Settings
 from distribution.products.check import parse_airflow_connection
+from tests.airflow_rest import AirflowRest
 from tests.servers import foreign_known_hosts, run_sshd
 from tests.unit.products.fits_files import DATA, listing3
 
@@ -160,3 +161,22 @@ def test_the_schema_is_published_and_strict_json_is_said(capsys: pytest.CaptureF
     with pytest.raises(SystemExit):
         main(["dp", "--help"])
     assert "trailing comma, as in the seed's Listing 3" in " ".join(capsys.readouterr().out.split())
+
+
+def test_a_connection_kept_in_airflows_database_is_named_not_used(tmp_path: Path, airflow_client: AirflowRest,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """Airflow's REST API is asked whether ardis_dp_<host> exists; its secrets never leave Airflow."""
+    doc, dcs, _ = listing3(tmp_path)
+    doc["sources"][2]["location"] = "fcs-host:/data/fcs.fits"
+    spec = write_spec(tmp_path, doc)
+    code, out, err = validate(spec, capsys)
+    assert code == 1 and err == ["ardis: source fcs (fcs-host:/data/fcs.fits): Airflow connection ardis_dp_fcs-host "
+                                 "is not defined: the merge run could not fetch from fcs-host"]
+    airflow_client.add_connection("ardis_dp_fcs-host", {"conn_type": "sftp", "host": "fcs-host", "login": "eso",
+                                                        "password": "not-for-the-ardis-command"})
+    code, out, err = validate(spec, capsys)
+    assert code == 1 and err == [
+        "ardis: source fcs (fcs-host:/data/fcs.fits): not checked: Airflow connection ardis_dp_fcs-host is defined "
+        "in Airflow, which does not give its secrets to the ardis command; set AIRFLOW_CONN_ARDIS_DP_FCS-HOST here "
+        "to check it"]
+    assert out[0].startswith("ok    source dcs") and "not-for-the-ardis-command" not in "".join(out + err)
