@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from distribution.delivery import Credentials
 from distribution.errors import ArdisError, UserError
+from distribution.orders.delivery import Credentials
 from distribution.products._header import FitsLayoutError, scan_hdus
 from distribution.products.assemble import CredentialsFor, source_endpoint
 from distribution.products.dictionary import DictionaryError, find_dictionary, load_dictionaries

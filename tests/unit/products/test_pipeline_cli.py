@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from distribution.cli import main
+from distribution.cli.main import main
 from distribution.config import Settings
 from distribution.db import session_scope
 from distribution.errors import PermanentError
@@ -164,7 +164,7 @@ def test_an_interrupted_merge_fetches_the_target_again(sqlite_settings: Settings
 def test_an_archived_product_fires_the_subscriptions_of_its_collection(sqlite_settings: Settings, tmp_path: Path,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     from distribution.subscriptions.dispatch import dispatch_pending
-    from tests.unit.test_subscription_dispatch import firings, subscribe
+    from tests.unit.subscriptions.test_dispatch import firings, subscribe
 
     settings = sqlite_settings
     for k, v in COLLECTIONS.items():

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from distribution.cli import main
+from distribution.cli.main import main
 from distribution.config import Settings
 from distribution.products.check import parse_airflow_connection
 from tests.airflow_rest import AirflowRest
