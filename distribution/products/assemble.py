@@ -41,7 +41,7 @@ from distribution.products.spec import (
     Location,
     ValueKeyword,
 )
-from distribution.remote import Endpoint
+from distribution.remote import Endpoint, LocalWriteFailed, RemoteNotFound, open_remote
 
 #: An empty primary HDU, for a specification without ``target.source``.
 _EMPTY_PRIMARY = b"".join(c.ljust(80).encode() for c in (
@@ -91,15 +91,17 @@ def source_endpoint(location: Location, credentials_for: CredentialsFor | None) 
 def fetch_source(location: Location, dst: Path, credentials_for: CredentialsFor | None = None) -> Path:
     """Copy a source file to ``dst``: a local path, or SFTP (host keys verified) for ``host:/path``."""
     dst.parent.mkdir(parents=True, exist_ok=True)
-    if location.is_local:
+    if location.is_local:  # Ardis's own local client: same size check, .part then rename, errors typed
+        path = Path(location.path)
         try:
-            shutil.copyfile(location.path, dst)
-        except FileNotFoundError as e:
+            with open_remote(Endpoint("local", directory=str(path.parent))) as local:
+                if local.is_dir(path.name):
+                    raise SourceMissing(f"source {location} is a directory, not a file")
+                local.fetch(path.name, dst, None)
+        except RemoteNotFound as e:
             raise SourceMissing(f"source file {location} does not exist") from e
-        except IsADirectoryError as e:
-            raise SourceMissing(f"source {location} is a directory, not a file") from e
-        except OSError as e:
-            raise RetryableError(f"cannot copy {location}: {e.strerror}") from e
+        except LocalWriteFailed as e:  # the workspace is full: room may come back, Airflow retries
+            raise RetryableError(str(e)) from e
         return dst
     from distribution.ingest.pdrserver import ProviderFileNotFound, open_pdr_server
 
