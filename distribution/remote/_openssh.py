@@ -6,6 +6,11 @@ host key is checked against the endpoint's known_hosts only
 (``StrictHostKeyChecking=yes``, no user or global files, no ssh config, no agent),
 and key and known_hosts live in a private 0700 folder removed after use.
 ``ARDIS_SCP_CLIENT=asyncssh`` turns this off.
+
+A batch (``copy_many``) goes over one SSH connection: a ControlMaster ``ssh``
+process holds the authenticated connection (host key checked once, as above) and
+each ``scp`` of the batch runs as a session multiplexed over it, with many files
+per command, as one ``scp a b c host:dir/`` does.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -69,27 +75,81 @@ class OpenSshCopier:
             f.write(str(endpoint.private_key).rstrip("\n") + "\n")
         self.known_hosts.write_text(str(endpoint.known_hosts))
 
+        self.control = self.folder / "cm"  # the ControlMaster's socket, once started
+        self.master: subprocess.Popen[bytes] | None = None
+
     def close(self) -> None:
+        if self.master is not None:
+            self.master.terminate()
+            try:
+                self.master.wait(5)
+            except subprocess.TimeoutExpired:
+                self.master.kill()
+                self.master.wait()
+            self.master = None
         shutil.rmtree(self.folder, ignore_errors=True)
 
-    def copy(self, local: Path, remote_path: str) -> None:
+    def _options(self) -> list[str]:
+        """Only what the endpoint says: its key, its known_hosts, strict checking; no config, no agent."""
         ep = self.endpoint
-        args = [
-            "scp", "-B", "-F", "/dev/null", "-P", str(ep.port or 22), "-i", str(self.key),
+        options = [
+            "-F", "/dev/null", "-i", str(self.key),
             "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none", "-o", "BatchMode=yes",
             "-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={self.known_hosts}",
             "-o", "GlobalKnownHostsFile=/dev/null", "-o", f"ConnectTimeout={max(1, round(ep.timeout))}",
             # the read timeout: a server silent for about ep.timeout is dropped (4 unanswered probes)
             "-o", f"ServerAliveInterval={max(1, round(ep.timeout / 4))}", "-o", "ServerAliveCountMax=3",
-            str(local), f"{ep.username}@{ep.host}:{remote_path}",
         ]
+        if self.master is not None:  # sessions ride on the master's connection (or connect alike if it died)
+            options += ["-o", f"ControlPath={self.control}", "-o", "ControlMaster=no"]
+        return options
+
+    def _scp(self, sources: list[Path], target: str, where: str) -> None:
+        ep = self.endpoint
+        args = ["scp", "-B", "-P", str(ep.port or 22), *self._options(), *map(str, sources),
+                f"{ep.username}@{ep.host}:{target}"]
         try:
             proc = subprocess.run(args, capture_output=True, text=True, stdin=subprocess.DEVNULL,
                                   preexec_fn=_die_with_parent if _PRCTL is not None else None)
         except OSError as e:
-            raise TransferFailed(f"{ep.at(Path(remote_path).name)}: cannot run scp: {e}") from e
+            raise TransferFailed(f"{ep.at(Path(where).name)}: cannot run scp: {e}") from e
         if proc.returncode != 0:
-            raise _mapped(ep, remote_path, proc.stderr.strip() or f"scp exited {proc.returncode}")
+            raise _mapped(ep, where, proc.stderr.strip() or f"scp exited {proc.returncode}")
+
+    def copy(self, local: Path, remote_path: str) -> None:
+        self._scp([local], remote_path, remote_path)
+
+    def start_master(self) -> None:
+        """One authenticated connection for the batches that follow (host key checked here, once)."""
+        if self.master is not None:
+            return
+        ep = self.endpoint
+        log = (self.folder / "master.log").open("wb")
+        args = ["ssh", "-M", "-N", "-S", str(self.control), "-o", "ControlPersist=no", "-p", str(ep.port or 22),
+                *self._options(), f"{ep.username}@{ep.host}"]
+        try:
+            master = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
+                                      preexec_fn=_die_with_parent if _PRCTL is not None else None)
+        except OSError as e:
+            raise TransferFailed(f"{ep.where}: cannot run ssh: {e}") from e
+        finally:
+            log.close()
+        deadline = time.monotonic() + 2 * ep.timeout + 1
+        while not self.control.exists():  # the socket appears once the login succeeded
+            if master.poll() is not None or time.monotonic() > deadline:
+                if master.poll() is None:
+                    master.kill()
+                master.wait()
+                text = (self.folder / "master.log").read_text(errors="replace").strip()
+                raise _mapped(ep, ep.directory or ".", text or f"ssh exited {master.returncode}")
+            time.sleep(0.005)
+        self.master = master
+
+    def copy_many(self, sources: list[Path], remote_directory: str) -> None:
+        """Copy ``sources`` under their own names into ``remote_directory`` with one ``scp`` (replacing
+        partial files of an earlier try); over the master's connection once ``start_master`` ran."""
+        directory = remote_directory.rstrip("/") or "."
+        self._scp(sources, directory + "/", directory)
 
 
 def _mapped(ep: Endpoint, remote_path: str, message: str) -> RemoteError:
