@@ -292,32 +292,6 @@ def get_one_by_one(fetch: Callable[[str, Path, str | None], Fetched],
         yield path, got
 
 
-#: A batch of one ``scp`` command: at most this many files, or this many bytes once past one file.
-SCP_BATCH_FILES = 256
-SCP_BATCH_BYTES = 256 << 20
-
-
-def scp_batches(files: Iterable[tuple[Path, str]]) -> Iterator[list[tuple[Path, str]]]:
-    """Runs of files one ``scp a b c host:dir/`` can copy: same remote directory, each under its own
-    local name; a file renamed on its way goes in a batch of its own."""
-    batch: list[tuple[Path, str]] = []
-    size = 0
-    for local, path in files:
-        directory, name = posixpath.split(path)
-        fits = name == local.name
-        if batch and (not fits or posixpath.dirname(batch[0][1]) != directory or len(batch) >= SCP_BATCH_FILES
-                      or size >= SCP_BATCH_BYTES):
-            yield batch
-            batch, size = [], 0
-        batch.append((local, path))
-        size += local.stat().st_size
-        if not fits:
-            yield batch
-            batch, size = [], 0
-    if batch:
-        yield batch
-
-
 class StreamUploads:
     """``put_file`` and ``put_text`` for clients that upload from a stream (FTP, SMB), written once.
 

@@ -7,10 +7,10 @@ host key is checked against the endpoint's known_hosts only
 and key and known_hosts live in a private 0700 folder removed after use.
 ``ARDIS_SCP_CLIENT=asyncssh`` turns this off.
 
-A batch (``copy_many``) goes over one SSH connection: a ControlMaster ``ssh``
-process holds the authenticated connection (host key checked once, as above) and
-each ``scp`` of the batch runs as a session multiplexed over it, with many files
-per command, as one ``scp a b c host:dir/`` does.
+A batch (``put_many``) goes over one SSH connection: one ``sftp -b -`` process
+(host key checked once, as above) is fed one ``put`` per file on its standard
+input; it echoes each command as it starts it and stops at the first failure, so
+the echo of the next command (or of the closing ``pwd``) says a file is whole.
 """
 
 from __future__ import annotations
@@ -21,9 +21,11 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
+import queue
+import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from distribution.remote._base import (
     Endpoint,
@@ -32,6 +34,7 @@ from distribution.remote._base import (
     PermissionRefused,
     RemoteError,
     TransferFailed,
+    failed_at,
     failure_reason,
 )
 
@@ -75,18 +78,8 @@ class OpenSshCopier:
             f.write(str(endpoint.private_key).rstrip("\n") + "\n")
         self.known_hosts.write_text(str(endpoint.known_hosts))
 
-        self.control = self.folder / "cm"  # the ControlMaster's socket, once started
-        self.master: subprocess.Popen[bytes] | None = None
 
     def close(self) -> None:
-        if self.master is not None:
-            self.master.terminate()
-            try:
-                self.master.wait(5)
-            except subprocess.TimeoutExpired:
-                self.master.kill()
-                self.master.wait()
-            self.master = None
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def _options(self) -> list[str]:
@@ -100,8 +93,6 @@ class OpenSshCopier:
             # the read timeout: a server silent for about ep.timeout is dropped (4 unanswered probes)
             "-o", f"ServerAliveInterval={max(1, round(ep.timeout / 4))}", "-o", "ServerAliveCountMax=3",
         ]
-        if self.master is not None:  # sessions ride on the master's connection (or connect alike if it died)
-            options += ["-o", f"ControlPath={self.control}", "-o", "ControlMaster=no"]
         return options
 
     def _scp(self, sources: list[Path], target: str, where: str) -> None:
@@ -119,37 +110,82 @@ class OpenSshCopier:
     def copy(self, local: Path, remote_path: str) -> None:
         self._scp([local], remote_path, remote_path)
 
-    def start_master(self) -> None:
-        """One authenticated connection for the batches that follow (host key checked here, once)."""
-        if self.master is not None:
-            return
+    def put_many(self, items: list[tuple[Path, str]]) -> Iterator[list[int]]:
+        """Copy each ``(local, remote_path)`` with one ``sftp -b -`` (replacing partial files of an earlier
+        try), yielding the indexes of the files whole since the last yield. Names ``batch_safe`` refuses go another way.
+        The first failure is raised with ``path`` set to the file it stopped at; stopping early (or being
+        killed: the child dies with us) ends the ``sftp`` process."""
         ep = self.endpoint
-        log = (self.folder / "master.log").open("wb")
-        args = ["ssh", "-M", "-N", "-S", str(self.control), "-o", "ControlPersist=no", "-p", str(ep.port or 22),
-                *self._options(), f"{ep.username}@{ep.host}"]
+        errors = self.folder / "sftp.err"
+        with errors.open("wb") as err:
+            try:
+                proc = subprocess.Popen(
+                    ["sftp", "-b", "-", "-P", str(ep.port or 22), *self._options(), f"{ep.username}@{ep.host}"],
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True, bufsize=1,
+                    preexec_fn=_die_with_parent if _PRCTL is not None else None)
+            except OSError as e:
+                raise TransferFailed(f"{ep.where}: cannot run sftp: {e}") from e
+        assert proc.stdin is not None and proc.stdout is not None
+        feeder = threading.Thread(target=_feed, args=(proc.stdin, items), name="sftp-batch-feed", daemon=True)
+        feeder.start()
+        echoes: queue.SimpleQueue[bool] = queue.SimpleQueue()
+        reader = threading.Thread(target=_echoes, args=(proc.stdout, echoes), name="sftp-batch-read", daemon=True)
+        reader.start()
+        started = -1  # the command sftp runs now: every one before it is done
         try:
-            master = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
-                                      preexec_fn=_die_with_parent if _PRCTL is not None else None)
-        except OSError as e:
-            raise TransferFailed(f"{ep.where}: cannot run ssh: {e}") from e
+            more = True
+            while more:
+                first = started
+                more = echoes.get()  # False at the end of sftp's output
+                started += more
+                while more and not echoes.empty():  # all that finished meanwhile, checked together
+                    more = echoes.get()
+                    started += more
+                if done := list(range(max(first, 0), min(started, len(items)))):
+                    yield done
+            if proc.wait() != 0:
+                at = min(max(started, 0), len(items) - 1)
+                text = errors.read_text(errors="replace").strip() or f"sftp exited {proc.returncode}"
+                raise failed_at(_mapped(ep, items[at][1], text), items[at][1])  # the remote path
+            if started < len(items):
+                raise TransferFailed(f"{ep.where}: sftp stopped after {max(started, 0)} of {len(items)} files")
         finally:
-            log.close()
-        deadline = time.monotonic() + 2 * ep.timeout + 1
-        while not self.control.exists():  # the socket appears once the login succeeded
-            if master.poll() is not None or time.monotonic() > deadline:
-                if master.poll() is None:
-                    master.kill()
-                master.wait()
-                text = (self.folder / "master.log").read_text(errors="replace").strip()
-                raise _mapped(ep, ep.directory or ".", text or f"ssh exited {master.returncode}")
-            time.sleep(0.005)
-        self.master = master
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+            feeder.join()
+            reader.join()
+            proc.stdout.close()
 
-    def copy_many(self, sources: list[Path], remote_directory: str) -> None:
-        """Copy ``sources`` under their own names into ``remote_directory`` with one ``scp`` (replacing
-        partial files of an earlier try); over the master's connection once ``start_master`` ran."""
-        directory = remote_directory.rstrip("/") or "."
-        self._scp(sources, directory + "/", directory)
+
+def _echoes(stdout: IO[str], echoes: queue.SimpleQueue[bool]) -> None:
+    """True for each command sftp starts (it echoes ``sftp> put ...``, line-buffered), False at the end."""
+    try:
+        for line in stdout:
+            if line.startswith("sftp> "):
+                echoes.put(True)
+    finally:
+        echoes.put(False)
+
+
+_BATCH_UNSAFE = set('"\\*?[]') | {chr(c) for c in range(32)} | {chr(127)}
+
+
+def batch_safe(local: Path, remote_path: str) -> bool:
+    """Whether both paths go through an ``sftp`` batch line as they are (no quote, backslash or glob
+    character to escape): others are copied one by one with ``scp``."""
+    return not (_BATCH_UNSAFE & set(str(local)) or _BATCH_UNSAFE & set(remote_path))
+
+
+def _feed(stdin: IO[str], items: list[tuple[Path, str]]) -> None:
+    """One ``put`` per file, then ``pwd``: its echo says the last file is done. sftp may stop reading."""
+    try:
+        for local, remote_path in items:
+            stdin.write(f'put "{local}" "{remote_path}"\n')
+        stdin.write("pwd\n")
+        stdin.close()
+    except (BrokenPipeError, OSError, ValueError):
+        pass
 
 
 def _mapped(ep: Endpoint, remote_path: str, message: str) -> RemoteError:

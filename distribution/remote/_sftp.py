@@ -32,7 +32,6 @@ from typing import Any, TypeVar
 
 import asyncssh
 
-from distribution.errors import PermanentError
 from distribution.remote import _openssh
 from distribution.remote._base import (
     Endpoint,
@@ -55,7 +54,6 @@ from distribution.remote._base import (
     failure_reason,
     get_one_by_one,
     one_by_one,
-    scp_batches,
     temporary_path,
 )
 from distribution.remote._staging import StagingFile, receive
@@ -376,39 +374,34 @@ class SftpFiles:
         return self._put_pipelined(files)
 
     def _put_batches(self, files: Iterable[tuple[Path, str]]) -> Iterator[tuple[str, int]]:
-        """One ``scp`` per batch (files under their own names into one directory) over the master's
-        connection; the targets are checked before (a directory standing there is refused) and every
-        size after. A batch that fails for good is redone file by file, so the failure names its file."""
+        """One ``sftp -b`` for the batch (``_openssh.put_many``): the targets are checked first (a directory
+        standing there is refused, as ``sftp put`` would copy into it), each file's size as it is whole."""
         assert self.openssh is not None
-        self.openssh.start_master()
-        for batch in scp_batches(files):
-            yield from self._put_batch(batch)
-
-    def _put_batch(self, batch: list[tuple[Path, str]]) -> Iterator[tuple[str, int]]:
-        assert self.openssh is not None
-        fulls = [self._path(check_path(path)) for _, path in batch]
-        before = self._run(self._stat_all(fulls))
+        items = [(local, path, self._path(check_path(path))) for local, path in files]
+        before = self._run(self._stat_all([full for _, _, full in items]))
         bad = next((i for i, a in enumerate(before) if a is not None and a.type == asyncssh.FILEXFER_TYPE_DIRECTORY),
-                   len(batch))
-        go = batch[:bad]
-        if len(go) == 1 or (go and Path(go[0][1]).name != go[0][0].name):
-            yield from one_by_one(self.put_file, go)
-        elif go:
+                   len(items))
+        go = [(local, path, full) for local, path, full in items[:bad] if _openssh.batch_safe(local, full)]
+        odd = [(local, path) for local, path, full in items[:bad] if not _openssh.batch_safe(local, full)]
+        if go:
+            done = self.openssh.put_many([(local, full) for local, _, full in go])
+            full = ""
             try:
-                self.openssh.copy_many([local for local, _ in go], posixpath.dirname(fulls[0]))
-            except PermanentError:
-                yield from one_by_one(self.put_file, go)  # find the file it was about
-            else:
-                after = self._run(self._stat_all(fulls[:bad]))
-                for (local, path), attrs in zip(go, after, strict=True):
-                    try:
+                for indexes in done:
+                    after = self._run(self._stat_all([go[i][2] for i in indexes]))
+                    for i, attrs in zip(indexes, after, strict=True):
+                        local, path, full = go[i]
                         check_size(self.endpoint, path, local.stat().st_size, None if attrs is None else attrs.size)
-                    except RemoteError as e:
-                        raise failed_at(e, path)
-                    yield path, int(attrs.size)  # type: ignore[union-attr]
-        if bad < len(batch):
-            path = batch[bad][1]
-            raise failed_at(PermissionRefused(f"{self._at(fulls[bad])}: a directory stands there"), path)
+                        yield path, int(attrs.size)  # type: ignore[union-attr]
+            except RemoteError as e:
+                e.path = {full: path for _, path, full in go}.get(e.path or full, e.path)  # the caller's name
+                raise
+            finally:
+                done.close()
+        yield from one_by_one(self.put_file, odd)
+        if bad < len(items):
+            path = items[bad][1]
+            raise failed_at(PermissionRefused(f"{self._at(items[bad][2])}: a directory stands there"), path)
 
     async def _stat_all(self, paths: list[str]) -> list[asyncssh.SFTPAttrs | None]:
         """The attributes of many paths, requests pipelined on the SFTP session."""

@@ -18,7 +18,6 @@ import pytest
 from pyftpdlib.handlers import FTPHandler
 
 from distribution.errors import PermanentError, RetryableError
-from distribution.remote import _base
 from distribution.remote import (
     Endpoint,
     HostKeyMismatch,
@@ -235,11 +234,10 @@ def test_get_files_fetches_a_batch_on_one_connection(site: Site, tmp_path: Path)
         assert dst.read_bytes() == (site.disk / path).read_bytes()
 
 
-def test_openssh_batches_ride_on_one_login(sshd: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Key logins: several ``scp`` batches, one ControlMaster login (plus the SFTP session's own), not one
-    SSH handshake per file or per batch."""
+def test_openssh_batch_rides_on_one_login(sshd: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Key logins: the whole batch by one ``sftp -b`` login (plus the SFTP session's own), not one SSH
+    handshake per file."""
     monkeypatch.setenv("ARDIS_SCP_CLIENT", "openssh")
-    monkeypatch.setattr(_base, "SCP_BATCH_FILES", 16)
     target = tmp_path / "in"
     target.mkdir()
     sources = []
