@@ -247,18 +247,60 @@ def _deliver_pull(settings: Settings, session: Session, request: Request, todo: 
     return len(todo)
 
 
-def _push_files(pusher: Pusher, claims: FileClaims, rg: RequestGranule) -> bool:
-    """Send the granule's files that this deliverer can claim; False while another deliverer holds one."""
-    complete = True
-    for rf in rg.files:
-        if rf.delivered_at is not None:
+#: Files per batch of a push: claimed together, then sent over the one connection as a stream.
+PUSH_BATCH_FILES = 1000
+
+
+def _batches(granules: list[RequestGranule]) -> list[list[RequestGranule]]:
+    """Whole granules, about ``PUSH_BATCH_FILES`` files per batch."""
+    batches: list[list[RequestGranule]] = [[]]
+    count = 0
+    for rg in granules:
+        if count >= PUSH_BATCH_FILES:
+            batches.append([])
+            count = 0
+        batches[-1].append(rg)
+        count += len(rg.files)
+    return batches
+
+
+def _push_batch(pusher: Pusher, claims: FileClaims, session: Session, request: Request,
+                granules: list[RequestGranule]) -> list[RequestGranule]:
+    """Send the batch's files this deliverer can claim over the connection, each recorded as it is whole;
+    a permanent failure of one file fails its granule and the rest go on. Returns the granules still
+    waiting for a file another deliverer holds."""
+    mine = claims.claim_many([rf for rg in granules for rf in rg.files if rf.delivered_at is None])
+    by_name = {rf.dist_name: rf for rf in mine}
+    failed: set[int] = set()
+    todo = mine
+    while todo:
+        try:
+            for name, _ in pusher.put_files((Path(str(rf.staged_path)), rf.dist_name) for rf in todo):
+                claims.delivered(by_name[name])  # a retry or another run must not resend this file
+            todo = []
+        except PermanentError as e:
+            culprit = by_name.get(str(getattr(e, "path", None)))
+            if culprit is None:
+                raise  # not about one file: the whole delivery fails
+            rg = culprit.request_granule
+            log.warning("request %s, granule %s: delivery failed: %s", request.request_id, rg.directory_number, e)
+            _fail(rg, f"delivery failed - {public_reason(e)}")
+            session.commit()  # no write transaction held while files are recorded on another connection
+            failed.add(rg.id)
+            todo = [rf for rf in todo if rf.delivered_at is None and rf.request_granule_id not in failed]
+    session.commit()  # the flush writes on its own connection: nothing of ours may hold the write lock
+    claims.flush()  # the files' rows first: a granule is delivered only when each of its files is recorded
+    waiting = []
+    for rg in granules:
+        if rg.id in failed:
             continue
-        if not claims.claim(rf):
-            complete = complete and rf.delivered_at is not None
-            continue
-        pusher.put_file(Path(str(rf.staged_path)), rf.dist_name)
-        claims.delivered(rf)  # a retry or another run must not resend this file
-    return complete
+        if all(rf.delivered_at is not None for rf in rg.files):
+            rg.status = GranuleStatus.DELIVERED
+            rg.last_error = None
+        else:
+            waiting.append(rg)  # another run is sending one of its files
+    session.commit()
+    return waiting
 
 
 def _deliver_push(
@@ -267,28 +309,13 @@ def _deliver_push(
 ) -> int:
     if not todo:
         return 0
-    delivered = 0
     try:
         with FileClaims(session, settings.database_url, settings.claim_lease_seconds) as claims, \
                 open_pusher(push_endpoint(request, credentials)) as pusher:
             pending = todo
             while pending:
-                waiting = []
-                for rg in pending:
-                    try:
-                        if not _push_files(pusher, claims, rg):
-                            waiting.append(rg)  # another run is sending one of its files
-                            continue
-                    except PermanentError as e:
-                        log.warning("request %s, granule %s: delivery failed: %s", request.request_id,
-                                    rg.directory_number, e)
-                        _fail(rg, f"delivery failed - {public_reason(e)}")
-                        session.commit()
-                        continue
-                    rg.status = GranuleStatus.DELIVERED
-                    rg.last_error = None
-                    delivered += 1
-                    session.commit()
+                waiting = [rg for batch in _batches(pending) for rg in _push_batch(pusher, claims, session, request,
+                                                                                   batch)]
                 if waiting:
                     claims.wait()
                     for rg in waiting:
@@ -306,7 +333,7 @@ def _deliver_push(
                 _fail(rg, f"delivery failed - {public_reason(e)}")
         session.commit()
         raise
-    return delivered
+    return sum(rg.status == GranuleStatus.DELIVERED for rg in todo)
 
 
 def record_step_error(settings: Settings, request_id: str, step: str, error: BaseException) -> None:
