@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy.orm import Session
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session, selectinload
 
 from distribution.archive import first_internal_type
 from distribution.claims import FileClaims
@@ -24,7 +25,16 @@ from distribution.config import Settings
 from distribution.db import session_scope
 from distribution.destinations import Address, host_problem
 from distribution.errors import FileVanished, PermanentError, RetryableError
-from distribution.models import GranuleStatus, MediaType, Request, RequestFile, RequestGranule, RequestState
+from distribution.models import (
+    Granule,
+    GranuleFile,
+    GranuleStatus,
+    MediaType,
+    Request,
+    RequestFile,
+    RequestGranule,
+    RequestState,
+)
 from distribution.orders import get_request
 from distribution.paths import under
 from distribution.reasons import public_reason
@@ -115,18 +125,34 @@ def begin_request(settings: Settings, request_id: str, run_id: str | None) -> st
         return request.state.value
 
 
+def load_granules(session: Session, request: Request) -> list[RequestGranule]:
+    """The request's granules with their files, archive granules and archive files, in a few queries
+    (one per relationship for the whole request, never one per granule); ``request.granules`` is filled."""
+    loaded = session.scalars(
+        select(RequestGranule).where(RequestGranule.request_pk == request.id)
+        .options(selectinload(RequestGranule.granule).selectinload(Granule.files),
+                 selectinload(RequestGranule.files).selectinload(RequestFile.granule_file))
+    ).all()  # held while request.granules is read: the session keeps only weak references
+    granules = list(request.granules)
+    del loaded
+    return granules
+
+
 def stage_request(settings: Settings, request_id: str) -> dict[str, int]:
-    """Link (or copy) every file of every pending granule into the staging area."""
+    """Link (or copy) every file of every pending granule into the staging area; the rows are written
+    in bulk (one INSERT of many rows for new files, one UPDATE by primary key for a retry's)."""
     counts: Counter[str] = Counter()
     placed: list[Path] = []  # what this try made: removed if it fails (a full disk gets its space back)
-    with session_scope(settings.database_url) as session, discarded_on_failure(placed):
+    with session_scope(settings.database_url) as session, discarded_on_failure(placed), session.no_autoflush:
         request = get_request(session, request_id)
         if not _open(request):
             return dict(counts)
         request.state = RequestState.STAGING
         root = staging_directory(settings, request)
         seen_names: dict[str, int] = {}
-        for rg in request.granules:
+        new_rows: list[dict[str, object]] = []
+        old_rows: list[dict[str, object]] = []
+        for rg in load_granules(session, request):
             if rg.status not in (GranuleStatus.PENDING, GranuleStatus.STAGED):
                 continue
             granule = rg.granule
@@ -136,24 +162,32 @@ def stage_request(settings: Settings, request_id: str) -> dict[str, int]:
                 _fail(rg, f"file name {clash} already used by granule {seen_names[clash]} of this request")
                 continue
             existing = {rf.granule_file_id: rf for rf in rg.files}
+            rows: list[tuple[GranuleFile, str, str]] = []
             try:
                 for gf, name in zip(granule.files, names, strict=True):
-                    rf = existing.get(gf.id) or RequestFile(granule_file=gf, dist_name=name)
-                    if gf.id not in existing:
-                        rg.files.append(rf)
                     staged = root / f"{rg.directory_number:05d}" / name
                     how = place(Path(gf.archive_path), staged)
                     counts[how] += 1
                     if how != "present":
                         placed.append(staged)
-                    rf.staged_path = str(staged)
+                    rows.append((gf, name, str(staged)))
             except FileVanished as e:
                 log.warning("request %s, granule %s: %s", request.request_id, rg.directory_number, e)
                 _fail(rg, f"{RETRIEVAL_FAILED} ({public_reason(e)})")
                 continue
+            for gf, name, staged_path in rows:
+                if gf.id in existing:
+                    old_rows.append({"id": existing[gf.id].id, "staged_path": staged_path})
+                else:
+                    new_rows.append({"request_granule_id": rg.id, "granule_file_id": gf.id, "dist_name": name,
+                                     "staged_path": staged_path})
             for name in names:
                 seen_names[name] = rg.directory_number
             rg.status = GranuleStatus.STAGED
+        if new_rows:
+            session.execute(insert(RequestFile.__table__), new_rows)  # Core executemany: no ORM per row
+        if old_rows:
+            session.execute(update(RequestFile), old_rows)
     return dict(counts)
 
 
@@ -164,7 +198,7 @@ def verify_request(settings: Settings, request_id: str) -> dict[str, int]:
         if not _open(request):
             return {}
         request.state = RequestState.VERIFYING
-        staged = [rg for rg in request.granules if rg.status == GranuleStatus.STAGED]
+        staged = [rg for rg in load_granules(session, request) if rg.status == GranuleStatus.STAGED]
         checks = []
         for rg in staged:
             for rf in rg.files:
@@ -219,7 +253,7 @@ def deliver_request(settings: Settings, request_id: str, credentials: Credential
             return {}
         request.state = RequestState.DELIVERING
         session.commit()
-        todo = [rg for rg in request.granules if rg.status == GranuleStatus.VERIFIED]
+        todo = [rg for rg in load_granules(session, request) if rg.status == GranuleStatus.VERIFIED]
         if request.media_type == MediaType.FTP_PULL:
             delivered = _deliver_pull(settings, session, request, todo)
         else:
