@@ -27,8 +27,8 @@ from pathlib import Path
 
 from benchmarks.bench_transfer import CIPHER, PUSH_TARGET, _server_process
 from benchmarks.common import Result
-from distribution.peers import PeerUnavailable, free_port, run_sshd
-from distribution.transfer import Endpoint, open_pusher
+from devkit.peers import PeerUnavailable, free_port, run_sshd
+from distribution.orders.push import Endpoint, open_pusher
 
 REPEAT = int(os.environ.get("ARDIS_BENCH_REPEAT", "5"))
 

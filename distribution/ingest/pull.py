@@ -31,7 +31,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from distribution import pan
+from distribution.ingest import pan
 from distribution.checksums import checksum_types
 from distribution.config import Settings
 from distribution.db import session_scope
@@ -39,7 +39,7 @@ from distribution.errors import NotFound, PermanentError, RetryableError
 from distribution.ingest.intake import ServerFor
 from distribution.models import IngestFile, IngestFileState, PdrRecord, PdrState, Provider
 from distribution.paths import under
-from distribution.pdrserver import PdrServer, PdrServerError
+from distribution.ingest.pdrserver import PdrServer, PdrServerError
 from distribution.time import utcnow
 
 log = logging.getLogger(__name__)
