@@ -66,6 +66,8 @@ SCP_BLOCK_SIZE = 1 << 20
 #: Bytes asked for per read; asyncssh splits it into parallel requests of the server's read limit.
 READ_SIZE = 4 << 20
 KEEPALIVE_COUNT = 3
+#: A batch with this many files in one directory checks what stands there by one listing, not a stat each.
+LIST_FROM = 16
 #: Uploads in flight at once in ``put_files``.
 IN_FLIGHT = 32
 # What a remote scp says when the place is wrong, rather than the network or the disk.
@@ -378,7 +380,7 @@ class SftpFiles:
         standing there is refused, as ``sftp put`` would copy into it), each file's size as it is whole."""
         assert self.openssh is not None
         items = [(local, path, self._path(check_path(path))) for local, path in files]
-        before = self._run(self._stat_all([full for _, _, full in items]))
+        before = self._run(self._targets([full for _, _, full in items]))
         bad = next((i for i, a in enumerate(before) if a is not None and a.type == asyncssh.FILEXFER_TYPE_DIRECTORY),
                    len(items))
         go = [(local, path, full) for local, path, full in items[:bad] if _openssh.batch_safe(local, full)]
@@ -402,6 +404,23 @@ class SftpFiles:
         if bad < len(items):
             path = items[bad][1]
             raise failed_at(PermissionRefused(f"{self._at(items[bad][2])}: a directory stands there"), path)
+
+    async def _targets(self, paths: list[str]) -> list[asyncssh.SFTPAttrs | None]:
+        """What stands at each path now: one listing per directory holding many of them, else a stat each."""
+        by_directory: dict[str, list[str]] = {}
+        for path in paths:
+            by_directory.setdefault(posixpath.dirname(path), []).append(path)
+        found: dict[str, asyncssh.SFTPAttrs | None] = {}
+        for directory, inside in by_directory.items():
+            if len(inside) < LIST_FROM:
+                found.update(zip(inside, await self._stat_all(inside), strict=True))
+                continue
+            with self._guard(f"{self._at(directory or '.')}: cannot list"):
+                listed = {str(e.filename): e.attrs for e in await self.sftp.readdir(directory or ".")}
+            found.update((path, listed.get(posixpath.basename(path))) for path in inside)
+            links = [path for path in inside if (a := found[path]) is not None and a.type == asyncssh.FILEXFER_TYPE_SYMLINK]
+            found.update(zip(links, await self._stat_all(links), strict=True))  # what a link leads to counts
+        return [found[path] for path in paths]
 
     async def _stat_all(self, paths: list[str]) -> list[asyncssh.SFTPAttrs | None]:
         """The attributes of many paths, requests pipelined on the SFTP session."""
