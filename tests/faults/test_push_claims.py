@@ -256,7 +256,8 @@ def test_scp_push_killed_mid_way_is_finished_by_the_retry(settings: Settings, tm
 
 
 def no_scp_left(port: int) -> None:
-    """The killed worker's ``scp`` client died with it (else it would go on writing a file the retry sends)."""
+    """The killed worker's OpenSSH client (``sftp -b`` of a batch, ``scp`` of a single file, and the ``ssh``
+    each runs) died with it (else it would go on writing a file the retry sends)."""
     def running() -> list[int]:
         found = []
         for proc in Path("/proc").iterdir():
@@ -264,8 +265,9 @@ def no_scp_left(port: int) -> None:
                 argv = (proc / "cmdline").read_bytes().split(b"\0")
             except OSError:
                 continue
-            if proc.name.isdigit() and argv[0] == b"scp" and str(port).encode() in argv:
-                found.append(int(proc.name))
+            if (proc.name.isdigit() and os.path.basename(argv[0]) in (b"scp", b"sftp", b"ssh")
+                    and any(str(port).encode() in arg for arg in argv)):
+                found.append(int(proc.name))  # the batch's sftp, or the ssh it runs
         return found
 
     deadline = time.monotonic() + 30  # PR_SET_PDEATHSIG acts at once; the bound only avoids a hang
