@@ -27,7 +27,7 @@ from pathlib import Path
 
 from benchmarks.bench_transfer import CIPHER, PUSH_TARGET, _server_process
 from benchmarks.common import Result
-from devkit.peers import PeerUnavailable, free_port, run_sshd
+from devkit.peers import PeerUnavailable, free_port, run_smbd, run_sshd
 from distribution.orders.push import Endpoint, open_pusher
 
 REPEAT = int(os.environ.get("ARDIS_BENCH_REPEAT", "5"))
@@ -149,21 +149,55 @@ def _bench_ftp(tmp: Path, files: list[Path], label: str) -> Result:
     return _row(f"FTP push {label}", a, '`curl -T "{…}"`, one connection', r, "≥ 1.0×", "pyftpdlib target")
 
 
+def _bench_smb(tmp: Path, files: list[Path], label: str) -> Result:
+    with run_smbd(tmp / f"smbd-{_slug(label)}") as smbd:
+        target = smbd.root / "in"
+        target.mkdir()
+        endpoint = Endpoint("smb", smbd.host, smbd.port, f"{smbd.share}/in", smbd.username, smbd.password)
+
+        def ardis() -> None:
+            with open_pusher(endpoint) as pusher:
+                assert sum(1 for _ in pusher.put_files((f, f.name) for f in files)) == len(files)
+
+        def smbclient() -> None:
+            subprocess.run(["smbclient", f"//{smbd.host}/{smbd.share}", "-p", str(smbd.port), "-U",
+                            f"{smbd.username}%{smbd.password}", "-c", f"prompt; cd in; lcd {files[0].parent}; mput *"],
+                           check=True, stdout=subprocess.DEVNULL)
+
+        def cleanup() -> None:
+            shutil.rmtree(target)
+            target.mkdir()
+            os.chmod(target, 0o777)
+
+        cleanup()
+        a, r = _turns([ardis, smbclient], cleanup)
+    return _row(f"SMB push {label}", a, "`smbclient -c 'prompt; mput *'`", r, "≥ 1.0×", "Samba smbd, one session")
+
+
 def run() -> list[Result]:
+    """``ARDIS_BENCH_BATCH`` picks rows: a comma list of scp, ftp, smb (default: all three)."""
+    wanted = set(os.environ.get("ARDIS_BENCH_BATCH", "scp,ftp,smb").split(","))
     results: list[Result] = []
     with tempfile.TemporaryDirectory(dir=os.environ.get("ARDIS_BENCH_DIR")) as name:
         tmp = Path(name)
         small = _files(tmp / "src-1k", 1000, 100_000)
-        tiny = _files(tmp / "src-10k", 10_000, 10_000)
+        tiny = _files(tmp / "src-10k", 10_000, 10_000) if "scp" in wanted else []
         for f in small + tiny:
             f.read_bytes()  # page cache warm for every side
-        try:
-            results += _bench_scp(tmp, small, "1,000 × 100 KB")
-            results += _bench_scp(tmp, tiny, "10,000 × 10 KB")
-        except PeerUnavailable as e:
-            print(f"scp benchmarks skipped: {e}", file=sys.stderr)
-        if shutil.which("curl"):
-            results.append(_bench_ftp(tmp, small, "1,000 × 100 KB"))
-        else:
-            print("FTP benchmark skipped: curl not installed", file=sys.stderr)
+        if "scp" in wanted:
+            try:
+                results += _bench_scp(tmp, small, "1,000 × 100 KB")
+                results += _bench_scp(tmp, tiny, "10,000 × 10 KB")
+            except PeerUnavailable as e:
+                print(f"scp benchmarks skipped: {e}", file=sys.stderr)
+        if "ftp" in wanted:
+            if shutil.which("curl"):
+                results.append(_bench_ftp(tmp, small, "1,000 × 100 KB"))
+            else:
+                print("FTP benchmark skipped: curl not installed", file=sys.stderr)
+        if "smb" in wanted:
+            try:
+                results.append(_bench_smb(tmp, small, "1,000 × 100 KB"))
+            except PeerUnavailable as e:
+                print(f"SMB benchmark skipped: {e}", file=sys.stderr)
     return results
