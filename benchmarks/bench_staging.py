@@ -1,13 +1,16 @@
 """Staging 10,000 files by hard link: Ardis's ``stage_request`` vs ``cp -al`` of the same tree.
 
-The archive holds 1,000 granules of 10 files each; one request orders them all.
-Ardis's time includes its database work (one RequestFile row per file).
+The archive holds 1,000 granules of 10 files each; each of ``ARDIS_BENCH_REPEAT`` (5) requests orders
+them all. Turns alternate (Ardis stages one request, ``cp -al`` links the archive tree once); the median
+and the spread are reported. Ardis's time includes its database work (one RequestFile row per file,
+written in bulk), on SQLite.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import statistics
 import subprocess
 import tempfile
 import time
@@ -22,6 +25,7 @@ from distribution.models import Collection, Granule, GranuleFile, MediaType, Ord
 
 GRANULES = 1000
 FILES_PER_GRANULE = 10
+REPEAT = int(os.environ.get("ARDIS_BENCH_REPEAT", "5"))
 
 
 def _build(root: Path) -> str:
@@ -33,9 +37,10 @@ def _build(root: Path) -> str:
     with session_scope(settings.database_url) as session:
         collection = Collection(short_name="BENCH", version_id=1)
         user = User(user_id="bench", email="bench@example.org")
-        order = Order(user=user, order_id="0100000001")
-        request = Request(order=order, media_type=MediaType.FTP_PULL, request_id="0100000001")
-        session.add_all([collection, user, order, request])
+        orders = [Order(user=user, order_id=f"01000000{t + 1:02d}") for t in range(REPEAT)]
+        requests = [Request(order=order, media_type=MediaType.FTP_PULL, request_id=order.order_id)
+                    for order in orders]
+        session.add_all([collection, user, *orders, *requests])
         for g in range(GRANULES):
             granule = Granule(collection=collection, local_granule_id=f"G{g:05d}")
             directory = settings.archive_root / "BENCH.001" / str(g)
@@ -44,7 +49,8 @@ def _build(root: Path) -> str:
                 path = directory / f"f{i}.dat"
                 path.write_bytes(b"x" * 100)
                 granule.files.append(GranuleFile(seq=i + 1, name=path.name, size=100, archive_path=str(path)))
-            request.granules.append(RequestGranule(granule=granule, directory_number=g + 1))
+            for request in requests:
+                request.granules.append(RequestGranule(granule=granule, directory_number=g + 1))
         session.flush()
     return settings.archive_root.as_posix()
 
@@ -54,13 +60,21 @@ def run() -> list[Result]:
         root = Path(tmp)
         archive = _build(root)
         settings = load_settings()
-        start = time.perf_counter()
-        counts = stage_request(settings, "0100000001")
-        ardis = time.perf_counter() - start
-        assert counts.get("link") == GRANULES * FILES_PER_GRANULE, counts
-        start = time.perf_counter()
-        subprocess.run(["cp", "-al", archive, str(root / "cp-al")], check=True)
-        reference = time.perf_counter() - start
-        shutil.rmtree(root / "cp-al")
-    return [Result("stage 10,000 files by hard link", ardis, "cp -al", reference, "time", "≤ 5 s",
-                   "includes one DB row per file (SQLite)")]
+        ardis: list[float] = []
+        reference: list[float] = []
+        for t in range(REPEAT):
+            start = time.perf_counter()
+            counts = stage_request(settings, f"01000000{t + 1:02d}")
+            ardis.append(time.perf_counter() - start)
+            assert counts.get("link") == GRANULES * FILES_PER_GRANULE, counts
+            start = time.perf_counter()
+            subprocess.run(["cp", "-al", archive, str(root / "cp-al")], check=True)
+            reference.append(time.perf_counter() - start)
+            shutil.rmtree(root / "cp-al")
+    detail = (f"median of {REPEAT} alternating turns (Ardis {min(ardis):.3f}–{max(ardis):.3f} s, cp -al "
+              f"{min(reference):.3f}–{max(reference):.3f} s); bulk rows on SQLite; page cache warm; "
+              f"load average {os.getloadavg()[0]:.1f}")
+    result = Result("stage 10,000 files by hard link, with its bookkeeping", statistics.median(ardis), "cp -al",
+                    statistics.median(reference), "time", "≤ 1 s", detail)
+    print(result.row(), flush=True)
+    return [result]

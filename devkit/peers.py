@@ -111,7 +111,7 @@ def run_sshd(workdir: Path, ciphers: str | None = None, sftp_only: bool = False)
                 "UsePAM no",
                 "StrictModes no",
                 "Subsystem sftp internal-sftp",
-                "LogLevel ERROR",
+                "LogLevel INFO",  # one "Accepted publickey" line per login: tests count logins
                 *([f"Ciphers {ciphers}"] if ciphers else []),
                 *(["ForceCommand internal-sftp"] if sftp_only else []),
             ]

@@ -62,6 +62,7 @@ Messages name host and path, never a password.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
 from types import TracebackType
@@ -196,6 +197,12 @@ class PdrServer(Protocol):
         """Copy one product file to the local path ``dst``, checksumming it in the same pass."""
         ...
 
+    def fetch_many(self, files: Iterable[tuple[str, str, Path, str | None]]) -> Iterator[tuple[str, Fetched]]:
+        """``fetch`` for each ``(directory_id, file_id, dst, checksum_type)`` over this one connection,
+        yielding ``("directory_id/file_id", Fetched)`` as each is whole; the first failure is raised with
+        ``path`` naming its file."""
+        ...
+
     def write_response(self, name: str, text: str) -> None:
         """Write a PAN or PDRD next to the PDRs, atomically (a temporary name, then a rename)."""
         ...
@@ -237,6 +244,10 @@ class _RemotePdrServer:
     def fetch(self, directory_id: str, file_id: str, dst: Path, checksum_type: str | None) -> Fetched:
         with _mapped():
             return self.remote.fetch(remote.join(directory_id, file_id), dst, checksum_type)
+
+    def fetch_many(self, files: Iterable[tuple[str, str, Path, str | None]]) -> Iterator[tuple[str, Fetched]]:
+        with _mapped():
+            yield from self.remote.get_files((remote.join(d, f), dst, ctype) for d, f, dst, ctype in files)
 
     def write_response(self, name: str, text: str) -> None:
         with _mapped():

@@ -1,7 +1,7 @@
 """Pulling a valid PDR's files into ingest staging, checksummed in the same pass.
 
 Each file is copied to ``<ingest_root>/<pdr id>/<group>/<FILE_ID>`` by the PDR
-server's ``fetch``, which computes the checksum while copying (one pass over the
+server's ``fetch_many`` (all of a PDR's files over one connection), which computes the checksum while copying (one pass over the
 data), then checked: FILE_SIZE (POST-TRANSFER FILE SIZE CHECK FAILURE) and, as
 the provider agreed, the checksum (CHECKSUM VERIFICATION FAILURE). What happened
 to every file is in ``ingest_files``; a retried pull takes only the files not yet
@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import posixpath
+import time
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -37,11 +39,13 @@ from distribution.errors import NotFound, PermanentError, RetryableError
 from distribution.ingest.intake import ServerFor
 from distribution.models import IngestFile, IngestFileState, PdrRecord, PdrState, Provider
 from distribution.paths import under
-from distribution.ingest.pdrserver import PdrServerError
+from distribution.ingest.pdrserver import PdrServer, PdrServerError
 from distribution.time import utcnow
 
 log = logging.getLogger(__name__)
 TODO = (IngestFileState.PENDING, IngestFileState.RETRYING)
+#: How long a pulled file's row may wait to be committed (rows are committed in groups, not one by one).
+COMMIT_SECONDS = 0.05
 
 
 def staging_path(settings: Settings, f: IngestFile) -> Path:
@@ -87,7 +91,8 @@ def _check(f: IngestFile, size: int, computed: str | None, ctype: str | None) ->
 
 
 def pull_files(settings: Settings, pdr_id: int, server_for: ServerFor) -> dict[str, int]:
-    """Pull every file not yet pulled; commits after each file. Returns counts by file state."""
+    """Pull every file not yet pulled over one connection; rows committed in groups as files arrive.
+    Returns counts by file state."""
     url = settings.database_url
     with session_scope(url) as session:
         record = session.get(PdrRecord, pdr_id)
@@ -101,26 +106,7 @@ def pull_files(settings: Settings, pdr_id: int, server_for: ServerFor) -> dict[s
     if todo:
         try:
             with server_for(provider) as server:
-                for file_id in todo:
-                    with session_scope(url) as session:
-                        f = session.get(IngestFile, file_id)
-                        assert f is not None
-                        ctype = checksum_to_compute(provider, pdr_id, f)
-                        dst = staging_path(settings, f)
-                        try:
-                            dst.parent.mkdir(parents=True, exist_ok=True)
-                            got = server.fetch(f.directory_id, f.file_id, dst, ctype)
-                        except PdrServerError as e:
-                            log.warning("ingest %s: %s/%s: %s", pdr_id, f.directory_id, f.file_id, e)
-                            _fail(f, e.disposition, str(e), retrying=isinstance(e, RetryableError))
-                            if isinstance(e, RetryableError):
-                                retry = e
-                            continue
-                        except OSError as e:
-                            _fail(f, pan.RESOURCE_ALLOCATION_FAILURE, f"cannot stage {dst}: {e.strerror}")
-                            continue
-                        f.staged_path = str(dst)
-                        _check(f, got.size, got.checksum, ctype)
+                retry = _pull_batch(settings, pdr_id, provider, todo, server)
         except PdrServerError as e:  # could not connect at all: every file left waits for the retry
             with session_scope(url) as session:
                 for f in session.scalars(select(IngestFile).where(IngestFile.id.in_(todo),
@@ -133,6 +119,51 @@ def pull_files(settings: Settings, pdr_id: int, server_for: ServerFor) -> dict[s
         raise RetryableError(f"ingest {pdr_id}: some files could not be pulled yet: {retry}") from retry
     with session_scope(url) as session:
         return _counts(session, pdr_id)
+
+
+def _pull_batch(settings: Settings, pdr_id: int, provider: Provider, todo: list[int],
+                server: PdrServer) -> RetryableError | None:
+    """The files over the server's one connection (``fetch_many``); each file's row is updated as it
+    arrives and committed in groups (within ``COMMIT_SECONDS``); a file that fails is recorded and the
+    others go on. Returns the last retryable failure of a file, if any."""
+    retry: RetryableError | None = None
+    with session_scope(settings.database_url) as session:
+        plan: dict[str, tuple[IngestFile, Path, str | None]] = {}
+        for f in session.scalars(select(IngestFile).where(IngestFile.id.in_(todo)).order_by(IngestFile.id)):
+            dst = staging_path(settings, f)
+            try:
+                dst.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                _fail(f, pan.RESOURCE_ALLOCATION_FAILURE, f"cannot stage {dst}: {e.strerror}")
+                continue
+            plan[posixpath.join(f.directory_id, f.file_id)] = (f, dst, checksum_to_compute(provider, pdr_id, f))
+        pending = list(plan)
+        committed = time.monotonic()
+        while pending:
+            arrived: set[str] = set()
+            try:
+                for path, got in server.fetch_many(
+                        (plan[p][0].directory_id, plan[p][0].file_id, plan[p][1], plan[p][2]) for p in pending):
+                    f, dst, ctype = plan[path]
+                    f.staged_path = str(dst)
+                    _check(f, got.size, got.checksum, ctype)
+                    arrived.add(path)
+                    if time.monotonic() - committed >= COMMIT_SECONDS:
+                        session.commit()
+                        committed = time.monotonic()
+                pending = []
+            except PdrServerError as e:
+                failed = getattr(e, "path", None)
+                if failed not in plan:
+                    session.commit()  # what arrived stays recorded
+                    raise
+                f = plan[failed][0]
+                log.warning("ingest %s: %s: %s", pdr_id, failed, e)
+                _fail(f, e.disposition, str(e), retrying=isinstance(e, RetryableError))
+                if isinstance(e, RetryableError):
+                    retry = e
+                pending = pending[pending.index(failed) + 1:]
+    return retry
 
 
 def _counts(session: Session, pdr_id: int) -> dict[str, int]:

@@ -21,9 +21,16 @@ A deliverer that finds a file claimed by another live deliverer waits until that
 one has sent it or given it up, so no run goes on to its DN while a file of the
 request is still in flight.
 
+In bulk: ``claim_many`` claims a batch's files in one UPDATE per chunk of rows;
+``delivered`` records a file at once in memory and, within ``RECORD_SECONDS``, in
+the database, together with the other files completed meanwhile (one UPDATE and
+one commit per group, from the heartbeat thread's own connection); ``flush``
+writes what is waiting now (before a granule is marked delivered, and when the
+deliverer closes).
+
 The one window left: a deliverer killed after the peer has the whole file and
-before its UPDATE commits (a few milliseconds); the retry sends that file again,
-whole. A lost file is worse than a file sent twice.
+before its UPDATE commits (up to ``RECORD_SECONDS``); the retry sends the files of
+that window again, whole. A lost file is worse than a file sent twice.
 """
 
 from __future__ import annotations
@@ -41,12 +48,22 @@ from types import TracebackType
 from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from distribution.db import session_scope
 from distribution.models import RequestFile
 from distribution.time import utcnow
 
 log = logging.getLogger(__name__)
+
+#: How long a completed file may wait to be written as delivered (recorded in groups, not one commit each).
+RECORD_SECONDS = 0.05
+#: Rows per statement with an ``IN`` list (SQLite's bound-parameter limit is far above this).
+CHUNK = 500
+
+
+def _chunks(ids: list[int]) -> list[list[int]]:
+    return [ids[i:i + CHUNK] for i in range(0, len(ids), CHUNK)]
 
 
 def _node() -> str:
@@ -101,6 +118,10 @@ class FileClaims:
         self.poll_seconds = min(1.0, lease_seconds / 8)
         self._stop = threading.Event()
         self._heartbeat = threading.Thread(target=self._beat, name="claims-heartbeat", daemon=True)
+        self._completed: list[int] = []  # delivered, not yet written (ids)
+        self._lock = threading.Lock()
+        self._writing = threading.Lock()
+        self._written = 0.0  # monotonic time of the last write of delivered files
 
     def __enter__(self) -> FileClaims:
         self._heartbeat.start()
@@ -109,6 +130,11 @@ class FileClaims:
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
         self._stop.set()
         self._heartbeat.join()
+        try:
+            self.session.commit()  # the flush writes on its own connection: the caller's transaction ends first
+            self.flush()
+        except SQLAlchemyError as e:  # those files go again on the retry, whole
+            log.warning("could not record the files %s delivered: %s", self.token, e)
         try:
             self.session.execute(
                 update(RequestFile)
@@ -122,14 +148,19 @@ class FileClaims:
             log.warning("could not give up the claims of %s: %s", self.token, e)
 
     def _beat(self) -> None:
-        while not self._stop.wait(self.lease.total_seconds() / 4):
+        renew_every = self.lease.total_seconds() / 4
+        renewed = time.monotonic()
+        while not self._stop.wait(RECORD_SECONDS):
             try:
-                with session_scope(self.url) as session:
-                    session.execute(
-                        update(RequestFile)
-                        .where(RequestFile.claimed_by == self.token, RequestFile.delivered_at.is_(None))
-                        .values(claim_expires_at=utcnow() + self.lease)
-                    )
+                self.flush()
+                if time.monotonic() - renewed >= renew_every:
+                    renewed = time.monotonic()
+                    with session_scope(self.url) as session:
+                        session.execute(
+                            update(RequestFile)
+                            .where(RequestFile.claimed_by == self.token, RequestFile.delivered_at.is_(None))
+                            .values(claim_expires_at=utcnow() + self.lease)
+                        )
             except SQLAlchemyError as e:
                 log.warning("claim heartbeat of %s failed: %s", self.token, e)
 
@@ -143,39 +174,77 @@ class FileClaims:
         self.session.commit()
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    def claim(self, rf: RequestFile) -> bool:
-        """Whether this deliverer may send the file now (False: delivered, or another live one has it)."""
+    def claim_many(self, files: list[RequestFile]) -> list[RequestFile]:
+        """The files of ``files`` this deliverer may send now, claimed in one UPDATE per chunk of rows; the
+        others are delivered or held by another live deliverer (their ``delivered_at`` is brought up to date)."""
+        by_id = {rf.id: rf for rf in files}
         free = or_(RequestFile.claimed_by.is_(None), RequestFile.claimed_by == self.token,
                    RequestFile.claim_expires_at < utcnow())
-        if self._take(rf, free):
-            return True
-        holder = self.session.scalar(select(RequestFile.claimed_by)
-                                     .where(RequestFile.id == rf.id, RequestFile.delivered_at.is_(None)))
-        self.session.commit()
-        if holder and claimant_gone(holder) and self._take(rf, RequestFile.claimed_by == holder):
-            log.warning("%s: taken over from %s, a process that no longer runs", rf.dist_name, holder)
-            return True
-        self.session.refresh(rf)
-        return False
+        mine: list[RequestFile] = []
+        for ids in _chunks(list(by_id)):
+            self.session.execute(
+                update(RequestFile)
+                .where(RequestFile.id.in_(ids), RequestFile.delivered_at.is_(None), free)
+                .values(claimed_by=self.token, claim_expires_at=utcnow() + self.lease)
+                .execution_options(synchronize_session=False)
+            )
+            rows = self.session.execute(select(RequestFile.id, RequestFile.claimed_by, RequestFile.delivered_at)
+                                        .where(RequestFile.id.in_(ids))).all()
+            self.session.commit()
+            for row_id, holder, delivered_at in rows:
+                rf = by_id[row_id]
+                set_committed_value(rf, "delivered_at", delivered_at)
+                if delivered_at is not None:
+                    continue
+                if holder == self.token or (holder and claimant_gone(holder)
+                                            and self._take(rf, RequestFile.claimed_by == holder)):
+                    if holder != self.token:
+                        log.warning("%s: taken over from %s, a process that no longer runs", rf.dist_name, holder)
+                    mine.append(rf)
+        return mine
 
     def delivered(self, rf: RequestFile) -> None:
-        """The file is at the peer, whole: record it and drop the claim in one statement."""
-        now = utcnow()
-        mine = self.session.execute(
-            update(RequestFile)
-            .where(RequestFile.id == rf.id, RequestFile.claimed_by == self.token)
-            .values(delivered_at=func.coalesce(RequestFile.delivered_at, now), claimed_by=None,
-                    claim_expires_at=None)
-            .execution_options(synchronize_session=False)
-        ).rowcount  # type: ignore[attr-defined]
-        if not mine:  # the lease ran out during the transfer (heartbeat cut off): delivered all the same
-            log.warning("%s: claim lost during the transfer; another deliverer may send it too", rf.dist_name)
-            self.session.execute(
-                update(RequestFile).where(RequestFile.id == rf.id, RequestFile.delivered_at.is_(None))
-                .values(delivered_at=now).execution_options(synchronize_session=False)
-            )
-        self.session.commit()
-        self.session.refresh(rf)
+        """The file is at the peer, whole: recorded in the database (its claim dropped in the same statement)
+        at once when nothing was written for ``RECORD_SECONDS`` (slow files, one by one), else with the
+        other files completing meanwhile by the heartbeat thread within ``RECORD_SECONDS``. The caller's
+        session must not hold a write transaction (the record goes on another connection)."""
+        set_committed_value(rf, "delivered_at", utcnow())
+        with self._lock:
+            self._completed.append(rf.id)
+            due = time.monotonic() - self._written >= RECORD_SECONDS
+        if due:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the files delivered so far: one UPDATE per chunk, one transaction (own connection)."""
+        with self._writing:
+            with self._lock:
+                ids, self._completed = self._completed, []
+            if not ids:
+                return
+            now = utcnow()
+            try:
+                with session_scope(self.url) as session:
+                    for chunk in _chunks(ids):
+                        mine = session.execute(
+                            update(RequestFile)
+                            .where(RequestFile.id.in_(chunk), RequestFile.claimed_by == self.token)
+                            .values(delivered_at=func.coalesce(RequestFile.delivered_at, now), claimed_by=None,
+                                    claim_expires_at=None)
+                        ).rowcount  # type: ignore[attr-defined]
+                        if mine != len(chunk):  # a lease ran out during the transfer: delivered all the same
+                            log.warning("%d files: claim lost during the transfer; another deliverer may send "
+                                        "them too", len(chunk) - mine)
+                            session.execute(
+                                update(RequestFile)
+                                .where(RequestFile.id.in_(chunk), RequestFile.delivered_at.is_(None))
+                                .values(delivered_at=now)
+                            )
+            except BaseException:
+                with self._lock:
+                    self._completed[:0] = ids  # written by the next flush
+                raise
+            self._written = time.monotonic()
 
     def wait(self) -> None:
         """Pause before looking again at files another deliverer holds."""

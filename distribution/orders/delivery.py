@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy.orm import Session
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session, selectinload
 
 from distribution.inventory.archive import first_internal_type
 from distribution.orders.claims import FileClaims
@@ -24,7 +25,16 @@ from distribution.config import Settings
 from distribution.db import session_scope
 from distribution.orders.destinations import Address, host_problem
 from distribution.errors import FileVanished, PermanentError, RetryableError
-from distribution.models import GranuleStatus, MediaType, Request, RequestFile, RequestGranule, RequestState
+from distribution.models import (
+    Granule,
+    GranuleFile,
+    GranuleStatus,
+    MediaType,
+    Request,
+    RequestFile,
+    RequestGranule,
+    RequestState,
+)
 from distribution.orders.placing import get_request
 from distribution.paths import under
 from distribution.orders.reasons import public_reason
@@ -115,18 +125,34 @@ def begin_request(settings: Settings, request_id: str, run_id: str | None) -> st
         return request.state.value
 
 
+def load_granules(session: Session, request: Request) -> list[RequestGranule]:
+    """The request's granules with their files, archive granules and archive files, in a few queries
+    (one per relationship for the whole request, never one per granule); ``request.granules`` is filled."""
+    loaded = session.scalars(
+        select(RequestGranule).where(RequestGranule.request_pk == request.id)
+        .options(selectinload(RequestGranule.granule).selectinload(Granule.files),
+                 selectinload(RequestGranule.files).selectinload(RequestFile.granule_file))
+    ).all()  # held while request.granules is read: the session keeps only weak references
+    granules = list(request.granules)
+    del loaded
+    return granules
+
+
 def stage_request(settings: Settings, request_id: str) -> dict[str, int]:
-    """Link (or copy) every file of every pending granule into the staging area."""
+    """Link (or copy) every file of every pending granule into the staging area; the rows are written
+    in bulk (one INSERT of many rows for new files, one UPDATE by primary key for a retry's)."""
     counts: Counter[str] = Counter()
     placed: list[Path] = []  # what this try made: removed if it fails (a full disk gets its space back)
-    with session_scope(settings.database_url) as session, discarded_on_failure(placed):
+    with session_scope(settings.database_url) as session, discarded_on_failure(placed), session.no_autoflush:
         request = get_request(session, request_id)
         if not _open(request):
             return dict(counts)
         request.state = RequestState.STAGING
         root = staging_directory(settings, request)
         seen_names: dict[str, int] = {}
-        for rg in request.granules:
+        new_rows: list[dict[str, object]] = []
+        old_rows: list[dict[str, object]] = []
+        for rg in load_granules(session, request):
             if rg.status not in (GranuleStatus.PENDING, GranuleStatus.STAGED):
                 continue
             granule = rg.granule
@@ -136,24 +162,32 @@ def stage_request(settings: Settings, request_id: str) -> dict[str, int]:
                 _fail(rg, f"file name {clash} already used by granule {seen_names[clash]} of this request")
                 continue
             existing = {rf.granule_file_id: rf for rf in rg.files}
+            rows: list[tuple[GranuleFile, str, str]] = []
             try:
                 for gf, name in zip(granule.files, names, strict=True):
-                    rf = existing.get(gf.id) or RequestFile(granule_file=gf, dist_name=name)
-                    if gf.id not in existing:
-                        rg.files.append(rf)
                     staged = root / f"{rg.directory_number:05d}" / name
                     how = place(Path(gf.archive_path), staged)
                     counts[how] += 1
                     if how != "present":
                         placed.append(staged)
-                    rf.staged_path = str(staged)
+                    rows.append((gf, name, str(staged)))
             except FileVanished as e:
                 log.warning("request %s, granule %s: %s", request.request_id, rg.directory_number, e)
                 _fail(rg, f"{RETRIEVAL_FAILED} ({public_reason(e)})")
                 continue
+            for gf, name, staged_path in rows:
+                if gf.id in existing:
+                    old_rows.append({"id": existing[gf.id].id, "staged_path": staged_path})
+                else:
+                    new_rows.append({"request_granule_id": rg.id, "granule_file_id": gf.id, "dist_name": name,
+                                     "staged_path": staged_path})
             for name in names:
                 seen_names[name] = rg.directory_number
             rg.status = GranuleStatus.STAGED
+        if new_rows:
+            session.execute(insert(RequestFile.__table__), new_rows)  # Core executemany: no ORM per row
+        if old_rows:
+            session.execute(update(RequestFile), old_rows)
     return dict(counts)
 
 
@@ -164,7 +198,7 @@ def verify_request(settings: Settings, request_id: str) -> dict[str, int]:
         if not _open(request):
             return {}
         request.state = RequestState.VERIFYING
-        staged = [rg for rg in request.granules if rg.status == GranuleStatus.STAGED]
+        staged = [rg for rg in load_granules(session, request) if rg.status == GranuleStatus.STAGED]
         checks = []
         for rg in staged:
             for rf in rg.files:
@@ -219,7 +253,7 @@ def deliver_request(settings: Settings, request_id: str, credentials: Credential
             return {}
         request.state = RequestState.DELIVERING
         session.commit()
-        todo = [rg for rg in request.granules if rg.status == GranuleStatus.VERIFIED]
+        todo = [rg for rg in load_granules(session, request) if rg.status == GranuleStatus.VERIFIED]
         if request.media_type == MediaType.FTP_PULL:
             delivered = _deliver_pull(settings, session, request, todo)
         else:
@@ -247,18 +281,60 @@ def _deliver_pull(settings: Settings, session: Session, request: Request, todo: 
     return len(todo)
 
 
-def _push_files(pusher: Pusher, claims: FileClaims, rg: RequestGranule) -> bool:
-    """Send the granule's files that this deliverer can claim; False while another deliverer holds one."""
-    complete = True
-    for rf in rg.files:
-        if rf.delivered_at is not None:
+#: Files per batch of a push: claimed together, then sent over the one connection as a stream.
+PUSH_BATCH_FILES = 1000
+
+
+def _batches(granules: list[RequestGranule]) -> list[list[RequestGranule]]:
+    """Whole granules, about ``PUSH_BATCH_FILES`` files per batch."""
+    batches: list[list[RequestGranule]] = [[]]
+    count = 0
+    for rg in granules:
+        if count >= PUSH_BATCH_FILES:
+            batches.append([])
+            count = 0
+        batches[-1].append(rg)
+        count += len(rg.files)
+    return batches
+
+
+def _push_batch(pusher: Pusher, claims: FileClaims, session: Session, request: Request,
+                granules: list[RequestGranule]) -> list[RequestGranule]:
+    """Send the batch's files this deliverer can claim over the connection, each recorded as it is whole;
+    a permanent failure of one file fails its granule and the rest go on. Returns the granules still
+    waiting for a file another deliverer holds."""
+    mine = claims.claim_many([rf for rg in granules for rf in rg.files if rf.delivered_at is None])
+    by_name = {rf.dist_name: rf for rf in mine}
+    failed: set[int] = set()
+    todo = mine
+    while todo:
+        try:
+            for name, _ in pusher.put_files((Path(str(rf.staged_path)), rf.dist_name) for rf in todo):
+                claims.delivered(by_name[name])  # a retry or another run must not resend this file
+            todo = []
+        except PermanentError as e:
+            culprit = by_name.get(str(getattr(e, "path", None)))
+            if culprit is None:
+                raise  # not about one file: the whole delivery fails
+            rg = culprit.request_granule
+            log.warning("request %s, granule %s: delivery failed: %s", request.request_id, rg.directory_number, e)
+            _fail(rg, f"delivery failed - {public_reason(e)}")
+            session.commit()  # no write transaction held while files are recorded on another connection
+            failed.add(rg.id)
+            todo = [rf for rf in todo if rf.delivered_at is None and rf.request_granule_id not in failed]
+    session.commit()  # the flush writes on its own connection: nothing of ours may hold the write lock
+    claims.flush()  # the files' rows first: a granule is delivered only when each of its files is recorded
+    waiting = []
+    for rg in granules:
+        if rg.id in failed:
             continue
-        if not claims.claim(rf):
-            complete = complete and rf.delivered_at is not None
-            continue
-        pusher.put_file(Path(str(rf.staged_path)), rf.dist_name)
-        claims.delivered(rf)  # a retry or another run must not resend this file
-    return complete
+        if all(rf.delivered_at is not None for rf in rg.files):
+            rg.status = GranuleStatus.DELIVERED
+            rg.last_error = None
+        else:
+            waiting.append(rg)  # another run is sending one of its files
+    session.commit()
+    return waiting
 
 
 def _deliver_push(
@@ -267,28 +343,13 @@ def _deliver_push(
 ) -> int:
     if not todo:
         return 0
-    delivered = 0
     try:
         with FileClaims(session, settings.database_url, settings.claim_lease_seconds) as claims, \
                 open_pusher(push_endpoint(request, credentials)) as pusher:
             pending = todo
             while pending:
-                waiting = []
-                for rg in pending:
-                    try:
-                        if not _push_files(pusher, claims, rg):
-                            waiting.append(rg)  # another run is sending one of its files
-                            continue
-                    except PermanentError as e:
-                        log.warning("request %s, granule %s: delivery failed: %s", request.request_id,
-                                    rg.directory_number, e)
-                        _fail(rg, f"delivery failed - {public_reason(e)}")
-                        session.commit()
-                        continue
-                    rg.status = GranuleStatus.DELIVERED
-                    rg.last_error = None
-                    delivered += 1
-                    session.commit()
+                waiting = [rg for batch in _batches(pending) for rg in _push_batch(pusher, claims, session, request,
+                                                                                   batch)]
                 if waiting:
                     claims.wait()
                     for rg in waiting:
@@ -306,7 +367,7 @@ def _deliver_push(
                 _fail(rg, f"delivery failed - {public_reason(e)}")
         session.commit()
         raise
-    return delivered
+    return sum(rg.status == GranuleStatus.DELIVERED for rg in todo)
 
 
 def record_step_error(settings: Settings, request_id: str, step: str, error: BaseException) -> None:

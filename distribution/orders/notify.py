@@ -17,12 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from distribution.inventory.archive import granule_ur
 from distribution.config import Settings
 from distribution.db import session_scope
-from distribution.orders.delivery import Credentials, close_unfinished_granules, final_state, push_endpoint
+from distribution.orders.delivery import Credentials, close_unfinished_granules, final_state, load_granules, push_endpoint
 from distribution.errors import ArdisError
 from distribution.models import GranuleStatus, MediaType, Notice, NoticeState, Request, RequestState
 from distribution.notices.dn import DistributionNotice, DnFile, DnGranule, dn_subject, flatten, render_dn
@@ -55,7 +55,8 @@ def build_notice(settings: Settings, request: Request) -> DistributionNotice:
     failure = {RequestState.CANCELLED: CANCELLED, RequestState.FAILED: FAILED}.get(state)
     show_checksums = request.order.user.checksum_list
     granules = []
-    for rg in request.granules:
+    session = object_session(request)
+    for rg in load_granules(session, request) if session is not None else request.granules:  # one pass, no N+1
         files: list[DnFile] = []
         if rg.status == GranuleStatus.DELIVERED:
             for rf in rg.files:

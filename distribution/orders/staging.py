@@ -57,24 +57,27 @@ def place(src: Path, dst: Path) -> str:
 
     Returns ``"link"``, ``"copy"`` or ``"present"`` (already staged by an earlier try).
     """
-    try:
-        src_stat = src.stat()
-    except FileNotFoundError as e:
-        raise FileVanished(f"archive file is missing: {src}") from e
-    try:
-        dst_stat = dst.stat()
-        if dst_stat.st_ino == src_stat.st_ino and dst_stat.st_dev == src_stat.st_dev:
-            return "present"
-        dst.unlink()  # a partial copy from an interrupted try: redo it
-    except FileNotFoundError:
-        pass
-    try:
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        os.link(src, dst)
-        return "link"
-    except OSError as e:
-        if e.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
-            raise _os_error(e, dst) from e
+    for _ in range(3):  # the link alone in the usual case: one system call per file
+        try:
+            os.link(src, dst)
+            return "link"
+        except FileExistsError:
+            src_stat = _source_stat(src)
+            try:
+                dst_stat = dst.stat()
+                if dst_stat.st_ino == src_stat.st_ino and dst_stat.st_dev == src_stat.st_dev:
+                    return "present"
+                dst.unlink()  # a partial copy from an interrupted try: redo it
+            except FileNotFoundError:
+                pass
+        except FileNotFoundError:
+            _source_stat(src)  # the archive file is gone, or only the staging directory is missing
+            dst.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            if e.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
+                raise _os_error(e, dst) from e
+            break
+    _source_stat(src)
     tmp = dst.with_name(dst.name + ".part")
     try:
         shutil.copyfile(src, tmp)
@@ -83,6 +86,13 @@ def place(src: Path, dst: Path) -> str:
         tmp.unlink(missing_ok=True)
         raise _os_error(e, dst) from e
     return "copy"
+
+
+def _source_stat(src: Path) -> os.stat_result:
+    try:
+        return src.stat()
+    except FileNotFoundError as e:
+        raise FileVanished(f"archive file is missing: {src}") from e
 
 
 def _os_error(e: OSError, path: Path) -> Exception:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO, Protocol, Self
+from typing import BinaryIO, Protocol, Self, TypeVar
 
 from distribution.config import network_timeout
 from distribution.errors import ArdisError, PermanentError, RetryableError
@@ -32,9 +32,13 @@ from distribution.paths import PathEscape as _PathEscape
 
 METHODS = ("ftp", "sftp", "smb", "local")
 
+E = TypeVar("E", bound=BaseException)
+
 
 class RemoteError(ArdisError):
-    """Anything that went wrong reaching a remote directory."""
+    """Anything that went wrong reaching a remote directory; ``path``: the file of a batch it concerns."""
+
+    path: str | None = None
 
 
 class Unreachable(RemoteError, RetryableError):
@@ -171,8 +175,17 @@ class RemoteFiles(Protocol):
         ...
 
     def put_files(self, files: Iterable[tuple[Path, str]]) -> Iterator[tuple[str, int]]:
-        """``put_file`` for each ``(local, path)``, yielding ``(path, size)`` as each is whole (size checked);
-        several in flight where the protocol allows (SFTP), else one after the other."""
+        """``put_file`` for each ``(local, path)`` over this one connection, yielding ``(path, size)`` as
+        each is whole (size checked): the caller records each file as it is yielded, so a retry sends only
+        the files not yet recorded. Several in flight where the protocol allows (SFTP requests, OpenSSH
+        ``scp`` batches over one ControlMaster connection), else one after the other (FTP: one control
+        connection; SMB: one session and tree). The first failure is raised with ``path`` set to its file;
+        what was yielded before it stays whole."""
+        ...
+
+    def get_files(self, files: Iterable[tuple[str, Path, str | None]]) -> Iterator[tuple[str, Fetched]]:
+        """``fetch`` for each ``(path, dst, checksum_type)`` over this one connection, yielding
+        ``(path, Fetched)`` as each is whole; the first failure is raised with ``path`` set to its file."""
         ...
 
 
@@ -247,11 +260,36 @@ def check_size(endpoint: Endpoint, path: str, expected: int, actual: int | None)
                              f"expected {expected}")
 
 
+def failed_at(error: E, path: str) -> E:
+    """``error`` marked with the file of a batch it concerns (``RemoteError.path``), for the caller to
+    fail that file's granule and go on with the rest."""
+    if isinstance(error, RemoteError) and error.path is None:
+        error.path = path
+    return error
+
+
 def one_by_one(put_file: Callable[[Path, str], int],
                files: Iterable[tuple[Path, str]]) -> Iterator[tuple[str, int]]:
-    """``put_files`` for a protocol that moves one file at a time on its connection."""
+    """``put_files`` for a protocol that moves one file at a time on its one connection."""
     for local, path in files:
-        yield path, put_file(local, path)
+        try:
+            size = put_file(local, path)
+        except RemoteError as e:
+            failed_at(e, path)
+            raise
+        yield path, size
+
+
+def get_one_by_one(fetch: Callable[[str, Path, str | None], Fetched],
+                   files: Iterable[tuple[str, Path, str | None]]) -> Iterator[tuple[str, Fetched]]:
+    """``get_files`` for a protocol that moves one file at a time on its one connection."""
+    for path, dst, checksum_type in files:
+        try:
+            got = fetch(path, dst, checksum_type)
+        except RemoteError as e:
+            failed_at(e, path)
+            raise
+        yield path, got
 
 
 class StreamUploads:
@@ -286,6 +324,9 @@ class StreamUploads:
     def put_files(self, files: Iterable[tuple[Path, str]]) -> Iterator[tuple[str, int]]:
         return one_by_one(self.put_file, files)
 
+    def get_files(self, files: Iterable[tuple[str, Path, str | None]]) -> Iterator[tuple[str, Fetched]]:
+        return get_one_by_one(self.fetch, files)  # type: ignore[attr-defined]
+
     def put_text(self, path: str, text: str, atomic: bool = False) -> None:
         data = io.BytesIO(text.encode("utf-8"))
         if not atomic:
@@ -309,4 +350,6 @@ def errors_as(meaning: Mapping[type[RemoteError], type[ArdisError]], retryable: 
         yield
     except RemoteError as e:
         fallback = retryable if isinstance(e, RetryableError) else permanent
-        raise next((meaning[c] for c in type(e).__mro__ if c in meaning), fallback)(str(e)) from e
+        mapped = next((meaning[c] for c in type(e).__mro__ if c in meaning), fallback)(str(e))
+        mapped.path = e.path  # type: ignore[attr-defined]  # the file of a batch it concerns
+        raise mapped from e

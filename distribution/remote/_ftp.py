@@ -243,8 +243,7 @@ class FtpFiles(StreamUploads):
     def _store(self, path: str, source: BinaryIO) -> None:
         # STOR replaces a partial file from an earlier try; 553/550 (no permission) is permanent.
         with self._mapped(f"{self._at(path)}: upload failed", refused=PermissionRefused):
-            self.ftp.voidcmd("TYPE I")  # before every upload, exactly as the FTP push always did
-            self._ascii = False
+            self._binary()  # once per connection (a listing switches it back), not once per file
             with self.ftp.transfercmd(f"STOR {path}") as conn:
                 conn.sendfile(source)  # kernel-to-kernel for a file; a plain send loop for text
             self.ftp.voidresp()

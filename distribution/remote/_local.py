@@ -30,6 +30,7 @@ from distribution.remote._base import (
     check_directory,
     check_path,
     check_size,
+    get_one_by_one,
     one_by_one,
     temporary_name,
 )
@@ -148,6 +149,9 @@ class LocalFiles:
 
     def put_files(self, files: Iterable[tuple[Path, str]]) -> Iterator[tuple[str, int]]:
         return one_by_one(self.put_file, files)
+
+    def get_files(self, files: Iterable[tuple[str, Path, str | None]]) -> Iterator[tuple[str, Fetched]]:
+        return get_one_by_one(self.fetch, files)
 
     def put_text(self, path: str, text: str, atomic: bool = False) -> None:
         """Always atomic here (a temporary name, fsynced, then renamed)."""

@@ -256,7 +256,8 @@ def test_scp_push_killed_mid_way_is_finished_by_the_retry(settings: Settings, tm
 
 
 def no_scp_left(port: int) -> None:
-    """The killed worker's ``scp`` client died with it (else it would go on writing a file the retry sends)."""
+    """The killed worker's OpenSSH client (``sftp -b`` of a batch, ``scp`` of a single file, and the ``ssh``
+    each runs) died with it (else it would go on writing a file the retry sends)."""
     def running() -> list[int]:
         found = []
         for proc in Path("/proc").iterdir():
@@ -264,8 +265,9 @@ def no_scp_left(port: int) -> None:
                 argv = (proc / "cmdline").read_bytes().split(b"\0")
             except OSError:
                 continue
-            if proc.name.isdigit() and argv[0] == b"scp" and str(port).encode() in argv:
-                found.append(int(proc.name))
+            if (proc.name.isdigit() and os.path.basename(argv[0]) in (b"scp", b"sftp", b"ssh")
+                    and any(str(port).encode() in arg for arg in argv)):
+                found.append(int(proc.name))  # the batch's sftp, or the ssh it runs
         return found
 
     deadline = time.monotonic() + 30  # PR_SET_PDEATHSIG acts at once; the bound only avoids a hang
@@ -286,3 +288,32 @@ def test_smb_push_killed_mid_way_is_finished_by_the_retry(settings: Settings, tm
         credentials = Credentials(username=smbd.username, password=smbd.password)
         retry_after_kill(settings, request_id, credentials, target, _appeared(target, 6))
 
+
+
+# --- a file refused in the middle of a batch ---------------------------------------------------------------
+
+
+def test_a_file_refused_mid_batch_fails_its_granule_and_the_per_file_state_is_exact(
+        settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One connection, one batch: a directory stands where one file should go. Its granule fails with the
+    reason, every other granule is delivered, and each file's delivered state is exactly what the server has."""
+    watch = Watch()
+    with run_ftp_server(tmp_path / "ftproot", handler_base=watching_handler(watch)) as ftp:
+        target = ftp.root / "in"
+        target.mkdir()
+        (target / "CLAIMS.A04.1.hdf").mkdir()  # granule 4's second file cannot land
+        request_id, credentials = ftp_order(settings, monkeypatch, tmp_path, ftp, 5_000)
+        assert delivery.deliver_request(settings, request_id, credentials) == {"delivered": GRANULES - 1}
+    with session_scope(settings.database_url) as session:
+        request = get_request(session, request_id)
+        for rg in request.granules:
+            refused = any(rf.dist_name == "CLAIMS.A04.1.hdf" for rf in rg.files)
+            assert rg.status == (GranuleStatus.FAILED if refused else GranuleStatus.DELIVERED)
+            for rf in rg.files:
+                landed = (target / rf.dist_name).is_file() and (target / rf.dist_name).read_bytes() == Path(
+                    rf.granule_file.archive_path).read_bytes()
+                assert (rf.delivered_at is not None) == landed, rf.dist_name
+                assert rf.claimed_by is None
+        failed = next(rg for rg in request.granules if rg.status == GranuleStatus.FAILED)
+        assert "delivery failed" in str(failed.failure_explanation)
+    assert set(watch.stors.values()) == {1}  # each file sent once

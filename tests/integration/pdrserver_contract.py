@@ -22,6 +22,7 @@ from distribution.errors import PermanentError
 from distribution.ingest.pdrserver import (
     PathEscape,
     PdrServer,
+    PdrServerError,
     PdrTooLarge,
     ProviderFileNotFound,
     open_pdr_server,
@@ -86,6 +87,16 @@ def check_fetch(open_server: Opener, data_dir: Path, directory_id: str, tmp_path
         assert server.fetch(directory_id, "G.hdf", dst, "md5").checksum == hashlib.md5(content).hexdigest()
         empty = server.fetch(directory_id, "E.met", tmp_path / "E.met", "CKSUM")
         assert (empty.size, empty.checksum) == (0, _tool("cksum", tmp_path / "E.met"))
+        # a PDR's files over the one connection, each as it is whole; a missing one is named
+        (tmp_path / "many").mkdir()
+        many = dict(server.fetch_many([(directory_id, "G.hdf", tmp_path / "many" / "G.hdf", "MD5"),
+                                       (directory_id, "E.met", tmp_path / "many" / "E.met", None)]))
+        assert [got.size for got in many.values()] == [len(content), 0]
+        assert list(many.values())[0].checksum == hashlib.md5(content).hexdigest()
+        with pytest.raises(PdrServerError) as caught:
+            list(server.fetch_many([(directory_id, "E.met", tmp_path / "many" / "E2.met", None),
+                                    (directory_id, "absent.hdf", tmp_path / "many" / "absent.hdf", None)]))
+        assert str(caught.value.path).endswith("absent.hdf")  # type: ignore[attr-defined]
 
 
 def check_large_fetch(open_server: Opener, data_dir: Path, directory_id: str, tmp_path: Path) -> None:

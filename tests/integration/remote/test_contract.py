@@ -180,12 +180,76 @@ def test_put_files_stops_at_a_failure_and_what_it_yielded_is_whole(site: Site, t
         sources.append(src)
     done: list[tuple[str, int]] = []
     with open_remote(site.endpoint("in")) as remote:
-        with pytest.raises(PermanentError):
+        with pytest.raises(PermanentError) as caught:
             for item in remote.put_files((src, src.name) for src in sources):
                 done.append(item)  # noqa: PERF402 - what arrived before the error is what is kept
+        assert caught.value.path == "g10.hdf"  # type: ignore[attr-defined]  # the caller fails that file's granule
         assert remote.list_files(".", match=lambda name: name == "g00.hdf")  # the connection is still usable
     assert "g10.hdf" not in {name for name, _ in done}
     assert {f"g{i:02}.hdf" for i in range(8)} <= {name for name, _ in done}  # started before it: finished
     for name, size in done:
         assert (site.disk / "in" / name).read_bytes() == (tmp_path / name).read_bytes()
         assert size == (tmp_path / name).stat().st_size
+
+
+def test_put_files_retried_sends_only_what_is_missing_and_ends_byte_identical(site: Site, tmp_path: Path) -> None:
+    """A batch cut short (the caller stops, as a killed worker would) leaves whole files that were yielded,
+    maybe a partial one; the retry, given only the files not recorded, makes the destination exact."""
+    (site.disk / "in").mkdir()
+    sources = []
+    for i in range(30):
+        src = tmp_path / f"g{i:02}.hdf"
+        src.write_bytes(os.urandom(3000 + 97 * i))
+        sources.append(src)
+    recorded: set[str] = set()
+    with open_remote(site.endpoint("in")) as remote:
+        for name, _ in remote.put_files((src, src.name) for src in sources):
+            recorded.add(name)
+            if len(recorded) == 11:
+                break  # the worker dies here: nothing after this is recorded
+    (site.disk / "in" / "g29.hdf").write_bytes(b"a partial copy of the try that died")
+    missing = [src for src in sources if src.name not in recorded]
+    with open_remote(site.endpoint("in")) as remote:
+        again = [name for name, _ in remote.put_files((src, src.name) for src in missing)]
+    assert sorted(again) == sorted(src.name for src in missing) and not recorded & set(again)
+    for src in sources:
+        assert (site.disk / "in" / src.name).read_bytes() == src.read_bytes()
+
+
+def test_get_files_fetches_a_batch_on_one_connection(site: Site, tmp_path: Path) -> None:
+    (site.disk / "out").mkdir()
+    for i in range(12):
+        (site.disk / "out" / f"g{i:02}.hdf").write_bytes(os.urandom(1000 * i))
+    (tmp_path / "got").mkdir()
+    wanted = [(f"out/g{i:02}.hdf", tmp_path / "got" / f"g{i:02}.hdf", "MD5") for i in range(12)]
+    with open_remote(site.endpoint()) as remote:
+        got = dict(remote.get_files(wanted))
+        assert sorted(got) == [path for path, _, _ in wanted]
+        with pytest.raises(RemoteNotFound) as caught:
+            list(remote.get_files([("out/g00.hdf", tmp_path / "again.hdf", None),
+                                   ("out/absent.hdf", tmp_path / "absent.hdf", None)]))
+        assert caught.value.path == "out/absent.hdf"
+    for path, dst, _ in wanted:
+        assert got[path].size == dst.stat().st_size and got[path].checksum == _md5(dst)
+        assert dst.read_bytes() == (site.disk / path).read_bytes()
+
+
+def test_openssh_batch_rides_on_one_login(sshd: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Key logins: the whole batch by one ``sftp -b`` login (plus the SFTP session's own), not one SSH
+    handshake per file."""
+    monkeypatch.setenv("ARDIS_SCP_CLIENT", "openssh")
+    target = tmp_path / "in"
+    target.mkdir()
+    sources = []
+    for i in range(40):
+        src = tmp_path / f"g{i:02}.hdf"
+        src.write_bytes(os.urandom(2000 + i))
+        sources.append(src)
+    log = tmp_path / "sshd" / "sshd.log"
+    logins_before = log.read_text().count("Accepted publickey")
+    with open_remote(sftp_endpoint(sshd, target)) as remote:  # type: ignore[arg-type]
+        done = [name for name, _ in remote.put_files((src, src.name) for src in sources)]
+    assert sorted(done) == [src.name for src in sources]
+    assert log.read_text().count("Accepted publickey") - logins_before == 2
+    for src in sources:
+        assert (target / src.name).read_bytes() == src.read_bytes()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import posixpath
 from datetime import timedelta
 from pathlib import Path
 
@@ -198,6 +199,13 @@ def test_unreachable_files_are_retried_then_reported(settings: Settings, area: P
 
         def fetch(self, *args: object) -> object:
             raise ProviderNetworkFailure("connection reset by peer")
+
+        def fetch_many(self, files: object) -> object:
+            for directory_id, file_id, *_ in files:  # type: ignore[attr-defined]
+                error = ProviderNetworkFailure("connection reset by peer")
+                error.path = posixpath.join(directory_id, file_id)  # type: ignore[attr-defined]
+                raise error
+            return iter(())
 
     with pytest.raises(RetryableError):
         pull.pull_files(settings, found.pdr_id, Flaky)
