@@ -96,7 +96,7 @@ def _list_end(text: str, start: int) -> int:
     return i
 
 
-def _statements(text: str) -> Iterator[tuple[str, str | None]]:
+def odl_statements(text: str) -> Iterator[tuple[str, str | None]]:
     """``(KEYWORD, raw value)`` for each ``KEYWORD = value`` and ``(KEYWORD, None)`` for a bare keyword."""
     pos, n = 0, len(text)
     key: str | None = None
@@ -134,7 +134,7 @@ def _odl_values(text: str) -> tuple[dict[str, str], dict[str, Any]]:
     stack: list[list[Any]] = []  # [NAME, raw VALUE or None], innermost last
     open_count: dict[str, int] = {}
     attribute_name: str | None = None
-    for key, raw in _statements(text):
+    for key, raw in odl_statements(text):
         keyword = key.upper()
         if keyword == "END" and raw is None:
             break
