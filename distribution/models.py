@@ -189,6 +189,7 @@ class User(Base):
     fax: Mapped[str] = mapped_column(String(32), default="")
     shipping_address: Mapped[str] = mapped_column(Text, default="")
     checksum_list: Mapped[bool] = mapped_column(Boolean, default=False)
+    metadata_format: Mapped[str | None] = mapped_column(String(8), nullable=True)  # xml | met; None: the default
     groups: Mapped[str] = mapped_column(String(255), default="")
 
 
@@ -224,6 +225,8 @@ class Request(Base):
     directory: Mapped[str] = mapped_column(String(1024), default="")
     conn_id: Mapped[str] = mapped_column(String(255), default="")
     notify_email: Mapped[str] = mapped_column(String(255), default="")
+    #: Linked granules that go with each science granule: ``BROWSE,QA,PH`` or a part of it; "" for none.
+    linked: Mapped[str] = mapped_column(String(32), default="", server_default="")
     userstring: Mapped[str] = mapped_column(String(255), default="")
     ftp_dir: Mapped[str | None] = mapped_column(String(255), nullable=True)
     ftp_expires_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
@@ -281,6 +284,8 @@ class RequestFile(Base):
     request_granule_id: Mapped[int] = mapped_column(ForeignKey("request_granules.id"), index=True)
     granule_file_id: Mapped[int] = mapped_column(ForeignKey("granule_files.id"))
     dist_name: Mapped[str] = mapped_column(String(255))
+    #: Size of a file Ardis wrote for this request (the metadata in the user's format); None: the archive file's.
+    dist_size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     staged_path: Mapped[str | None] = mapped_column(String(1024), nullable=True)
     verified_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
@@ -290,6 +295,15 @@ class RequestFile(Base):
 
     request_granule: Mapped[RequestGranule] = relationship(back_populates="files")
     granule_file: Mapped[GranuleFile] = relationship()
+
+    @property
+    def written(self) -> bool:
+        """Whether Ardis wrote this file for the request (so the archive's size and checksum are not its own)."""
+        return self.dist_size is not None
+
+    @property
+    def size(self) -> int:
+        return self.dist_size if self.dist_size is not None else self.granule_file.size
 
 
 class Notice(Base):
@@ -363,6 +377,7 @@ class Provider(Base):
     checksum_mandatory: Mapped[bool] = mapped_column(Boolean, default=False)
     verify_percent: Mapped[int] = mapped_column(Integer, default=100)
     compute_cksum: Mapped[bool] = mapped_column(Boolean, default=True)
+    compute_percent: Mapped[int] = mapped_column(Integer, default=100, server_default="100")
     extra_file_types: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     metadata_optional: Mapped[list[str]] = mapped_column(JSON, default=list)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -128,7 +128,7 @@ def _cmd_provider_add(settings: Settings, args: argparse.Namespace) -> int:
         respond_to_server=not args.no_server_response, response_email=args.email,
         request_threshold=args.request_threshold, volume_threshold=args.volume_threshold,
         checksum_mandatory=args.checksum_mandatory, verify_percent=args.verify_percent,
-        compute_cksum=not args.no_cksum, extra_file_types=_extra_types(args.extra_file_type),
+        compute_cksum=not args.no_cksum, compute_percent=args.compute_percent, extra_file_types=_extra_types(args.extra_file_type),
         metadata_optional=args.metadata_optional,
     )
     with db.session_scope(settings.database_url) as session:
@@ -194,6 +194,8 @@ def register(sub: Any) -> None:
     add.add_argument("--checksum-mandatory", action="store_true")
     add.add_argument("--verify-percent", type=int, default=100, help="share of given checksums to verify")
     add.add_argument("--no-cksum", action="store_true", help="do not compute a CKSUM when none is given")
+    add.add_argument("--compute-percent", type=int, default=100,
+                     help="share of files given without a checksum that get a CKSUM computed (default 100)")
     add.add_argument("--extra-file-type", action="append", default=[], metavar="DATA_TYPE=TYPE[,TYPE]",
                      help="file types beyond Table 4.5-4 (DATA_TYPE * for all)")
     add.add_argument("--metadata-optional", action="append", default=[], metavar="DATA_TYPE",

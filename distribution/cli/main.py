@@ -86,12 +86,13 @@ def _cmd_order_create(settings: Settings, args: argparse.Namespace) -> int:
     contact = Contact(user_id=args.user, email=args.email or "", first_name=args.first_name,
                       last_name=args.last_name, phone=args.phone, organization=args.organization,
                       shipping_address=args.shipping_address.replace("\\n", "\n"),
-                      checksum_list=True if args.checksums else None)
+                      checksum_list=True if args.checksums else None, metadata_format=args.metadata_format)
     spec = RequestSpec(
         media_type=parse_media_type(args.method),
         granules=args.granule,
         destination=Destination(host=args.host, port=args.port, directory=args.dir, conn_id=args.conn_id),
         userstring=args.userstring,
+        linked=tuple(t for t in (args.with_linked or "").split(",") if t.strip()),
         notify_email=args.notify_email,
     )
     check_spec(spec)
@@ -206,6 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--organization", default="")
     create.add_argument("--shipping-address", default="", help="for CDROM/DVD/DLT; lines separated by \\n")
     create.add_argument("--checksums", action="store_true", help="put the user on the checksum list")
+    create.add_argument("--metadata-format", choices=("xml", "met"), default=None,
+                        help="the user's metadata format from now on (ICD 4.3.6.2; default: ARDIS_METADATA_FORMAT, xml)")
     create.add_argument("--method", required=True, help="FtpPull, FtpPush, scp, SmbPush, CDROM, DVD or DLT")
     create.add_argument("--granule", action="append", required=True, help="UR, or ESDT:LocalGranuleID")
     create.add_argument("--host", default="")
@@ -213,6 +216,8 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--dir", default="", help="destination directory (SmbPush: share/path)")
     create.add_argument("--conn-id", default="", help="Airflow connection with the destination's credentials")
     create.add_argument("--userstring", default="")
+    create.add_argument("--with", dest="with_linked", default="", metavar="BROWSE,QA,PH",
+                        help="send the browse, QA and/or production-history granules linked to each granule with it")
     create.add_argument("--notify-email", default="", help="where the DN goes (default: the user's e-mail)")
     create.add_argument("--no-trigger", action="store_true", help="leave starting the run to the dispatcher")
     create.set_defaults(func=_cmd_order_create)

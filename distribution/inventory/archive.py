@@ -24,7 +24,7 @@ from distribution.config import Settings
 from distribution.errors import NotFound, UserError
 from distribution.identifiers import GranuleRef, long_ur, parse_esdt, parse_ur
 from distribution.inventory.metadata import GranuleMetadata, is_metadata_name, read_metadata
-from distribution.models import Collection, Granule, GranuleFile
+from distribution.models import Collection, Granule, GranuleFile, GranuleLink
 
 CHECKSUM_TYPES = ("CKSUM", "MD5")
 # ICD 4.3.6.3: checksums are applied only to these file types.
@@ -213,3 +213,14 @@ def find_granule(session: Session, reference: str) -> Granule:
     if granule is None:
         raise NotFound(f"no granule {reference}")
     return granule
+
+
+def linked_granules(session: Session, granule_id: int, link_types: list[str]) -> list[Granule]:
+    """The browse, QA or production-history granules linked to a science granule at ingest (Table 4.5-3),
+    of the given link types (``BROWSE``, ``QA``, ``PH``; any case), oldest link first."""
+    wanted = {t.upper() for t in link_types}
+    if not wanted:
+        return []
+    links = session.scalars(select(GranuleLink).where(GranuleLink.granule_id == granule_id)
+                            .order_by(GranuleLink.id))
+    return [session.get_one(Granule, link.linked_granule_id) for link in links if link.link_type.upper() in wanted]

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from distribution.errors import PermanentError
+from distribution.inventory.document import unquote as _unquote
 
 # ODL tokens, each matched without backtracking (disjoint first characters, no nested
 # quantifiers), so that reading a file is linear in its size whatever it holds.
@@ -42,13 +43,6 @@ class GranuleMetadata:
     north: float | None = None
     south: float | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
-
-
-def _unquote(value: str) -> str:
-    value = value.strip()
-    if len(value) >= 2 and value[0] == value[-1] == '"':
-        return value[1:-1]
-    return value
 
 
 def _number(value: str) -> Any:

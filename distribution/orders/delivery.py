@@ -18,17 +18,20 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from distribution.inventory.archive import first_internal_type
+from distribution.inventory.archive import first_internal_type, linked_granules
 from distribution.orders.claims import FileClaims
 from distribution.config import Settings
 from distribution.db import session_scope
 from distribution.orders.destinations import Address, host_problem
 from distribution.errors import FileVanished, PermanentError, RetryableError
-from distribution.models import GranuleStatus, MediaType, Request, RequestFile, RequestGranule, RequestState
+from distribution.models import (Granule, GranuleFile, GranuleStatus, MediaType, Request, RequestFile, RequestGranule,
+                                 RequestState)
 from distribution.orders.placing import get_request
 from distribution.paths import under
 from distribution.orders.reasons import public_reason
-from distribution.orders.staging import discarded_on_failure, distribution_names, place
+from distribution.inventory.distributed import distributed_metadata
+from distribution.inventory.document import FileChecksum
+from distribution.orders.staging import discarded_on_failure, distribution_names, place, write_staged_text
 from distribution.time import utcnow
 from distribution.orders.push import Endpoint, Pusher, open_pusher
 from distribution.orders.verify import FileCheck, VerifyResult, verify_files
@@ -125,24 +128,32 @@ def stage_request(settings: Settings, request_id: str) -> dict[str, int]:
             return dict(counts)
         request.state = RequestState.STAGING
         root = staging_directory(settings, request)
+        fmt = request.order.user.metadata_format or settings.metadata_format
         seen_names: dict[str, int] = {}
         for rg in request.granules:
             if rg.status not in (GranuleStatus.PENDING, GranuleStatus.STAGED):
                 continue
-            granule = rg.granule
-            names = distribution_names(granule.local_granule_id, granule.files)
+            plan = _files_of(session, rg.granule, request.linked, fmt)
+            names = [name for _, name, _ in plan]
             clash = next((n for n in names if seen_names.get(n, rg.directory_number) != rg.directory_number), None)
+            clash = clash or next((n for n in names if names.count(n) > 1), None)
             if clash:
-                _fail(rg, f"file name {clash} already used by granule {seen_names[clash]} of this request")
+                _fail(rg, f"file name {clash} already used by granule {seen_names.get(clash, rg.directory_number)} "
+                          "of this request")
                 continue
             existing = {rf.granule_file_id: rf for rf in rg.files}
             try:
-                for gf, name in zip(granule.files, names, strict=True):
+                for gf, name, listed in plan:
                     rf = existing.get(gf.id) or RequestFile(granule_file=gf, dist_name=name)
                     if gf.id not in existing:
                         rg.files.append(rf)
                     staged = root / f"{rg.directory_number:05d}" / name
-                    how = place(Path(gf.archive_path), staged)
+                    if gf.file_type == "METADATA":  # in the user's format, with the files' checksums
+                        rf.dist_size = write_staged_text(
+                            staged, distributed_metadata(Path(gf.archive_path), fmt, listed))
+                        how = "written"
+                    else:
+                        how = place(Path(gf.archive_path), staged)
                     counts[how] += 1
                     if how != "present":
                         placed.append(staged)
@@ -157,6 +168,21 @@ def stage_request(settings: Settings, request_id: str) -> dict[str, int]:
     return dict(counts)
 
 
+def _files_of(session: Session, granule: Granule, linked: str,
+              fmt: str) -> list[tuple[GranuleFile, str, list[FileChecksum]]]:
+    """Each file to stage for a science granule with the distribution name it takes, and for a metadata
+    file the files its granule's metadata lists: the granule's own files, then those of the browse, QA and
+    production-history granules linked to it that the request asks for (same directory, same DN entry)."""
+    wanted = [t for t in linked.split(",") if t]
+    plan: list[tuple[GranuleFile, str, list[FileChecksum]]] = []
+    for g in [granule, *linked_granules(session, granule.id, wanted)]:
+        names = distribution_names(g.local_granule_id, g.files, f".{fmt}")
+        listed = [FileChecksum(n, f.size, f.checksum_type, f.checksum_origin, f.checksum_value)
+                  for f, n in zip(g.files, names, strict=True) if f.file_type != "METADATA"]
+        plan += [(gf, name, listed) for gf, name in zip(g.files, names, strict=True)]
+    return plan
+
+
 def verify_request(settings: Settings, request_id: str) -> dict[str, int]:
     """Recompute the stored checksum of every staged file; a mismatch fails its granule."""
     with session_scope(settings.database_url) as session:
@@ -169,9 +195,10 @@ def verify_request(settings: Settings, request_id: str) -> dict[str, int]:
         for rg in staged:
             for rf in rg.files:
                 gf = rf.granule_file
+                written = rf.dist_size is not None  # the user's metadata: its archived source is what is checked
                 checks.append(
                     FileCheck(
-                        path=Path(str(rf.staged_path)),
+                        path=Path(gf.archive_path) if written else Path(str(rf.staged_path)),
                         checksum_type=gf.checksum_type,
                         expected_value=gf.checksum_value,
                         expected_size=gf.size,

@@ -56,7 +56,8 @@ def test_ftp_pull_end_to_end(dagbag: Any, sqlite_settings: Settings, tmp_path: P
     urs = archive(settings, tmp_path)
     request_id = order(settings, RequestSpec(MediaType.FTP_PULL, urs, userstring="pull test"))
     run = run_dag(dagbag, "ardis_distribution", {"request_id": request_id})
-    assert task_states(run) == dict.fromkeys(["begin", "stage", "verify", "deliver", "notify", "outcome"], "success")
+    assert task_states(run) == dict.fromkeys(["begin", "stage", "verify", "deliver", "notify", "outcome", "copy_dn"],
+                                             "success")
 
     with session_scope(settings.database_url) as session:
         request = get_request(session, request_id)
