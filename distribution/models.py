@@ -106,6 +106,7 @@ class Collection(Base):
     short_name: Mapped[str] = mapped_column(String(32))
     version_id: Mapped[int] = mapped_column(Integer)
     description: Mapped[str] = mapped_column(Text, default="")
+    mcf: Mapped[str | None] = mapped_column(Text, nullable=True)  # its Metadata Configuration File (ICD 5.2.1)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     granules: Mapped[list[Granule]] = relationship(back_populates="collection")

@@ -156,10 +156,17 @@ def _cmd_provider_list(settings: Settings, args: argparse.Namespace) -> int:
 def _cmd_collection_add(settings: Settings, args: argparse.Namespace) -> int:
     from distribution.inventory.archive import get_or_create_collection
 
+    from distribution.inventory.mcf import parse_mcf
+
+    mcf = Path(args.mcf).read_text(encoding="utf-8", errors="replace") if args.mcf else None
+    if mcf is not None:
+        parse_mcf(mcf)  # refuse what is no MCF before storing it
     with db.session_scope(settings.database_url) as session:
         for esdt in args.esdt:
             collection = get_or_create_collection(session, esdt, args.description)
-            print(f"collection {collection.esdt}")
+            if mcf is not None:
+                collection.mcf = mcf
+            print(f"collection {collection.esdt}" + (f" with its MCF ({args.mcf})" if mcf is not None else ""))
     return 0
 
 
@@ -208,5 +215,7 @@ def register(sub: Any) -> None:
                                                                                  required=True)
     cadd = coll.add_parser("add", help="add collections the archive accepts, e.g. MOD09GHK.003")
     cadd.add_argument("esdt", nargs="+")
+    cadd.add_argument("--mcf", metavar="FILE",
+                      help="the collection's Metadata Configuration File: granules' metadata must conform (ICD 5.2.1)")
     cadd.add_argument("--description", default="")
     cadd.set_defaults(func=_cmd_collection_add)

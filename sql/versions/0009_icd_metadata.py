@@ -1,4 +1,4 @@
-"""ICD 4.3.6.2/4.3.6.3: metadata format per user, the size of what Ardis wrote, a provider's compute percentage, linked granules asked
+"""ICD 4.3.6.2/4.3.6.3: metadata format per user, the size of what Ardis wrote, a provider's compute percentage, linked granules asked, a collection's MCF
 
 Revision ID: 0009_icd_metadata
 Revises: 0008
@@ -25,9 +25,13 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('compute_percent', sa.Integer(), nullable=False, server_default='100'))
     with op.batch_alter_table('requests', schema=None) as batch_op:
         batch_op.add_column(sa.Column('linked', sa.String(length=32), nullable=False, server_default=''))
+    with op.batch_alter_table('collections', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('mcf', sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('collections', schema=None) as batch_op:
+        batch_op.drop_column('mcf')
     with op.batch_alter_table('requests', schema=None) as batch_op:
         batch_op.drop_column('linked')
     with op.batch_alter_table('providers', schema=None) as batch_op:
