@@ -64,6 +64,19 @@ def _parse_types(items: Sequence[str]) -> dict[str, str]:
     return types
 
 
+def _cmd_archive_check(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from distribution.inventory.check import check_archive, report_text
+
+    if not 0 < args.sample <= 100:
+        raise UserError(f"--sample is a percentage above 0 and up to 100, not {args.sample}")
+    year, week, _ = date.today().isocalendar()
+    report = check_archive(settings, args.pass_key or f"{year}-W{week:02d}-cli", args.sample)
+    print(report_text(settings, report), end="")
+    return 1 if report.findings else 0
+
+
 def _cmd_archive_add(settings: Settings, args: argparse.Namespace) -> int:
     from distribution.inventory.archive import NewFile, add_granule, granule_ur
 
@@ -196,6 +209,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="file type of one file (default SCIENCE; .met/.xml are METADATA)")
     add.add_argument("files", nargs="+")
     add.set_defaults(func=_cmd_archive_add)
+    chk = arch.add_parser("check", help="compare the archive's files with the inventory (reports, never deletes)")
+    chk.add_argument("--sample", type=int, default=100, metavar="PERCENT", help="check this share of the files")
+    chk.add_argument("--pass", dest="pass_key", default="",
+                     help="name of the pass: the same name resumes an interrupted one (default: this week's)")
+    chk.set_defaults(func=_cmd_archive_check)
 
     order = sub.add_parser("order", help="orders").add_subparsers(dest="order_command", required=True)
     create = order.add_parser("create", help="order granules for one delivery method")
