@@ -77,6 +77,23 @@ def _cmd_archive_check(settings: Settings, args: argparse.Namespace) -> int:
     return 1 if report.findings else 0
 
 
+def _cmd_archive_versions(settings: Settings, args: argparse.Namespace) -> int:
+    from distribution.inventory.archive import granule_ur, granule_versions
+
+    esdt, sep, lgid = args.granule.partition(":")
+    if not sep:
+        raise UserError(f"name the granule as ESDT:LocalGranuleID, not {args.granule!r}")
+    with db.session_scope(settings.database_url) as session:
+        versions = granule_versions(session, esdt, lgid)
+        if not versions:
+            raise UserError(f"no granule {args.granule}")
+        for i, g in enumerate(versions):
+            newest = "  (newest: what ESDT:LocalGranuleID orders)" if i == 0 else ""
+            print(f"{esdt}:{lgid}:{g.granule_version}\t{granule_ur(g, settings)}\t{g.inserted_at:%Y-%m-%d %H:%M:%S}"
+                  f"{newest}")
+    return 0
+
+
 def _cmd_archive_add(settings: Settings, args: argparse.Namespace) -> int:
     from distribution.inventory.archive import NewFile, add_granule, granule_ur
 
@@ -209,6 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="file type of one file (default SCIENCE; .met/.xml are METADATA)")
     add.add_argument("files", nargs="+")
     add.set_defaults(func=_cmd_archive_add)
+    ver = arch.add_parser("versions", help="every version of a granule, newest first (order one as ESDT:LGID:N)")
+    ver.add_argument("granule", metavar="ESDT:LocalGranuleID")
+    ver.set_defaults(func=_cmd_archive_versions)
     chk = arch.add_parser("check", help="compare the archive's files with the inventory (reports, never deletes)")
     chk.add_argument("--sample", type=int, default=100, metavar="PERCENT", help="check this share of the files")
     chk.add_argument("--pass", dest="pass_key", default="",

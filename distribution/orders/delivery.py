@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from distribution.inventory.archive import first_internal_type, linked_granules
+from distribution.inventory.archive import first_internal_type, linked_granules, newer_version_exists
 from distribution.orders.claims import FileClaims
 from distribution.config import Settings
 from distribution.db import session_scope
@@ -31,7 +31,8 @@ from distribution.paths import under
 from distribution.orders.reasons import public_reason
 from distribution.inventory.distributed import distributed_metadata
 from distribution.inventory.document import FileChecksum
-from distribution.orders.staging import discarded_on_failure, distribution_names, place, write_staged_text
+from distribution.orders.staging import (discarded_on_failure, distribution_names, place, with_version,
+                                         write_staged_text)
 from distribution.time import utcnow
 from distribution.orders.push import Endpoint, Pusher, open_pusher
 from distribution.orders.verify import FileCheck, VerifyResult, verify_files
@@ -177,6 +178,8 @@ def _files_of(session: Session, granule: Granule, linked: str,
     plan: list[tuple[GranuleFile, str, list[FileChecksum]]] = []
     for g in [granule, *linked_granules(session, granule.id, wanted)]:
         names = distribution_names(g.local_granule_id, g.files, f".{fmt}")
+        if newer_version_exists(session, g):  # an older version ordered: its names say which
+            names = with_version(names, str(g.local_granule_id), g.granule_version)
         listed = [FileChecksum(n, f.size, f.checksum_type, f.checksum_origin, f.checksum_value)
                   for f, n in zip(g.files, names, strict=True) if f.file_type != "METADATA"]
         plan += [(gf, name, listed) for gf, name in zip(g.files, names, strict=True)]

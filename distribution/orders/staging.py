@@ -53,6 +53,16 @@ def distribution_names(local_granule_id: str | None, files: Sequence[GranuleFile
     return names
 
 
+def with_version(names: list[str], base: str, version: int) -> list[str]:
+    """Names of an older version's files: ``.v<N>`` before the extension of ``base`` (the LocalGranuleID),
+    ``X.hdf`` -> ``X.v1.hdf``, ``X.hdf.xml`` -> ``X.v1.hdf.xml``, ``L.2`` (no extension) -> ``L.v1.2``."""
+    stem, ext = os.path.splitext(base)
+    if not (ext[1:].isalnum() and len(ext) <= 6) or not stem:
+        stem, ext = base, ""
+    return [f"{stem}.v{version}{ext}{name[len(base):]}" if name.startswith(base) else f"{name}.v{version}"
+            for name in names]
+
+
 def _is_metadata(f: GranuleFile) -> bool:
     return f.file_type == "METADATA"
 
