@@ -112,6 +112,7 @@ class Settings:
     metadata_format: str = "xml"  # the distributed metadata of a user with no setting of their own (ICD 4.3.6.2)
     checksum_dn_percent: int = 100  # share of files with checksums on the DN of a user on the checksum list
     operations_email: str = ""  # where operations are told what needs them (empty: mail_from)
+    bundle_split_bytes: int = 0  # a bundle over this size goes in parts; 0: never split
 
     def ensure_dirs(self) -> None:
         """Create the working folders of the embedded default if missing."""
@@ -186,4 +187,5 @@ def load_settings() -> Settings:
         metadata_format=metadata_format(_env("ARDIS_METADATA_FORMAT", "xml")),
         checksum_dn_percent=_percent("ARDIS_CHECKSUM_DN_PERCENT", 100),
         operations_email=_env("ARDIS_OPERATIONS_EMAIL", ""),
+        bundle_split_bytes=_env_int("ARDIS_BUNDLE_SPLIT_BYTES", 0),
     )

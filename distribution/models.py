@@ -228,6 +228,8 @@ class Request(Base):
     notify_email: Mapped[str] = mapped_column(String(255), default="")
     #: Linked granules that go with each science granule: ``BROWSE,QA,PH`` or a part of it; "" for none.
     linked: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    #: ``tar.gz`` or ``tar.zst``: each granule goes as one compressed tar bundle (FtpPull); "" for plain files.
+    bundle: Mapped[str] = mapped_column(String(8), default="", server_default="")
     userstring: Mapped[str] = mapped_column(String(255), default="")
     ftp_dir: Mapped[str | None] = mapped_column(String(255), nullable=True)
     ftp_expires_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
@@ -267,6 +269,8 @@ class RequestGranule(Base):
     failure_explanation: Mapped[str | None] = mapped_column(Text, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     volume_number: Mapped[int | None] = mapped_column(Integer, nullable=True)  # physical media: which volume
+    #: The bundle parts that carry this granule (name, size, checksum_type, checksum), for the DN.
+    bundle: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
 
     request: Mapped[Request] = relationship(back_populates="granules")
     granule: Mapped[Granule] = relationship()

@@ -123,6 +123,7 @@ def _cmd_order_create(settings: Settings, args: argparse.Namespace) -> int:
         destination=Destination(host=args.host, port=args.port, directory=args.dir, conn_id=args.conn_id),
         userstring=args.userstring,
         linked=tuple(t for t in (args.with_linked or "").split(",") if t.strip()),
+        bundle=args.bundle,
         notify_email=args.notify_email,
     )
     check_spec(spec)
@@ -254,6 +255,8 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--dir", default="", help="destination directory (SmbPush: share/path)")
     create.add_argument("--conn-id", default="", help="Airflow connection with the destination's credentials")
     create.add_argument("--userstring", default="")
+    create.add_argument("--bundle", choices=("tar.gz", "tar.zst"), default="",
+                        help="FtpPull: each granule as one compressed tar bundle (ARDIS_BUNDLE_SPLIT_BYTES splits)")
     create.add_argument("--with", dest="with_linked", default="", metavar="BROWSE,QA,PH",
                         help="send the browse, QA and/or production-history granules linked to each granule with it")
     create.add_argument("--notify-email", default="", help="where the DN goes (default: the user's e-mail)")

@@ -19,6 +19,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from distribution.inventory.archive import first_internal_type, linked_granules, newer_version_exists
+from distribution.orders.bundles import BundleMember, write_bundle
 from distribution.orders.claims import FileClaims
 from distribution.config import Settings
 from distribution.db import session_scope
@@ -264,8 +265,10 @@ def _deliver_pull(settings: Settings, session: Session, request: Request, todo: 
     placed: list[Path] = []  # a failed try leaves nothing in the pull area that no DN announces
     with discarded_on_failure(placed):
         for rg in todo:
+            if request.bundle:
+                placed += _bundle_granule(settings, request, rg, target)
             for rf in rg.files:
-                if place(Path(str(rf.staged_path)), target / rf.dist_name) != "present":
+                if not request.bundle and place(Path(str(rf.staged_path)), target / rf.dist_name) != "present":
                     placed.append(target / rf.dist_name)
                 rf.delivered_at = rf.delivered_at or utcnow()
             rg.status = GranuleStatus.DELIVERED
@@ -275,6 +278,16 @@ def _deliver_pull(settings: Settings, session: Session, request: Request, todo: 
     if request.ftp_expires_at is None:
         request.ftp_expires_at = utcnow() + timedelta(hours=settings.ftp_expiry_hours)
     return len(todo)
+
+
+def _bundle_granule(settings: Settings, request: Request, rg: RequestGranule, target: Path) -> list[Path]:
+    """The granule's files as one compressed tar bundle (or its parts) in the pull area; recorded for the DN."""
+    members = [BundleMember(Path(str(rf.staged_path)), rf.dist_name) for rf in rg.files]
+    name = f"{request.request_id}_{rg.directory_number:05d}.{request.bundle}"
+    bundle = write_bundle(members, target / name, request.bundle, split_bytes=settings.bundle_split_bytes or None)
+    rg.bundle = [{"name": p.path.name, "size": p.size, "checksum_type": bundle.checksum_type,
+                  "checksum": p.checksum} for p in bundle.parts]
+    return [p.path for p in bundle.parts]
 
 
 def _push_files(pusher: Pusher, claims: FileClaims, rg: RequestGranule) -> bool:

@@ -58,7 +58,9 @@ def build_notice(settings: Settings, request: Request) -> DistributionNotice:
     granules = []
     for rg in request.granules:
         files: list[DnFile] = []
-        if rg.status == GranuleStatus.DELIVERED:
+        if rg.status == GranuleStatus.DELIVERED and rg.bundle:  # the bundle with its checksum, always
+            files += [DnFile(p["name"], p["size"], p["checksum_type"], p["checksum"]) for p in rg.bundle]
+        elif rg.status == GranuleStatus.DELIVERED:
             for rf in rg.files:
                 gf = rf.granule_file
                 checksum_type, checksum_value = dn_checksum(settings, rf, show_checksums)

@@ -61,6 +61,7 @@ class RequestSpec:
     userstring: str = ""
     notify_email: str = ""
     linked: tuple[str, ...] = ()  # BROWSE, QA, PH: the linked granules that go with each science granule
+    bundle: str = ""  # tar.gz or tar.zst: each granule as one compressed tar bundle (FtpPull)
 
 
 #: The granules linked to a science granule at ingest that an order can ask to go with it.
@@ -144,6 +145,10 @@ def check_spec(spec: RequestSpec) -> None:
         raise UserError(f"port out of range: {dest.port}")
     if spec.notify_email and not _EMAIL.match(spec.notify_email):
         raise UserError(f"not a valid e-mail address: {spec.notify_email!r}")
+    if spec.bundle and spec.bundle not in ("tar.gz", "tar.zst"):
+        raise UserError(f"a bundle is tar.gz or tar.zst, not {spec.bundle!r}")
+    if spec.bundle and spec.media_type != MediaType.FTP_PULL:
+        raise UserError(f"bundles are made for FtpPull requests only (not yet {spec.media_type.value})")
     unknown = [t for t in spec.linked if t.strip().upper() not in LINK_TYPES]
     if unknown:
         raise UserError(f"linked granules are {', '.join(LINK_TYPES)}, not {', '.join(unknown)}")
@@ -175,6 +180,7 @@ def create_order(
             userstring=spec.userstring,
             notify_email=spec.notify_email,
             linked=",".join(t for t in LINK_TYPES if t in {x.strip().upper() for x in spec.linked}),
+            bundle=spec.bundle,
         )
         session.add(request)
         seen: set[int] = set()

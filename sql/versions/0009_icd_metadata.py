@@ -1,4 +1,4 @@
-"""ICD 4.3.6.2/4.3.6.3: metadata format per user, the size of what Ardis wrote, a provider's compute percentage, linked granules asked, a collection's MCF
+"""ICD 4.3.6.2/4.3.6.3: metadata format per user, the size of what Ardis wrote, a provider's compute percentage, linked granules asked, a collection's MCF, bundles
 
 Revision ID: 0009_icd_metadata
 Revises: 0008
@@ -27,9 +27,17 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('linked', sa.String(length=32), nullable=False, server_default=''))
     with op.batch_alter_table('collections', schema=None) as batch_op:
         batch_op.add_column(sa.Column('mcf', sa.Text(), nullable=True))
+    with op.batch_alter_table('requests', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('bundle', sa.String(length=8), nullable=False, server_default=''))
+    with op.batch_alter_table('request_granules', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('bundle', sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('request_granules', schema=None) as batch_op:
+        batch_op.drop_column('bundle')
+    with op.batch_alter_table('requests', schema=None) as batch_op:
+        batch_op.drop_column('bundle')
     with op.batch_alter_table('collections', schema=None) as batch_op:
         batch_op.drop_column('mcf')
     with op.batch_alter_table('requests', schema=None) as batch_op:

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import email
 import io
 import random
 import subprocess
 import tarfile
+from email.policy import default
 from pathlib import Path
 
 import pytest
 
+from devkit.sample_data import load_samples
 from distribution.checksums import checksum_file
-from distribution.errors import FileVanished, PermanentError
+from distribution.config import Settings
+from distribution.db import session_scope
+from distribution.errors import FileVanished, PermanentError, UserError
+from distribution.inventory.archive import granule_ur
+from distribution.models import MediaType
+from distribution.notices.dn import parse_dn
+from distribution.notices.outbox import OutboxFolder
+from distribution.orders import delivery
 from distribution.orders.bundles import BundleMember, write_bundle
+from distribution.orders.notify import notify_request
+from distribution.orders.placing import Contact, RequestSpec, check_spec, create_order, get_request
 
 
 def _members(tmp_path: Path, sizes: tuple[int, ...] = (300_000, 5, 0)) -> list[BundleMember]:
@@ -78,3 +90,42 @@ def test_a_missing_file_and_an_unknown_kind(tmp_path: Path) -> None:
         write_bundle([BundleMember(tmp_path / "gone", "x")], tmp_path / "b.tar.gz", "tar.gz")
     with pytest.raises(PermanentError, match="tar.gz or tar.zst"):
         write_bundle([], tmp_path / "b.zip", "zip")
+
+
+def test_an_ftp_pull_request_gets_a_bundle_per_granule_with_its_checksum_in_the_dn(
+        sqlite_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = sqlite_settings
+    object.__setattr__(settings, "bundle_split_bytes", 40_000)
+    with session_scope(settings.database_url) as session:
+        urs = [granule_ur(g, settings) for g in load_samples(session, settings, tmp_path / "in", scale=1 / 64)]
+        order = create_order(session, settings, Contact("b1", "b1@example.org"),
+                             [RequestSpec(MediaType.FTP_PULL, urs[:2], bundle="tar.zst")])
+        request_id = str(order.requests[0].request_id)
+    for step in (delivery.stage_request, delivery.verify_request, delivery.deliver_request):
+        step(settings, request_id)
+    notify_request(settings, request_id, lambda: OutboxFolder(settings.outbox_dir))
+    with session_scope(settings.database_url) as session:
+        request = get_request(session, request_id)
+        where = delivery.pull_directory(settings, request)
+        names = {rg.directory_number: [rf.dist_name for rf in rg.files] for rg in request.granules}
+        sources = {rf.dist_name: Path(str(rf.staged_path)).read_bytes() for rg in request.granules for rf in rg.files}
+    (eml,) = settings.outbox_dir.glob("*.eml")
+    dn = parse_dn(str(email.message_from_bytes(eml.read_bytes(), policy=default).get_content()))
+    for number, granule in enumerate(dn.granules, 1):
+        parts = [where / f.name for f in granule.files]
+        assert all(p.name.startswith(f"{request_id}_{number:05d}.tar.zst") for p in parts)
+        assert [f.checksum_value for f in granule.files] == [checksum_file(p, "CKSUM") for p in parts]
+        assert {f.checksum_type for f in granule.files} == {"CKSUM"}
+        with tarfile.open(fileobj=io.BytesIO(_decompressed(parts, "tar.zst"))) as tar:
+            assert tar.getnames() == names[number] + ["CHECKSUMS.cksum"]
+            for name in names[number]:
+                assert tar.extractfile(name).read() == sources[name]  # type: ignore[union-attr]
+    assert len(dn.granules[1].files) > 1  # the 2-file granule's bundle went over 40,000 bytes: split
+    assert sorted(p.name for p in where.iterdir()) == sorted(f.name for g in dn.granules for f in g.files)
+
+
+def test_bundles_are_for_ftp_pull_and_known_kinds() -> None:
+    with pytest.raises(UserError, match="tar.gz or tar.zst"):
+        check_spec(RequestSpec(MediaType.FTP_PULL, ["x"], bundle="zip"))
+    with pytest.raises(UserError, match="FtpPull requests only"):
+        check_spec(RequestSpec(MediaType.DLT, ["x"], bundle="tar.gz"))
