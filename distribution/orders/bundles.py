@@ -1,25 +1,27 @@
 """Compressed tar bundles (ISDC archive, seed 001): ``tar.gz`` or ``tar.zst``, streamed, checksummed.
 
-A bundle is made in one pass and never as a full copy on disk first: Python's ``tarfile``
-streams each member into the compressor's standard input (``zstd -T0``, or ``pigz`` where
-it is installed, else ``gzip``). Unsplit, the compressor writes the bundle file itself and
-its checksum is taken from the page cache after; with ``split_bytes``, a thread reads the
-compressed stream and cuts it into parts of at most that size (``name.tar.zst.001``,
-``.002``, … like ``split -b``; a stream that fits keeps the plain name), checksumming each. Each member's checksum is computed while
-it is read and written inside the bundle as its last member (``CHECKSUMS.<type>``, one
-``value  name`` line each, as ``md5sum``/``cksum`` print them); each part's checksum is
-computed while it is written, for the DN. CKSUM by default: it costs almost nothing next
-to the compression (benchmarks/README.md).
+A bundle is made in one pass and never as a full copy on disk first: Ardis writes the tar
+headers (``tarfile.TarInfo``, PAX) and sends each member's data by ``sendfile`` into the
+standard input of the compressor (``zstd -T0``, or ``pigz`` where it is installed, else
+``gzip``). Unsplit, the compressor writes the bundle file itself and its checksum is taken
+from the page cache after; with ``split_bytes``, a thread reads the compressed stream and
+cuts it into parts of at most that size (``name.tar.zst.001``, ``.002``, … like ``split -b``;
+a stream that fits keeps the plain name), checksumming each part as it is written. Each
+member's checksum is computed from the page cache in a thread beside the stream and
+written inside the bundle as its last member (``CHECKSUMS.<type>``, one ``value  name``
+line each, as ``md5sum`` prints them). CKSUM by default: it costs almost nothing next to
+the compression (benchmarks/README.md).
 """
 
 from __future__ import annotations
 
 import fcntl
-import io
+import os
 import shutil
 import subprocess
 import tarfile
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,18 +109,6 @@ class _Parts:
         return self.parts
 
 
-class _Summed:
-    """A member file read by tarfile, checksummed on the way."""
-
-    def __init__(self, f: BinaryIO, checksum_type: str) -> None:
-        self.f, self.sum = f, StreamingChecksum.new(checksum_type)
-
-    def read(self, n: int = -1) -> bytes:
-        data = self.f.read(n)
-        self.sum.update(data)
-        return data
-
-
 def write_bundle(members: Sequence[BundleMember], target: Path, kind: str, *, split_bytes: int | None = None,
                  checksum_type: str = "CKSUM") -> Bundle:
     """Write ``members`` as one compressed tar at ``target`` (or its parts); see the module docstring."""
@@ -162,21 +152,32 @@ def _stream(members: Sequence[BundleMember], command: list[str], stdout: BinaryI
         reader.start()
     checksum_type = bundle.checksum_type
     try:
-        with tarfile.open(fileobj=proc.stdin, mode="w|", format=tarfile.PAX_FORMAT, bufsize=COPY_BUFFER,
-                          copybufsize=COPY_BUFFER) as tar:
-            for m in members:
-                try:
-                    info = tar.gettarinfo(str(m.source), arcname=m.name)
-                    with m.source.open("rb") as f:
-                        summed = _Summed(f, checksum_type)
-                        tar.addfile(info, summed)  # type: ignore[arg-type]
-                except FileNotFoundError as e:
-                    raise FileVanished(f"archive file is missing: {m.source}") from e
-                bundle.members[m.name] = summed.sum.value()
-            listing = "".join(f"{value}  {name}\n" for name, value in bundle.members.items()).encode()
-            info = tarfile.TarInfo(f"CHECKSUMS.{checksum_type.lower()}")
-            info.size = len(listing)
-            tar.addfile(info, io.BytesIO(listing))
+        out = proc.stdin.fileno()
+        written = 0
+        sums = ThreadPoolExecutor(max_workers=1)  # members' checksums beside the stream (fastcrc frees the GIL)
+        pending: dict[str, Future[str]] = {}
+        for m in members:
+            try:
+                with m.source.open("rb") as f:
+                    info = tarfile.TarInfo(m.name)
+                    st = os.fstat(f.fileno())
+                    info.size, info.mtime, info.mode = st.st_size, int(st.st_mtime), 0o644
+                    written += _write_all(out, info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape"))
+                    _send(out, f.fileno(), info.size)  # the kernel copies the data into the pipe, as tar does
+                    written += info.size + _write_all(out, b"\0" * (-info.size % tarfile.BLOCKSIZE))
+                pending[m.name] = sums.submit(checksum_file, m.source, checksum_type)  # from the page cache
+            except FileNotFoundError as e:
+                sums.shutdown(cancel_futures=True)
+                raise FileVanished(f"archive file is missing: {m.source}") from e
+        bundle.members = {name: future.result() for name, future in pending.items()}
+        sums.shutdown()
+        listing = "".join(f"{value}  {name}\n" for name, value in bundle.members.items()).encode()
+        info = tarfile.TarInfo(f"CHECKSUMS.{checksum_type.lower()}")
+        info.size, info.mode = len(listing), 0o644
+        written += _write_all(out, info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape") + listing
+                              + b"\0" * (-len(listing) % tarfile.BLOCKSIZE))
+        end = written + 2 * tarfile.BLOCKSIZE  # two zero blocks end the archive, padded to a whole record
+        _write_all(out, b"\0" * (end - written + (-end % tarfile.RECORDSIZE)))
     finally:
         proc.stdin.close()
         code = proc.wait()
@@ -186,6 +187,23 @@ def _stream(members: Sequence[BundleMember], command: list[str], stdout: BinaryI
         raise errors[0]
     if code != 0:
         raise PermanentError(f"{command[0]} failed with exit status {code}")
+
+
+def _write_all(fd: int, data: bytes) -> int:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+    return len(data)
+
+
+def _send(out: int, source: int, size: int) -> None:
+    """``size`` bytes of ``source`` into ``out`` by sendfile (no copy through Python)."""
+    offset = 0
+    while offset < size:
+        sent = os.sendfile(out, source, offset, min(size - offset, 1 << 30))
+        if sent == 0:
+            raise FileVanished("archive file shrank while it was bundled")
+        offset += sent
 
 
 def _widen(pipe: BinaryIO) -> None:
