@@ -28,4 +28,6 @@ with DAG(
     deliver = task(task_id="deliver", pool=names.DELIVERY_POOL)(steps.deliver)()
     notify = task(task_id="notify", trigger_rule=TriggerRule.ALL_DONE)(steps.notify_user)()
     outcome = task(task_id="outcome", retries=0)(steps.outcome)()
+    copy_dn = task(task_id="copy_dn")(steps.copy_dn)()  # scp only: the DN beside the data, retried
     begin >> stage >> verify >> deliver >> notify >> outcome
+    notify >> copy_dn

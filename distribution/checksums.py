@@ -18,6 +18,7 @@ creates new files, so this needs someone rewriting a file under the archive.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import io
 import mmap
 import os
@@ -48,7 +49,30 @@ INTERNAL_CHECKSUM_TYPE = "CKSUM"
 
 
 class UnsupportedChecksumType(PermanentError, ValueError):
-    """A checksum type Ardis cannot compute (e.g. the ICD's ECS type)."""
+    """A checksum type Ardis cannot compute: the ICD's ECS type (see ``ECS_REFUSED``)."""
+
+
+#: Why the ECS checksum type is accepted and recorded but never computed or verified.
+#: ICD 4.3.6.3 names it ("produced by the internal ECS checksum algorithm") and says only
+#: that "a standalone JAVA ECS checksum utility is available from the DAAC"; it does not
+#: define the algorithm. Searched on 2026-12-07 (public documentation pages, source code,
+#: web pages and GitHub issues: "ECS checksum algorithm", "EcUtChecksum", the S4PA and
+#: Cumulus code that handles ECS PDRs): no public definition was found — S4PA's
+#: s4pm_checksum.pl computes CKSUM with the ``cksum`` utility for loading into ECS.
+#: A guessed algorithm would verify wrongly, so ECS stays refused with this reason.
+ECS_REFUSED = ("the ECS checksum algorithm is not publicly defined (ICD 4.3.6.3 points to a Java utility "
+               "available only from the DAAC); Ardis records an ECS value but cannot compute or verify it")
+
+
+def picked(key: str, percent: int, secret: bytes = b"") -> bool:
+    """Whether ``key`` falls in a ``percent`` % share: the same answer every time for the same key and
+    secret, and, with a secret the user does not know, not predictable from the key (HMAC-SHA256)."""
+    if percent >= 100:
+        return True
+    if percent <= 0:
+        return False
+    digest = hmac.new(secret, key.encode(), hashlib.sha256).digest()
+    return int.from_bytes(digest[:8], "big") % 10_000 < percent * 100
 
 
 class InvalidChecksumValue(PermanentError, ValueError):
@@ -131,6 +155,8 @@ def checksum_types() -> tuple[str, ...]:
 def _kind(checksum_type: str) -> ChecksumKind:
     kind = _KINDS.get(checksum_type.strip().upper())
     if kind is None:
+        if checksum_type.strip().upper() == "ECS":
+            raise UnsupportedChecksumType(ECS_REFUSED)
         raise UnsupportedChecksumType(
             f"unsupported checksum type {checksum_type!r} (supported: {', '.join(_KINDS)})")
     return kind

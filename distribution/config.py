@@ -109,6 +109,10 @@ class Settings:
     maildir: Path | None = None  # incoming subscription e-mails (a Maildir); None: <home>/maildir
     subscription_relays: tuple[str, ...] = ()  # mail relays subscription e-mails must come through (trust.py)
     network_timeout: float = DEFAULT_NETWORK_TIMEOUT  # seconds; the transfer clients read network_timeout()
+    metadata_format: str = "xml"  # the distributed metadata of a user with no setting of their own (ICD 4.3.6.2)
+    checksum_dn_percent: int = 100  # share of files with checksums on the DN of a user on the checksum list
+    operations_email: str = ""  # where operations are told what needs them (empty: mail_from)
+    bundle_split_bytes: int = 0  # a bundle over this size goes in parts; 0: never split
 
     def ensure_dirs(self) -> None:
         """Create the working folders of the embedded default if missing."""
@@ -123,6 +127,25 @@ def _read_text_setting(name: str, default: str) -> str:
     if value.startswith("@"):
         return Path(value[1:]).read_text(encoding="utf-8").rstrip("\n")
     return value
+
+
+METADATA_FORMATS = ("xml", "met")
+
+
+def _percent(name: str, default: int) -> int:
+    value = _env_int(name, default)
+    if not 0 <= value <= 100:
+        raise ValueError(f"{name} must be 0 to 100, not {value}")
+    return value
+
+
+def metadata_format(value: str) -> str:
+    """``xml`` or ``met`` (ODL), the two formats of distributed metadata (ICD 4.3.6.2)."""
+    fmt = value.strip().lower().lstrip(".")
+    fmt = "met" if fmt == "odl" else fmt
+    if fmt not in METADATA_FORMATS:
+        raise ValueError(f"metadata format must be xml or met (ODL), not {value!r}")
+    return fmt
 
 
 def load_settings() -> Settings:
@@ -161,4 +184,8 @@ def load_settings() -> Settings:
         maildir=Path(_env("ARDIS_MAILDIR", str(home / "maildir"))),
         subscription_relays=tuple(p for p in re.split(r"[\s,]+", _env("ARDIS_SUBSCRIPTION_RELAYS", "")) if p),
         network_timeout=network_timeout(),
+        metadata_format=metadata_format(_env("ARDIS_METADATA_FORMAT", "xml")),
+        checksum_dn_percent=_percent("ARDIS_CHECKSUM_DN_PERCENT", 100),
+        operations_email=_env("ARDIS_OPERATIONS_EMAIL", ""),
+        bundle_split_bytes=_env_int("ARDIS_BUNDLE_SPLIT_BYTES", 0),
     )

@@ -106,6 +106,7 @@ class Collection(Base):
     short_name: Mapped[str] = mapped_column(String(32))
     version_id: Mapped[int] = mapped_column(Integer)
     description: Mapped[str] = mapped_column(Text, default="")
+    mcf: Mapped[str | None] = mapped_column(Text, nullable=True)  # its Metadata Configuration File (ICD 5.2.1)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     granules: Mapped[list[Granule]] = relationship(back_populates="collection")
@@ -189,6 +190,7 @@ class User(Base):
     fax: Mapped[str] = mapped_column(String(32), default="")
     shipping_address: Mapped[str] = mapped_column(Text, default="")
     checksum_list: Mapped[bool] = mapped_column(Boolean, default=False)
+    metadata_format: Mapped[str | None] = mapped_column(String(8), nullable=True)  # xml | met; None: the default
     groups: Mapped[str] = mapped_column(String(255), default="")
 
 
@@ -224,6 +226,10 @@ class Request(Base):
     directory: Mapped[str] = mapped_column(String(1024), default="")
     conn_id: Mapped[str] = mapped_column(String(255), default="")
     notify_email: Mapped[str] = mapped_column(String(255), default="")
+    #: Linked granules that go with each science granule: ``BROWSE,QA,PH`` or a part of it; "" for none.
+    linked: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    #: ``tar.gz`` or ``tar.zst``: each granule goes as one compressed tar bundle (FtpPull); "" for plain files.
+    bundle: Mapped[str] = mapped_column(String(8), default="", server_default="")
     userstring: Mapped[str] = mapped_column(String(255), default="")
     ftp_dir: Mapped[str | None] = mapped_column(String(255), nullable=True)
     ftp_expires_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
@@ -263,6 +269,8 @@ class RequestGranule(Base):
     failure_explanation: Mapped[str | None] = mapped_column(Text, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     volume_number: Mapped[int | None] = mapped_column(Integer, nullable=True)  # physical media: which volume
+    #: The bundle parts that carry this granule (name, size, checksum_type, checksum), for the DN.
+    bundle: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
 
     request: Mapped[Request] = relationship(back_populates="granules")
     granule: Mapped[Granule] = relationship()
@@ -281,6 +289,8 @@ class RequestFile(Base):
     request_granule_id: Mapped[int] = mapped_column(ForeignKey("request_granules.id"), index=True)
     granule_file_id: Mapped[int] = mapped_column(ForeignKey("granule_files.id"))
     dist_name: Mapped[str] = mapped_column(String(255))
+    #: Size of a file Ardis wrote for this request (the metadata in the user's format); None: the archive file's.
+    dist_size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     staged_path: Mapped[str | None] = mapped_column(String(1024), nullable=True)
     verified_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
@@ -290,6 +300,15 @@ class RequestFile(Base):
 
     request_granule: Mapped[RequestGranule] = relationship(back_populates="files")
     granule_file: Mapped[GranuleFile] = relationship()
+
+    @property
+    def written(self) -> bool:
+        """Whether Ardis wrote this file for the request (so the archive's size and checksum are not its own)."""
+        return self.dist_size is not None
+
+    @property
+    def size(self) -> int:
+        return self.dist_size if self.dist_size is not None else self.granule_file.size
 
 
 class Notice(Base):
@@ -363,6 +382,7 @@ class Provider(Base):
     checksum_mandatory: Mapped[bool] = mapped_column(Boolean, default=False)
     verify_percent: Mapped[int] = mapped_column(Integer, default=100)
     compute_cksum: Mapped[bool] = mapped_column(Boolean, default=True)
+    compute_percent: Mapped[int] = mapped_column(Integer, default=100, server_default="100")
     extra_file_types: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     metadata_optional: Mapped[list[str]] = mapped_column(JSON, default=list)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -128,7 +128,7 @@ def _cmd_provider_add(settings: Settings, args: argparse.Namespace) -> int:
         respond_to_server=not args.no_server_response, response_email=args.email,
         request_threshold=args.request_threshold, volume_threshold=args.volume_threshold,
         checksum_mandatory=args.checksum_mandatory, verify_percent=args.verify_percent,
-        compute_cksum=not args.no_cksum, extra_file_types=_extra_types(args.extra_file_type),
+        compute_cksum=not args.no_cksum, compute_percent=args.compute_percent, extra_file_types=_extra_types(args.extra_file_type),
         metadata_optional=args.metadata_optional,
     )
     with db.session_scope(settings.database_url) as session:
@@ -156,10 +156,17 @@ def _cmd_provider_list(settings: Settings, args: argparse.Namespace) -> int:
 def _cmd_collection_add(settings: Settings, args: argparse.Namespace) -> int:
     from distribution.inventory.archive import get_or_create_collection
 
+    from distribution.inventory.mcf import parse_mcf
+
+    mcf = Path(args.mcf).read_text(encoding="utf-8", errors="replace") if args.mcf else None
+    if mcf is not None:
+        parse_mcf(mcf)  # refuse what is no MCF before storing it
     with db.session_scope(settings.database_url) as session:
         for esdt in args.esdt:
             collection = get_or_create_collection(session, esdt, args.description)
-            print(f"collection {collection.esdt}")
+            if mcf is not None:
+                collection.mcf = mcf
+            print(f"collection {collection.esdt}" + (f" with its MCF ({args.mcf})" if mcf is not None else ""))
     return 0
 
 
@@ -194,6 +201,8 @@ def register(sub: Any) -> None:
     add.add_argument("--checksum-mandatory", action="store_true")
     add.add_argument("--verify-percent", type=int, default=100, help="share of given checksums to verify")
     add.add_argument("--no-cksum", action="store_true", help="do not compute a CKSUM when none is given")
+    add.add_argument("--compute-percent", type=int, default=100,
+                     help="share of files given without a checksum that get a CKSUM computed (default 100)")
     add.add_argument("--extra-file-type", action="append", default=[], metavar="DATA_TYPE=TYPE[,TYPE]",
                      help="file types beyond Table 4.5-4 (DATA_TYPE * for all)")
     add.add_argument("--metadata-optional", action="append", default=[], metavar="DATA_TYPE",
@@ -206,5 +215,7 @@ def register(sub: Any) -> None:
                                                                                  required=True)
     cadd = coll.add_parser("add", help="add collections the archive accepts, e.g. MOD09GHK.003")
     cadd.add_argument("esdt", nargs="+")
+    cadd.add_argument("--mcf", metavar="FILE",
+                      help="the collection's Metadata Configuration File: granules' metadata must conform (ICD 5.2.1)")
     cadd.add_argument("--description", default="")
     cadd.set_defaults(func=_cmd_collection_add)

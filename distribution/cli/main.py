@@ -65,6 +65,36 @@ def _parse_types(items: Sequence[str]) -> dict[str, str]:
     return types
 
 
+def _cmd_archive_check(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from distribution.inventory.check import check_archive, report_text
+
+    if not 0 < args.sample <= 100:
+        raise UserError(f"--sample is a percentage above 0 and up to 100, not {args.sample}")
+    year, week, _ = date.today().isocalendar()
+    report = check_archive(settings, args.pass_key or f"{year}-W{week:02d}-cli", args.sample)
+    print(report_text(settings, report), end="")
+    return 1 if report.findings else 0
+
+
+def _cmd_archive_versions(settings: Settings, args: argparse.Namespace) -> int:
+    from distribution.inventory.archive import granule_ur, granule_versions
+
+    esdt, sep, lgid = args.granule.partition(":")
+    if not sep:
+        raise UserError(f"name the granule as ESDT:LocalGranuleID, not {args.granule!r}")
+    with db.session_scope(settings.database_url) as session:
+        versions = granule_versions(session, esdt, lgid)
+        if not versions:
+            raise UserError(f"no granule {args.granule}")
+        for i, g in enumerate(versions):
+            newest = "  (newest: what ESDT:LocalGranuleID orders)" if i == 0 else ""
+            print(f"{esdt}:{lgid}:{g.granule_version}\t{granule_ur(g, settings)}\t{g.inserted_at:%Y-%m-%d %H:%M:%S}"
+                  f"{newest}")
+    return 0
+
+
 def _cmd_archive_add(settings: Settings, args: argparse.Namespace) -> int:
     from distribution.inventory.archive import NewFile, add_granule, granule_ur
 
@@ -87,12 +117,14 @@ def _cmd_order_create(settings: Settings, args: argparse.Namespace) -> int:
     contact = Contact(user_id=args.user, email=args.email or "", first_name=args.first_name,
                       last_name=args.last_name, phone=args.phone, organization=args.organization,
                       shipping_address=args.shipping_address.replace("\\n", "\n"),
-                      checksum_list=True if args.checksums else None)
+                      checksum_list=True if args.checksums else None, metadata_format=args.metadata_format)
     spec = RequestSpec(
         media_type=parse_media_type(args.method),
         granules=args.granule,
         destination=Destination(host=args.host, port=args.port, directory=args.dir, conn_id=args.conn_id),
         userstring=args.userstring,
+        linked=tuple(t for t in (args.with_linked or "").split(",") if t.strip()),
+        bundle=args.bundle,
         notify_email=args.notify_email,
     )
     check_spec(spec)
@@ -197,6 +229,14 @@ def build_parser() -> argparse.ArgumentParser:
                      help="file type of one file (default SCIENCE; .met/.xml are METADATA)")
     add.add_argument("files", nargs="+")
     add.set_defaults(func=_cmd_archive_add)
+    ver = arch.add_parser("versions", help="every version of a granule, newest first (order one as ESDT:LGID:N)")
+    ver.add_argument("granule", metavar="ESDT:LocalGranuleID")
+    ver.set_defaults(func=_cmd_archive_versions)
+    chk = arch.add_parser("check", help="compare the archive's files with the inventory (reports, never deletes)")
+    chk.add_argument("--sample", type=int, default=100, metavar="PERCENT", help="check this share of the files")
+    chk.add_argument("--pass", dest="pass_key", default="",
+                     help="name of the pass: the same name resumes an interrupted one (default: this week's)")
+    chk.set_defaults(func=_cmd_archive_check)
 
     order = sub.add_parser("order", help="orders").add_subparsers(dest="order_command", required=True)
     create = order.add_parser("create", help="order granules for one delivery method")
@@ -208,6 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--organization", default="")
     create.add_argument("--shipping-address", default="", help="for CDROM/DVD/DLT; lines separated by \\n")
     create.add_argument("--checksums", action="store_true", help="put the user on the checksum list")
+    create.add_argument("--metadata-format", choices=("xml", "met"), default=None,
+                        help="the user's metadata format from now on (ICD 4.3.6.2; default: ARDIS_METADATA_FORMAT, xml)")
     create.add_argument("--method", required=True, help="FtpPull, FtpPush, scp, SmbPush, CDROM, DVD or DLT")
     create.add_argument("--granule", action="append", required=True, help="UR, or ESDT:LocalGranuleID")
     create.add_argument("--host", default="")
@@ -215,6 +257,10 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--dir", default="", help="destination directory (SmbPush: share/path)")
     create.add_argument("--conn-id", default="", help="Airflow connection with the destination's credentials")
     create.add_argument("--userstring", default="")
+    create.add_argument("--bundle", choices=("tar.gz", "tar.zst"), default="",
+                        help="FtpPull: each granule as one compressed tar bundle (ARDIS_BUNDLE_SPLIT_BYTES splits)")
+    create.add_argument("--with", dest="with_linked", default="", metavar="BROWSE,QA,PH",
+                        help="send the browse, QA and/or production-history granules linked to each granule with it")
     create.add_argument("--notify-email", default="", help="where the DN goes (default: the user's e-mail)")
     create.add_argument("--no-trigger", action="store_true", help="leave starting the run to the dispatcher")
     create.set_defaults(func=_cmd_order_create)

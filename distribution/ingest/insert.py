@@ -29,6 +29,8 @@ from distribution.config import Settings
 from distribution.db import session_scope
 from distribution.errors import ArdisError, NotFound, RetryableError, UserError
 from distribution.ingest.linkage import LinkageProblem, parse_linkage, resolve
+from distribution.inventory.distributed import read_document
+from distribution.inventory.mcf import conformance_problems, parse_mcf
 from distribution.inventory.metadata import GranuleMetadata, read_metadata
 from distribution.models import (
     GranuleEvent,
@@ -91,6 +93,23 @@ def _metadata(files: list[IngestFile]) -> GranuleMetadata:
     return meta
 
 
+def _check_mcf(mcf: str | None, files: list[IngestFile]) -> None:
+    """The granule's metadata against its collection's MCF (ICD 5.2.1): "METADATA PREPROCESSING ERROR" if it
+    does not conform."""
+    meta_files = [f for f in files if f.file_type in _METADATA_TYPES]
+    if not mcf or not meta_files:
+        return
+    f = meta_files[0]
+    try:
+        problems = conformance_problems(parse_mcf(mcf), read_document(Path(str(f.staged_path))))
+    except (ArdisError, ValueError) as e:
+        raise GroupFailed(pan.METADATA_PREPROCESSING_ERROR, f"{f.file_id}: {e}") from e
+    if problems:
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        raise GroupFailed(pan.METADATA_PREPROCESSING_ERROR,
+                          f"{f.file_id} does not conform to the collection's MCF: {'; '.join(problems[:3])}{more}")
+
+
 def _collection_name(files: list[IngestFile]) -> str:
     first = files[0]
     if first.group_kind == GroupKind.FAILED_PGE.value:
@@ -117,6 +136,7 @@ def _insert_group(session: Session, settings: Settings, record: PdrRecord, files
         collection = get_or_create_collection(session, _collection_name(files))
     except (UserError, ValueError) as e:
         raise GroupFailed(pan.DATA_CONVERSION_FAILURE, str(e)) from e
+    _check_mcf(collection.mcf, files)
     granule = new_granule(session, collection, meta.local_granule_id, meta, source_pdr_id=record.id)
     target = granule_directory(settings, granule)
     if target.exists():  # left by a try whose transaction rolled back: that id was never archived

@@ -51,6 +51,7 @@ class ProviderSpec:
     checksum_mandatory: bool = False
     verify_percent: int = 100
     compute_cksum: bool = True
+    compute_percent: int = 100  # share of files without a usable checksum that get a CKSUM
     extra_file_types: dict[str, list[str]] = field(default_factory=dict)
     metadata_optional: list[str] = field(default_factory=list)
 
@@ -70,6 +71,8 @@ def _check(spec: ProviderSpec) -> None:
         raise UserError("the polling interval is at least 1 second")
     if not 0 <= spec.verify_percent <= 100:
         raise UserError(f"verify percentage must be 0 to 100, not {spec.verify_percent}")
+    if not 0 <= spec.compute_percent <= 100:
+        raise UserError(f"compute percentage must be 0 to 100, not {spec.compute_percent}")
     if spec.response_email and not _EMAIL.fullmatch(spec.response_email):
         raise UserError(f"not an e-mail address: {spec.response_email!r}")
     if not spec.respond_to_server and not spec.response_email:

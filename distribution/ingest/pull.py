@@ -16,13 +16,13 @@ Which checksum is computed while copying:
   percentage (picked by a hash of the PDR and the file's path, so a retry picks the
   same files): that type, and the values must agree;
 * none was given (or one of a type Ardis cannot compute, such as ECS) and the
-  provider's agreement says to compute one: CKSUM;
+  provider's agreement says to compute one, for its ``compute_percent`` % of such
+  files (picked the same way): CKSUM;
 * otherwise none (the provider's value, if any, is recorded unverified).
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import posixpath
 import time
@@ -32,7 +32,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from distribution.ingest import pan
-from distribution.checksums import checksum_types
+from distribution.checksums import checksum_types, picked
 from distribution.config import Settings
 from distribution.db import session_scope
 from distribution.errors import NotFound, PermanentError, RetryableError
@@ -54,19 +54,17 @@ def staging_path(settings: Settings, f: IngestFile) -> Path:
 
 def sampled(pdr_id: int, f: IngestFile, percent: int) -> bool:
     """Whether this file is among the provider's ``percent`` % to verify (stable across retries)."""
-    if percent >= 100:
-        return True
-    if percent <= 0:
-        return False
-    key = hashlib.sha256(f"{pdr_id}:{f.directory_id}/{f.file_id}".encode()).digest()
-    return int.from_bytes(key[:4], "big") % 100 < percent
+    return picked(f"{pdr_id}:{f.directory_id}/{f.file_id}", percent)
 
 
 def checksum_to_compute(provider: Provider, pdr_id: int, f: IngestFile) -> str | None:
     """The checksum type to compute while copying this file (see the module docstring)."""
     if f.checksum_type and f.checksum_type in checksum_types():
         return f.checksum_type if sampled(pdr_id, f, provider.verify_percent) else None
-    return "CKSUM" if provider.compute_cksum else None  # none given, or one Ardis cannot compute (ECS)
+    # none given, or one Ardis cannot compute (ECS): a CKSUM for the provider's share of such files
+    wanted = provider.compute_cksum and picked(f"compute:{pdr_id}:{f.directory_id}/{f.file_id}",
+                                               provider.compute_percent)
+    return "CKSUM" if wanted else None
 
 
 def _fail(f: IngestFile, disposition: str, detail: str, *, retrying: bool = False) -> None:

@@ -2,4 +2,7 @@
 
 * archive.py — add granules to the archive, find them by UR, internal checksums
 * metadata.py — read a granule's ODL (``.met``) or XML metadata into attributes
+* document.py — metadata as a tree (either format), with the checksums distribution adds (ICD 5.2.2)
+* odl.py — ``parse_odl_document`` / ``render_odl_document``: the tree as ODL (``.met``)
+* xml_metadata.py — ``parse_xml_document`` / ``render_xml_document``: the tree as ECS-style XML
 """

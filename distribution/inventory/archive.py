@@ -24,7 +24,7 @@ from distribution.config import Settings
 from distribution.errors import NotFound, UserError
 from distribution.identifiers import GranuleRef, long_ur, parse_esdt, parse_ur
 from distribution.inventory.metadata import GranuleMetadata, is_metadata_name, read_metadata
-from distribution.models import Collection, Granule, GranuleFile
+from distribution.models import Collection, Granule, GranuleFile, GranuleLink
 
 CHECKSUM_TYPES = ("CKSUM", "MD5")
 # ICD 4.3.6.3: checksums are applied only to these file types.
@@ -189,7 +189,8 @@ def granule_ur(granule: Granule, settings: Settings) -> str:
 
 
 def find_granule(session: Session, reference: str) -> Granule:
-    """A granule by UR (long or short form) or by ``ESDT:LocalGranuleID`` (latest version)."""
+    """A granule by UR (long or short form), by ``ESDT:LocalGranuleID`` (its newest version) or by
+    ``ESDT:LocalGranuleID:N`` (version N; a LocalGranuleID holds no ``:``)."""
     reference = reference.strip()
     if reference.startswith(("UR:", "SC:")):
         ref = parse_ur(reference)
@@ -203,13 +204,41 @@ def find_granule(session: Session, reference: str) -> Granule:
     esdt, sep, lgid = reference.partition(":")
     if not sep:
         raise UserError(f"name a granule by its UR or as ESDT:LocalGranuleID, not {reference!r}")
+    lgid, sep, wanted = lgid.rpartition(":") if lgid.rpartition(":")[2].isdigit() else (lgid, "", "")
+    versions = granule_versions(session, esdt, lgid)
+    granule = next((g for g in versions if g.granule_version == int(wanted)), None) if sep else next(
+        iter(versions), None)
+    if granule is None:
+        raise NotFound(f"no granule {reference}")
+    return granule
+
+
+def granule_versions(session: Session, esdt: str, lgid: str) -> list[Granule]:
+    """Every version of a granule the archive holds (none is ever deleted), newest first."""
     short, version = parse_esdt(esdt)
-    granule = session.scalars(
+    return list(session.scalars(
         select(Granule)
         .join(Collection)
         .where(Collection.short_name == short, Collection.version_id == version, Granule.local_granule_id == lgid)
         .order_by(Granule.granule_version.desc())
-    ).first()
-    if granule is None:
-        raise NotFound(f"no granule {reference}")
-    return granule
+    ))
+
+
+def newer_version_exists(session: Session, granule: Granule) -> bool:
+    """Whether this is an older version of its LocalGranuleID (its distributed names then carry the version)."""
+    if granule.local_granule_id is None:
+        return False
+    newest = session.scalar(select(func.max(Granule.granule_version)).where(
+        Granule.collection_id == granule.collection_id, Granule.local_granule_id == granule.local_granule_id))
+    return bool(newest and newest > granule.granule_version)
+
+
+def linked_granules(session: Session, granule_id: int, link_types: list[str]) -> list[Granule]:
+    """The browse, QA or production-history granules linked to a science granule at ingest (Table 4.5-3),
+    of the given link types (``BROWSE``, ``QA``, ``PH``; any case), oldest link first."""
+    wanted = {t.upper() for t in link_types}
+    if not wanted:
+        return []
+    links = session.scalars(select(GranuleLink).where(GranuleLink.granule_id == granule_id)
+                            .order_by(GranuleLink.id))
+    return [session.get_one(Granule, link.linked_granule_id) for link in links if link.link_type.upper() in wanted]

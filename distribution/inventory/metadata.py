@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from distribution.errors import PermanentError
+from distribution.inventory.document import unquote as _unquote
 
 # ODL tokens, each matched without backtracking (disjoint first characters, no nested
 # quantifiers), so that reading a file is linear in its size whatever it holds.
@@ -42,13 +43,6 @@ class GranuleMetadata:
     north: float | None = None
     south: float | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
-
-
-def _unquote(value: str) -> str:
-    value = value.strip()
-    if len(value) >= 2 and value[0] == value[-1] == '"':
-        return value[1:-1]
-    return value
 
 
 def _number(value: str) -> Any:
@@ -96,7 +90,7 @@ def _list_end(text: str, start: int) -> int:
     return i
 
 
-def _statements(text: str) -> Iterator[tuple[str, str | None]]:
+def odl_statements(text: str) -> Iterator[tuple[str, str | None]]:
     """``(KEYWORD, raw value)`` for each ``KEYWORD = value`` and ``(KEYWORD, None)`` for a bare keyword."""
     pos, n = 0, len(text)
     key: str | None = None
@@ -134,7 +128,7 @@ def _odl_values(text: str) -> tuple[dict[str, str], dict[str, Any]]:
     stack: list[list[Any]] = []  # [NAME, raw VALUE or None], innermost last
     open_count: dict[str, int] = {}
     attribute_name: str | None = None
-    for key, raw in _statements(text):
+    for key, raw in odl_statements(text):
         keyword = key.upper()
         if keyword == "END" and raw is None:
             break

@@ -19,7 +19,8 @@ from pathlib import Path
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from distribution.inventory.archive import first_internal_type
+from distribution.inventory.archive import first_internal_type, linked_granules, newer_version_exists
+from distribution.orders.bundles import BundleMember, write_bundle
 from distribution.orders.claims import FileClaims
 from distribution.config import Settings
 from distribution.db import session_scope
@@ -38,7 +39,10 @@ from distribution.models import (
 from distribution.orders.placing import get_request
 from distribution.paths import under
 from distribution.orders.reasons import public_reason
-from distribution.orders.staging import discarded_on_failure, distribution_names, place
+from distribution.inventory.distributed import distributed_metadata
+from distribution.inventory.document import FileChecksum
+from distribution.orders.staging import (discarded_on_failure, distribution_names, place, with_version,
+                                         write_staged_text)
 from distribution.time import utcnow
 from distribution.orders.push import Endpoint, Pusher, open_pusher
 from distribution.orders.verify import FileCheck, VerifyResult, verify_files
@@ -149,38 +153,46 @@ def stage_request(settings: Settings, request_id: str) -> dict[str, int]:
             return dict(counts)
         request.state = RequestState.STAGING
         root = staging_directory(settings, request)
+        fmt = request.order.user.metadata_format or settings.metadata_format
         seen_names: dict[str, int] = {}
         new_rows: list[dict[str, object]] = []
         old_rows: list[dict[str, object]] = []
         for rg in load_granules(session, request):
             if rg.status not in (GranuleStatus.PENDING, GranuleStatus.STAGED):
                 continue
-            granule = rg.granule
-            names = distribution_names(granule.local_granule_id, granule.files)
+            plan = _files_of(session, rg.granule, request.linked, fmt)
+            names = [name for _, name, _ in plan]
             clash = next((n for n in names if seen_names.get(n, rg.directory_number) != rg.directory_number), None)
+            clash = clash or next((n for n in names if names.count(n) > 1), None)
             if clash:
-                _fail(rg, f"file name {clash} already used by granule {seen_names[clash]} of this request")
+                _fail(rg, f"file name {clash} already used by granule {seen_names.get(clash, rg.directory_number)} "
+                          "of this request")
                 continue
             existing = {rf.granule_file_id: rf for rf in rg.files}
-            rows: list[tuple[GranuleFile, str, str]] = []
+            rows: list[tuple[GranuleFile, str, str, int | None]] = []
             try:
-                for gf, name in zip(granule.files, names, strict=True):
+                for gf, name, listed in plan:
                     staged = root / f"{rg.directory_number:05d}" / name
-                    how = place(Path(gf.archive_path), staged)
+                    dist_size: int | None = None
+                    if gf.file_type == "METADATA":  # in the user's format, with the files' checksums
+                        dist_size = write_staged_text(staged, distributed_metadata(Path(gf.archive_path), fmt, listed))
+                        how = "written"
+                    else:
+                        how = place(Path(gf.archive_path), staged)
                     counts[how] += 1
                     if how != "present":
                         placed.append(staged)
-                    rows.append((gf, name, str(staged)))
+                    rows.append((gf, name, str(staged), dist_size))
             except FileVanished as e:
                 log.warning("request %s, granule %s: %s", request.request_id, rg.directory_number, e)
                 _fail(rg, f"{RETRIEVAL_FAILED} ({public_reason(e)})")
                 continue
-            for gf, name, staged_path in rows:
+            for gf, name, staged_path, dist_size in rows:
                 if gf.id in existing:
-                    old_rows.append({"id": existing[gf.id].id, "staged_path": staged_path})
+                    old_rows.append({"id": existing[gf.id].id, "staged_path": staged_path, "dist_size": dist_size})
                 else:
                     new_rows.append({"request_granule_id": rg.id, "granule_file_id": gf.id, "dist_name": name,
-                                     "staged_path": staged_path})
+                                     "staged_path": staged_path, "dist_size": dist_size})
             for name in names:
                 seen_names[name] = rg.directory_number
             rg.status = GranuleStatus.STAGED
@@ -189,6 +201,23 @@ def stage_request(settings: Settings, request_id: str) -> dict[str, int]:
         if old_rows:
             session.execute(update(RequestFile), old_rows)
     return dict(counts)
+
+
+def _files_of(session: Session, granule: Granule, linked: str,
+              fmt: str) -> list[tuple[GranuleFile, str, list[FileChecksum]]]:
+    """Each file to stage for a science granule with the distribution name it takes, and for a metadata
+    file the files its granule's metadata lists: the granule's own files, then those of the browse, QA and
+    production-history granules linked to it that the request asks for (same directory, same DN entry)."""
+    wanted = [t for t in linked.split(",") if t]
+    plan: list[tuple[GranuleFile, str, list[FileChecksum]]] = []
+    for g in [granule, *linked_granules(session, granule.id, wanted)]:
+        names = distribution_names(g.local_granule_id, g.files, f".{fmt}")
+        if newer_version_exists(session, g):  # an older version ordered: its names say which
+            names = with_version(names, str(g.local_granule_id), g.granule_version)
+        listed = [FileChecksum(n, f.size, f.checksum_type, f.checksum_origin, f.checksum_value)
+                  for f, n in zip(g.files, names, strict=True) if f.file_type != "METADATA"]
+        plan += [(gf, name, listed) for gf, name in zip(g.files, names, strict=True)]
+    return plan
 
 
 def verify_request(settings: Settings, request_id: str) -> dict[str, int]:
@@ -203,9 +232,10 @@ def verify_request(settings: Settings, request_id: str) -> dict[str, int]:
         for rg in staged:
             for rf in rg.files:
                 gf = rf.granule_file
+                written = rf.dist_size is not None  # the user's metadata: its archived source is what is checked
                 checks.append(
                     FileCheck(
-                        path=Path(str(rf.staged_path)),
+                        path=Path(gf.archive_path) if written else Path(str(rf.staged_path)),
                         checksum_type=gf.checksum_type,
                         expected_value=gf.checksum_value,
                         expected_size=gf.size,
@@ -268,8 +298,10 @@ def _deliver_pull(settings: Settings, session: Session, request: Request, todo: 
     placed: list[Path] = []  # a failed try leaves nothing in the pull area that no DN announces
     with discarded_on_failure(placed):
         for rg in todo:
+            if request.bundle:
+                placed += _bundle_granule(settings, request, rg, target)
             for rf in rg.files:
-                if place(Path(str(rf.staged_path)), target / rf.dist_name) != "present":
+                if not request.bundle and place(Path(str(rf.staged_path)), target / rf.dist_name) != "present":
                     placed.append(target / rf.dist_name)
                 rf.delivered_at = rf.delivered_at or utcnow()
             rg.status = GranuleStatus.DELIVERED
@@ -279,6 +311,16 @@ def _deliver_pull(settings: Settings, session: Session, request: Request, todo: 
     if request.ftp_expires_at is None:
         request.ftp_expires_at = utcnow() + timedelta(hours=settings.ftp_expiry_hours)
     return len(todo)
+
+
+def _bundle_granule(settings: Settings, request: Request, rg: RequestGranule, target: Path) -> list[Path]:
+    """The granule's files as one compressed tar bundle (or its parts) in the pull area; recorded for the DN."""
+    members = [BundleMember(Path(str(rf.staged_path)), rf.dist_name) for rf in rg.files]
+    name = f"{request.request_id}_{rg.directory_number:05d}.{request.bundle}"
+    bundle = write_bundle(members, target / name, request.bundle, split_bytes=settings.bundle_split_bytes or None)
+    rg.bundle = [{"name": p.path.name, "size": p.size, "checksum_type": bundle.checksum_type,
+                  "checksum": p.checksum} for p in bundle.parts]
+    return [p.path for p in bundle.parts]
 
 
 #: Files per batch of a push: claimed together, then sent over the one connection as a stream.

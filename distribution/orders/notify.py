@@ -23,10 +23,11 @@ from distribution.inventory.archive import granule_ur
 from distribution.config import Settings
 from distribution.db import session_scope
 from distribution.orders.delivery import Credentials, close_unfinished_granules, final_state, load_granules, push_endpoint
-from distribution.errors import ArdisError
+from distribution.errors import ArdisError, RetryableError
 from distribution.models import GranuleStatus, MediaType, Notice, NoticeState, Request, RequestState
 from distribution.notices.dn import DistributionNotice, DnFile, DnGranule, dn_subject, flatten, render_dn
 from distribution.notices.outbox import Transport, enqueue_notice, send_pending
+from distribution.orders.checksum_list import dn_checksum
 from distribution.orders.placing import get_request
 from distribution.time import utcnow
 from distribution.orders.push import open_pusher
@@ -58,17 +59,14 @@ def build_notice(settings: Settings, request: Request) -> DistributionNotice:
     session = object_session(request)
     for rg in load_granules(session, request) if session is not None else request.granules:  # one pass, no N+1
         files: list[DnFile] = []
-        if rg.status == GranuleStatus.DELIVERED:
+        if rg.status == GranuleStatus.DELIVERED and rg.bundle:  # the bundle with its checksum, always
+            files += [DnFile(p["name"], p["size"], p["checksum_type"], p["checksum"]) for p in rg.bundle]
+        elif rg.status == GranuleStatus.DELIVERED:
             for rf in rg.files:
                 gf = rf.granule_file
-                with_sum = show_checksums and gf.checksum_type and gf.checksum_value
+                checksum_type, checksum_value = dn_checksum(settings, rf, show_checksums)
                 files.append(
-                    DnFile(
-                        name=rf.dist_name,
-                        size=gf.size,
-                        checksum_type=gf.checksum_type if with_sum else None,
-                        checksum_value=gf.checksum_value if with_sum else None,
-                    )
+                    DnFile(name=rf.dist_name, size=rf.size, checksum_type=checksum_type, checksum_value=checksum_value)
                 )
         else:
             files.append(DnFile(name="N/A", size=0, checksum_type=None, checksum_value=None))
@@ -142,6 +140,45 @@ def _write_scp_copy(session: Session, request: Request, dn: Notice, credentials:
 
 
 CredentialSource = Callable[[], Credentials | None]
+
+
+def copy_dn_again(settings: Settings, request_id: str, credentials: CredentialSource,
+                  transport: Callable[[], Transport], *, last_try: bool) -> str:
+    """Retry the scp copy of the DN (ICD 4.3.6.4) on the retry schedule: the step that calls this is retried.
+
+    Returns ``written`` or ``not applicable``; raises RetryableError while tries are left. On the last
+    try a failure is final: operations get a notice saying so (once), and ``failed for good: …`` is
+    returned (the user already has the DN by e-mail, so the request's outcome does not change).
+    """
+    with session_scope(settings.database_url) as session:
+        request = get_request(session, request_id)
+        if request.media_type != MediaType.SCP or request.state not in (RequestState.COMPLETE,
+                                                                         RequestState.PARTIAL):
+            return "not applicable"
+        dn = session.scalar(select(Notice).where(Notice.dedupe_key == f"dn:{request.request_id}"))
+        if dn is None:
+            return "not applicable"
+        result = _write_scp_copy(session, request, dn, credentials)
+        if result == "written":
+            return result
+        if not last_try:
+            raise RetryableError(f"DN copy to {request.host}: {result}")
+        notice = enqueue_notice(
+            session,
+            dedupe_key=f"ops-dn-scp-failed:{request.request_id}",
+            kind="ops",
+            recipient=settings.operations_email or settings.mail_from,
+            subject=f"{settings.archive_name}: DN copy for request {request.request_id} failed for good",
+            body=(f"The copy of the Distribution Notice {request.request_id}.notifyscp to scp://{request.host}"
+                  f"{request.directory} failed on every try of the retry schedule.\n"
+                  f"The user has the DN by e-mail ({request.notify_email or request.order.user.email}).\n"
+                  f"Last error: {result.removeprefix('failed: ')}\n"),
+            request_pk=request.id,
+        )
+        notice_id = notice.id
+    send_pending(settings.database_url, transport(), notice_ids=[notice_id],
+                 mail_from=settings.mail_from)
+    return f"failed for good: {result.removeprefix('failed: ')}"
 
 
 def _no_credentials() -> Credentials | None:

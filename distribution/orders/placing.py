@@ -16,7 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from distribution.inventory.archive import find_granule, granule_ur
-from distribution.config import Settings
+from distribution.config import Settings, metadata_format
 from distribution.errors import NotFound, UserError
 from distribution.identifiers import check_user_id, format_id
 from distribution.models import GranuleStatus, MediaType, Order, Request, RequestGranule, RequestState, User
@@ -40,6 +40,7 @@ class Contact:
     organization: str = ""
     shipping_address: str = ""
     checksum_list: bool | None = None
+    metadata_format: str | None = None  # xml | met; None keeps the user's setting
 
 
 @dataclass
@@ -59,6 +60,12 @@ class RequestSpec:
     destination: Destination = field(default_factory=Destination)
     userstring: str = ""
     notify_email: str = ""
+    linked: tuple[str, ...] = ()  # BROWSE, QA, PH: the linked granules that go with each science granule
+    bundle: str = ""  # tar.gz or tar.zst: each granule as one compressed tar bundle (FtpPull)
+
+
+#: The granules linked to a science granule at ingest that an order can ask to go with it.
+LINK_TYPES = ("BROWSE", "QA", "PH")
 
 
 def parse_media_type(text: str) -> MediaType:
@@ -100,6 +107,11 @@ def upsert_user(session: Session, contact: Contact) -> User:
             setattr(user, name, value)
     if contact.checksum_list is not None:
         user.checksum_list = contact.checksum_list
+    if contact.metadata_format is not None:
+        try:
+            user.metadata_format = metadata_format(contact.metadata_format)
+        except ValueError as e:
+            raise UserError(str(e)) from e
     session.flush()
     return user
 
@@ -133,6 +145,13 @@ def check_spec(spec: RequestSpec) -> None:
         raise UserError(f"port out of range: {dest.port}")
     if spec.notify_email and not _EMAIL.match(spec.notify_email):
         raise UserError(f"not a valid e-mail address: {spec.notify_email!r}")
+    if spec.bundle and spec.bundle not in ("tar.gz", "tar.zst"):
+        raise UserError(f"a bundle is tar.gz or tar.zst, not {spec.bundle!r}")
+    if spec.bundle and spec.media_type != MediaType.FTP_PULL:
+        raise UserError(f"bundles are made for FtpPull requests only (not yet {spec.media_type.value})")
+    unknown = [t for t in spec.linked if t.strip().upper() not in LINK_TYPES]
+    if unknown:
+        raise UserError(f"linked granules are {', '.join(LINK_TYPES)}, not {', '.join(unknown)}")
 
 
 def create_order(
@@ -160,6 +179,8 @@ def create_order(
             conn_id=spec.destination.conn_id,
             userstring=spec.userstring,
             notify_email=spec.notify_email,
+            linked=",".join(t for t in LINK_TYPES if t in {x.strip().upper() for x in spec.linked}),
+            bundle=spec.bundle,
         )
         session.add(request)
         seen: set[int] = set()

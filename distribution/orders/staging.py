@@ -28,16 +28,21 @@ from distribution.models import GranuleFile
 from distribution.paths import under
 
 
-def distribution_names(local_granule_id: str | None, files: Sequence[GranuleFile]) -> list[str]:
-    """The distribution name of each file of one granule, in file order."""
+def distribution_names(local_granule_id: str | None, files: Sequence[GranuleFile],
+                       metadata_suffix: str | None = None) -> list[str]:
+    """The distribution name of each file of one granule, in file order.
+
+    ``metadata_suffix`` (``.xml`` or ``.met``) is the format the user gets the metadata in
+    (ICD 4.3.6.2); None keeps the archived file's own suffix.
+    """
     if not local_granule_id:
-        return [f.name for f in files]
+        return [_with_suffix(f.name, metadata_suffix) if _is_metadata(f) else f.name for f in files]
     data = [f for f in files if not _is_metadata(f)]
     names = []
     for f in files:
         if _is_metadata(f):
             suffix = Path(f.name).suffix.lower() if is_metadata_name(f.name) else ".met"
-            names.append(local_granule_id + suffix)
+            names.append(local_granule_id + (metadata_suffix or suffix))
         elif len(data) == 1:
             names.append(local_granule_id)
         else:
@@ -48,8 +53,35 @@ def distribution_names(local_granule_id: str | None, files: Sequence[GranuleFile
     return names
 
 
+def with_version(names: list[str], base: str, version: int) -> list[str]:
+    """Names of an older version's files: ``.v<N>`` before the extension of ``base`` (the LocalGranuleID),
+    ``X.hdf`` -> ``X.v1.hdf``, ``X.hdf.xml`` -> ``X.v1.hdf.xml``, ``L.2`` (no extension) -> ``L.v1.2``."""
+    stem, ext = os.path.splitext(base)
+    if not (ext[1:].isalnum() and len(ext) <= 6) or not stem:
+        stem, ext = base, ""
+    return [f"{stem}.v{version}{ext}{name[len(base):]}" if name.startswith(base) else f"{name}.v{version}"
+            for name in names]
+
+
 def _is_metadata(f: GranuleFile) -> bool:
     return f.file_type == "METADATA"
+
+
+def _with_suffix(name: str, suffix: str | None) -> str:
+    """An insert name with the metadata format's suffix (``x.hdf.met`` -> ``x.hdf.xml``)."""
+    if suffix is None:
+        return name
+    return (name[:-4] if is_metadata_name(name) else name) + suffix
+
+
+def write_staged_text(dst: Path, text: str) -> int:
+    """Write a file Ardis makes for the request (the user's metadata) whole or not at all; its size."""
+    data = text.encode("utf-8")
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    part = dst.with_name(dst.name + ".part")
+    part.write_bytes(data)
+    os.replace(part, dst)
+    return len(data)
 
 
 def place(src: Path, dst: Path) -> str:

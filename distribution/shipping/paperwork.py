@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from distribution.config import Settings
 from distribution.db import session_scope
+from distribution.orders.checksum_list import dn_checksum
 from distribution.orders.delivery import final_state
 from distribution.errors import NotFound
 from distribution.identifiers import GranuleRef
@@ -53,15 +54,14 @@ def _short_ur(rg: RequestGranule) -> str:
     return GranuleRef(c.short_name, c.version_id, rg.granule.id).short_ur
 
 
-def _granule(rg: RequestGranule, checksums: bool, on_media: bool) -> MediaGranule:
+def _granule(rg: RequestGranule, checksums: Settings | None, on_media: bool) -> MediaGranule:
+    """A row of the media DN; ``checksums``: the settings when the user is on the checksum list."""
     if not on_media:
         return MediaGranule(str(rg.directory_number), _short_ur(rg), CANCELED)
     files = []
     for rf in rg.files:
-        gf = rf.granule_file
-        with_sum = checksums and gf.checksum_type is not None and gf.checksum_value is not None
-        files.append(MediaFile(rf.dist_name, gf.checksum_type if with_sum else None,
-                               gf.checksum_value if with_sum else None, gf.size))
+        checksum_type, checksum_value = dn_checksum(checksums, rf, True) if checksums else (None, None)
+        files.append(MediaFile(rf.dist_name, checksum_type, checksum_value, rf.size))
     return MediaGranule(str(rg.directory_number), _short_ur(rg), COMPLETED, files)
 
 
@@ -86,12 +86,13 @@ def build_media_notice(settings: Settings, session: Session, request: Request, c
     if volumes and on_volume:
         sections = []
         for v in volumes:
-            rows = [_granule(rg, user.checksum_list, True) for rg in on_volume.get(v.number, [])]
+            listed = settings if user.checksum_list else None
+            rows = [_granule(rg, listed, True) for rg in on_volume.get(v.number, [])]
             if v.number == 1:  # Canceled granules are listed once, with the first volume
-                rows += [_granule(rg, False, False) for rg in canceled]
+                rows += [_granule(rg, None, False) for rg in canceled]
             sections.append(MediaVolume(v.media_id, kind, fmt, rows))
     else:
-        sections = [MediaVolume(None, kind, fmt, [_granule(rg, False, False) for rg in request.granules])]
+        sections = [MediaVolume(None, kind, fmt, [_granule(rg, None, False) for rg in request.granules])]
     files = sum(len(rg.files) or len(rg.granule.files) for rg in request.granules)
     return MediaNotice(
         order_id=str(request.order.order_id), request_id=str(request.request_id), completed=completed,

@@ -62,8 +62,9 @@ def text_name(request: Request) -> str:
 
 def _item(rg: RequestGranule) -> GranuleItem:
     files = tuple(
-        VolumeFile(Path(str(rf.staged_path)), rf.dist_name, rf.granule_file.size,
-                   rf.granule_file.checksum_value if rf.granule_file.checksum_type == "MD5" else None)
+        VolumeFile(Path(str(rf.staged_path)), rf.dist_name, rf.size,
+                   rf.granule_file.checksum_value if rf.granule_file.checksum_type == "MD5" and not rf.written
+                   else None)
         for rf in rg.files
     )
     return GranuleItem(str(rg.id), str(rg.directory_number), files)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from distribution.models import MediaType
 
 __all__ = [
-    "DISPATCHER_DAG", "DISTRIBUTION_DAG", "HOUSEKEEPING_DAG", "INGEST_DAG", "MEDIA_DAGS", "PDR_POLL_DAG",
+    "ARCHIVE_CHECK_DAG", "DISPATCHER_DAG", "DISTRIBUTION_DAG", "HOUSEKEEPING_DAG", "INGEST_DAG", "MEDIA_DAGS", "PDR_POLL_DAG",
     "DELIVERY_POOL", "MEDIA_QUEUE", "POOLS", "SUBSCRIPTIONS_DAG", "SUBSCRIPTION_MAIL_DAG", "ALL_DAGS", "dag_for", "media_dag",
     "DP_MERGE_DAG", "DP_POLL_DAG", "pdr_run_id", "product_run_id", "request_id_of_run", "request_run_id", "rewrite_run_id",
 ]
@@ -20,6 +20,8 @@ __all__ = [
 DISTRIBUTION_DAG = "ardis_distribution"
 DISPATCHER_DAG = "ardis_dispatcher"
 HOUSEKEEPING_DAG = "ardis_housekeeping"
+#: The weekly consistency check of the archive against the inventory (reports, never deletes).
+ARCHIVE_CHECK_DAG = "ardis_archive_check"
 INGEST_DAG = "ardis_ingest"
 PDR_POLL_DAG = "ardis_pdr_poll"
 SUBSCRIPTIONS_DAG = "ardis_subscriptions"
@@ -36,7 +38,7 @@ DELIVERY_POOL = "ardis_deliveries"
 #: The Celery queue of the tasks that touch a drive: only the drive host's worker listens on it.
 MEDIA_QUEUE = "media"
 ALL_DAGS = (DISTRIBUTION_DAG, DISPATCHER_DAG, HOUSEKEEPING_DAG, INGEST_DAG, PDR_POLL_DAG, SUBSCRIPTIONS_DAG,
-            SUBSCRIPTION_MAIL_DAG, DP_MERGE_DAG, DP_POLL_DAG, *MEDIA_DAGS.values())
+            SUBSCRIPTION_MAIL_DAG, DP_MERGE_DAG, DP_POLL_DAG, ARCHIVE_CHECK_DAG, *MEDIA_DAGS.values())
 
 _REQUEST = "request-"
 _REWRITE = "-rewrite-"

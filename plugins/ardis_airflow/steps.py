@@ -110,6 +110,17 @@ def notify_user() -> dict[str, Any]:
     return {"state": result.state, "notice_id": result.notice_id, "scp_copy": result.scp_copy}
 
 
+def copy_dn() -> str:
+    """The scp copy of the DN (ICD 4.3.6.4), retried on the retry schedule; operations told after the last try."""
+    settings = load_settings()
+    request_id = run_request_id()
+    conn_id = _conn_id(request_id)
+    ti = get_current_context()["ti"]
+    last_try = int(ti.try_number or 1) > int(ti.task.retries or 0)
+    return notify.copy_dn_again(settings, request_id, lambda: push_credentials(conn_id),
+                                lambda: notice_transport(settings), last_try=last_try)
+
+
 def outcome() -> str:
     return delivery.request_outcome(load_settings(), run_request_id())
 

@@ -56,7 +56,8 @@ def test_ftp_pull_end_to_end(dagbag: Any, sqlite_settings: Settings, tmp_path: P
     urs = archive(settings, tmp_path)
     request_id = order(settings, RequestSpec(MediaType.FTP_PULL, urs, userstring="pull test"))
     run = run_dag(dagbag, "ardis_distribution", {"request_id": request_id})
-    assert task_states(run) == dict.fromkeys(["begin", "stage", "verify", "deliver", "notify", "outcome"], "success")
+    assert task_states(run) == dict.fromkeys(["begin", "stage", "verify", "deliver", "notify", "outcome", "copy_dn"],
+                                             "success")
 
     with session_scope(settings.database_url) as session:
         request = get_request(session, request_id)
@@ -88,8 +89,9 @@ def test_ftp_pull_end_to_end(dagbag: Any, sqlite_settings: Settings, tmp_path: P
     assert dn.ftp_dir == ftp_dir and dn.ftp_expires is not None
     assert [g.ur for g in dn.granules] == urs
     names = [f.name for g in dn.granules for f in g.files]
-    assert "AST_L1BT_00305042002163000_13683.1" in names and "AST_L1BT_00305042002163000_13683.met" in names
-    assert all(f.checksum_type == "MD5" for g in dn.granules for f in g.files if not f.name.endswith(".met"))
+    # the metadata goes as XML by default (ICD 4.3.6.2), written for the user: no archive checksum on it
+    assert "AST_L1BT_00305042002163000_13683.1" in names and "AST_L1BT_00305042002163000_13683.xml" in names
+    assert all(f.checksum_type == "MD5" for g in dn.granules for f in g.files if not f.name.endswith(".xml"))
 
 
 def test_corrupted_archive_file_fails_only_its_granule(dagbag: Any, sqlite_settings: Settings, tmp_path: Path) -> None:

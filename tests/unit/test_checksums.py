@@ -144,10 +144,28 @@ def test_normalized_values() -> None:
 
 
 def test_unsupported_types_are_permanent_errors() -> None:
-    for call in (lambda: StreamingChecksum.new("ECS"), lambda: normalize_checksum_value("CRC64", "1")):
-        with pytest.raises(UnsupportedChecksumType, match="unsupported checksum type") as info:
+    for call, why in ((lambda: StreamingChecksum.new("ECS"), "not publicly defined"),
+                      (lambda: normalize_checksum_value("CRC64", "1"), "unsupported checksum type")):
+        with pytest.raises(UnsupportedChecksumType, match=why) as info:
             call()
         assert isinstance(info.value, PermanentError) and isinstance(info.value, ValueError)
+
+
+def test_the_ecs_type_is_refused_with_the_reason() -> None:
+    """ICD 4.3.6.3's ECS algorithm has no public definition (searched; see ECS_REFUSED): never guessed."""
+    assert "ECS" not in checksums.checksum_types()
+    with pytest.raises(UnsupportedChecksumType) as info:
+        normalize_checksum_value("ecs", "12345")
+    assert str(info.value) == checksums.ECS_REFUSED
+
+
+def test_picked_is_a_stable_share_that_depends_on_the_secret() -> None:
+    keys = [f"k{i}" for i in range(4000)]
+    share = [k for k in keys if checksums.picked(k, 25, b"a")]
+    assert 900 < len(share) < 1100
+    assert share == [k for k in keys if checksums.picked(k, 25, b"a")]
+    assert share != [k for k in keys if checksums.picked(k, 25, b"b")]
+    assert all(checksums.picked(k, 100) for k in keys[:50]) and not any(checksums.picked(k, 0) for k in keys[:50])
 
 
 def test_another_type_can_be_registered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -80,3 +80,20 @@ def test_provider_and_collection_commands_and_validation_with_a_provider(
     assert "SIPS1" in capsys.readouterr().out
     assert main(["provider", "add", "BAD", "--method", "ftp", "--polling-dir", "/PDR"]) == 1
     assert "needs a host or a connection id" in capsys.readouterr().err
+
+
+def test_collection_add_with_its_mcf(sqlite_settings: Settings, tmp_path: Path,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from distribution.db import session_scope
+    from distribution.inventory.archive import get_or_create_collection
+    from devkit.sample_data import SAMPLE_MCF
+
+    mcf = tmp_path / "MOD09GHK.mcf"
+    mcf.write_text(SAMPLE_MCF)
+    assert main(["collection", "add", "MOD09GHK.003", "--mcf", str(mcf)]) == 0
+    assert "collection MOD09GHK.003 with its MCF" in capsys.readouterr().out
+    with session_scope(sqlite_settings.database_url) as session:
+        assert get_or_create_collection(session, "MOD09GHK.003").mcf == SAMPLE_MCF
+    (tmp_path / "no.mcf").write_text("A = 1\nEND\n")
+    assert main(["collection", "add", "MOD09GHK.003", "--mcf", str(tmp_path / "no.mcf")]) == 1
+    assert "an MCF holds GROUPs and OBJECTs" in capsys.readouterr().err

@@ -50,3 +50,33 @@ def test_failed_pge_is_archived_as_such_and_a_duplicated_pointer_is_reported(
         [granule] = session.scalars(select(Granule)).all()
         assert granule.collection.esdt == "FAILPGE.001" and granule.local_granule_id == SAMPLES[0].lgid
         assert [f.file_type for f in granule.files] == ["SCIENCE", "METADATA"]
+
+
+def test_metadata_that_does_not_conform_to_the_collections_mcf_fails_its_group(
+        settings: Settings, local_provider: Path) -> None:
+    """ICD 5.2.1: the MCF is the template; a granule whose metadata leaves it gets METADATA PREPROCESSING ERROR."""
+    from distribution.inventory.archive import get_or_create_collection
+    from devkit.sample_data import SAMPLE_MCF
+
+    sample = SAMPLES[0]
+    with session_scope(settings.database_url) as session:
+        get_or_create_collection(session, sample.esdt).mcf = SAMPLE_MCF
+    groups = []
+    for seed, where in ((5, "GOOD"), (6, "BAD")):
+        paths = write_granule_files(local_provider / where, sample, seed=seed, scale=1 / 256)
+        if where == "BAD":
+            met = paths[-1]
+            met.write_text(met.read_text().replace("= LOCALGRANULEID", "= LOCALGRANULE_ID")
+                           .replace(sample.lgid, sample.lgid + ".bad"))
+        short, version = sample.esdt.split(".")
+        groups.append(FileGroup(short, version, None, tuple(
+            FileSpec(f"/{where}", p.name, "METADATA" if p.suffix == ".met" else "SCIENCE", p.stat().st_size)
+            for p in paths)))
+    (local_provider / "PDR" / "MCF.PDR").write_text(render_pdr(Pdr("P", 4, None, tuple(groups))))
+    [found] = intake.poll_provider(settings, "P", _server)
+    _ingest(settings, found.pdr_id)
+    answer = pan.parse_pan((local_provider / "PDR" / "MCF.PAN").read_text())
+    assert isinstance(answer, pan.LongPan)
+    assert [f.disposition for f in answer.files] == [pan.SUCCESSFUL] * 2 + [pan.METADATA_PREPROCESSING_ERROR] * 2
+    with session_scope(settings.database_url) as session:
+        assert len(session.scalars(select(Granule)).all()) == 1

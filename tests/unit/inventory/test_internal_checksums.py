@@ -54,7 +54,8 @@ def test_a_met_file_changed_in_place_is_caught(settings: Settings, tmp_path: Pat
     corrupt_keeping_size(files["METADATA"])
     counts, failure = stage_and_verify(settings, ur)
     assert counts["failed"] == 1
-    assert failure is not None and "checksum mismatch: CKSUM (internal)" in failure and ".met" in failure
+    # the archived .met is checked; the failure names the file the user would have got (XML by default)
+    assert failure is not None and "checksum mismatch: CKSUM (internal)" in failure and ".xml" in failure
 
 
 def test_a_granule_archived_without_checksums_is_checked_all_the_same(settings: Settings, tmp_path: Path) -> None:

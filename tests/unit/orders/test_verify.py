@@ -47,7 +47,7 @@ def test_results_for_every_case(tmp_path: Path, files: dict[str, Path], workers:
     assert by_key["bad"].error == f"checksum mismatch: CKSUM expected 12345, computed {_tool('cksum', bad)}"
     assert by_key["gone"].error == "file not found in archive: gone"
     assert by_key["sized"].error == "size mismatch: expected 9999 bytes, found 10000"
-    assert by_key["ecs"].error is not None and "unsupported checksum type 'ECS'" in by_key["ecs"].error
+    assert by_key["ecs"].error is not None and "ECS checksum algorithm is not publicly defined" in by_key["ecs"].error
     assert by_key["garbled"].error == "'not hex' is not a MD5 value"
 
 

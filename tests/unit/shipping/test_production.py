@@ -83,7 +83,8 @@ def test_dvd_request_end_to_end(settings: Settings, tmp_path: Path) -> None:
     assert mail["Subject"] == f"ARDIS ECS Order Shipment Notification Order ID: {on_disc.order_id}"
     sent = parse_media_dn(mail.get_payload(decode=True).decode())
     assert [g.status for g in sent.volumes[0].granules] == ["Completed"] * 4
-    data = [f for g in sent.volumes[0].granules for f in g.files if not f.name.endswith(".met")]
+    # the metadata goes as XML by default (ICD 4.3.6.2), written for the user: no archive checksum
+    data = [f for g in sent.volumes[0].granules for f in g.files if not f.name.endswith((".met", ".xml"))]
     assert sent.checksums and data and all(f.checksum_type == "MD5" and f.checksum_value for f in data)
     paperwork.notify_media_request(settings, request_id, OutboxFolder(settings.outbox_dir))
     assert len(list(settings.outbox_dir.glob("*.eml"))) == 1  # never twice
@@ -220,7 +221,7 @@ def test_the_packing_list_lists_file_sizes(settings: Settings, tmp_path: Path) -
     _produce(settings, request_id, "burner-1")
     text = _pdf_text(Path(paperwork.print_packing_list(settings, request_id)))
     with session_scope(settings.database_url) as session:
-        files = [(rf.dist_name, rf.granule_file.size) for rg in get_request(session, request_id).granules
+        files = [(rf.dist_name, rf.size) for rg in get_request(session, request_id).granules
                  for rf in rg.files]
     lines = [" ".join(line.split()) for line in text.split("\n")]
     assert "File Name Size (bytes)" in lines
