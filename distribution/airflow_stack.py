@@ -62,6 +62,8 @@ class AirflowStack:
     extra_env: dict[str, str] = field(default_factory=dict)
     api_port: int = 0
     all_admins: bool = True
+    #: More SimpleAuthManager accounts (name → role: viewer, user, op, admin) beside ``ardis``, e.g. portal users.
+    accounts: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -73,10 +75,14 @@ class AirflowStack:
             secret_file.chmod(0o600)
         self._secret = secret_file.read_text().strip()
         self.passwords_file = self.home / "simple_auth_manager_passwords.json"
-        if not self.passwords_file.exists():
-            self.passwords_file.write_text(json.dumps({ACCOUNT: secrets.token_urlsafe(16)}) + "\n")
+        passwords = json.loads(self.passwords_file.read_text()) if self.passwords_file.exists() else {}
+        if not {ACCOUNT, *self.accounts} <= set(passwords):
+            for name in (ACCOUNT, *self.accounts):
+                passwords.setdefault(name, secrets.token_urlsafe(16))
+            self.passwords_file.write_text(json.dumps(passwords) + "\n")
             self.passwords_file.chmod(0o600)
-        self.password = json.loads(self.passwords_file.read_text())[ACCOUNT]
+        self.passwords: dict[str, str] = passwords
+        self.password = passwords[ACCOUNT]
 
     @property
     def api_url(self) -> str:
@@ -97,7 +103,8 @@ class AirflowStack:
                 "AIRFLOW__API_AUTH__JWT_SECRET": self._secret,
                 "AIRFLOW__API__SECRET_KEY": self._secret,
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": str(self.all_admins),
-                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ACCOUNT}:op",
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(
+                    f"{name}:{role}" for name, role in {ACCOUNT: "op", **self.accounts}.items()),
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(self.passwords_file),
                 "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
                 "AIRFLOW__SCHEDULER__DAG_DIR_LIST_INTERVAL": "5",

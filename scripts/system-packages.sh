@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Debian packages Ardis's tests, demo and benchmarks use: real peers (sshd, smbd),
-# reference tools for benchmarks (curl, scp), media tools, fitsverify (checks ELT data products). Installs only what is missing.
+# reference tools for benchmarks (curl, scp), media tools, fitsverify (checks ELT data products),
+# chromium (the portal's browser tests drive it through Playwright). Installs only what is missing.
 set -euo pipefail
 need=()
 for pair in sshd:openssh-server scp:openssh-client smbd:samba smbclient:smbclient curl:curl \
             xorriso:xorriso pdftoppm:poppler-utils enscript:enscript ps2pdf:ghostscript \
             umockdev-run:umockdev mt:mt-st isoinfo:genisoimage \
-            fitsverify:fitsverify; do
+            fitsverify:fitsverify chromium:chromium; do
   cmd=${pair%%:*}; pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || need+=("$pkg")
 done
