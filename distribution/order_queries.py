@@ -96,6 +96,7 @@ def order_details(session: Session, settings: Settings, order: Order) -> dict[st
         by_granule = {rg.directory_number: rg for rg in request.granules}
         for granule in shown["granules"]:
             rg = by_granule[granule["directory"]]
+            granule["local_granule_id"] = rg.granule.local_granule_id
             granule["files"] = [{"name": rf.dist_name, "delivered": rf.delivered_at is not None} for rf in rg.files] \
                 or [{"name": f.name, "delivered": False} for f in rg.granule.files]
     return summary
