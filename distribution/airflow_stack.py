@@ -8,8 +8,9 @@ and talks to them through the ``airflow`` CLI and the REST API.
 The SimpleAuthManager knows one account, ``ardis`` (role ``op``: it may start
 runs and read connections), whose password the stack writes into the
 manager's passwords file; ``client_env()`` is what an ``ardis`` command needs
-to reach this Airflow with it. ``all_admins`` (the default, for the stand-in
-HITL operator, which sends no token) lets every request through as admin.
+to reach this Airflow with it, ``login()`` a token for it (or another account of
+``accounts``). ``all_admins`` lets every request through as admin: the demo and
+the tests that check permissions run without it; the stand-in HITL operator logs in.
 """
 
 from __future__ import annotations
@@ -120,6 +121,17 @@ class AirflowStack:
         """The settings with which ``ardis`` reaches this Airflow (``distribution.airflow_bridge``)."""
         return {"ARDIS_AIRFLOW_URL": self.api_url, "ARDIS_AIRFLOW_USERNAME": ACCOUNT,
                 "ARDIS_AIRFLOW_PASSWORD": self.password}
+
+    def login(self, account: str = ACCOUNT) -> str:
+        """A token for one of this stack's accounts (``POST /auth/token``), as a script or the UI gets one."""
+        body = json.dumps({"username": account, "password": self.passwords[account]}).encode()
+        request = urllib.request.Request(f"{self.api_url}/auth/token", data=body, method="POST",
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return str(json.loads(response.read())["access_token"])
+        except (urllib.error.URLError, OSError, ValueError, KeyError) as e:
+            raise ArdisError(f"Airflow refused the login of {account}: {e}") from e
 
     def cli(self, *args: str, check: bool = True, timeout: float = 180) -> str:
         """Run an ``airflow`` CLI command against this installation; its stdout."""

@@ -57,6 +57,8 @@ from distribution.peers import PeerUnavailable, free_port, run_ftp_server, run_s
 PROVIDER = "DEMO_SIPS"
 PDR_NAME = "DEMO_SIPS.20261201.PDR"
 RUN_TIMEOUT = 600.0
+#: The order portal's demo logins (SimpleAuthManager roles): a data user and an operator.
+PORTAL_LOGINS = {"demo": "user", "operator": "op"}
 
 
 @dataclass
@@ -344,7 +346,7 @@ def run_demo(workdir: Path, keep_running: bool = False) -> int:
     skipped: list[str] = []
     with ExitStack() as stack:
         _serve_pull_area(stack, settings)
-        airflow = AirflowStack(workdir / "airflow")
+        airflow = AirflowStack(workdir / "airflow", all_admins=False, accounts=dict(PORTAL_LOGINS))
         _say("preparing Airflow (db migrate)")
         airflow.migrate()
         targets: dict[MediaType, tuple[Destination, Path]] = {}
@@ -384,7 +386,9 @@ def run_demo(workdir: Path, keep_running: bool = False) -> int:
         airflow.wait_ready([])
         names = _wait_parsed()
         airflow.create_pools({pool: 1 for pool in names["pools"].values()})
-        _say(f"Airflow is up at {airflow.api_url}")
+        _say(f"Airflow is up at {airflow.api_url}; the order portal at {airflow.api_url}/ardis/portal/ — logins "
+             + ", ".join(f"{name} ({role})" for name, role in PORTAL_LOGINS.items())
+             + f", passwords in {airflow.passwords_file}")
         airflow.cli("dags", "trigger", names["dags"]["pdr_poll"])  # the first poll now, not at the next tick
         urs = _wait_ingest(settings)
         answer = pdr_dir / PDR_NAME.replace(".PDR", ".PAN")
@@ -395,7 +399,8 @@ def run_demo(workdir: Path, keep_running: bool = False) -> int:
         placed = _place_orders(settings, urs, targets)
         if subscribed is not None:
             placed.append(_subscription_request(settings, subscribed, push_root / "subscriber"))
-        clerk = Operator(airflow.api_url, list(names["dags"]["media"].values()), shipping_clerk)
+        clerk = Operator(airflow.api_url, list(names["dags"]["media"].values()), shipping_clerk,
+                         login=airflow.login)  # as the stack's ardis account (role op)
         clerk.start()  # plays the operator: loads blank media, confirms the shipments (Airflow's REST API)
         stack.callback(clerk.stop)
         for p in placed:
