@@ -104,6 +104,20 @@ def test_search_order_and_only_the_owner_sees_it(airflow_rest: AirflowRest, rest
         assert order_id not in bob.get("/ardis/portal/orders").text
         assert "has no account for" in bob.get("/ardis/portal/orders").text  # bob never ordered
 
+        scripted = httpx.Client(base_url=airflow_rest.url, timeout=60,
+                                headers={"Authorization": f"Bearer {airflow_rest.login('alice')}"})
+        with scripted:  # the same through the JSON API, as a user's script
+            mine = scripted.get(f"/ardis/api/orders/{order_id}").json()
+            assert [r["request_id"] for r in mine["requests"]] == [request_id]
+            assert mine["requests"][0]["progress"]["granules"] == 2
+            assert order_id in [o["order_id"] for o in scripted.get("/ardis/api/orders").json()["orders"]]
+            found = scripted.get("/ardis/api/search", params={"text": SAMPLES[2].lgid}).json()
+            assert [g["local_granule_id"] for g in found["granules"]] == [SAMPLES[2].lgid]
+            assert scripted.get("/ardis/api/search", params={"begin": "soon"}).json()["detail"]["errors"].keys() \
+                == {"begin"}
+        assert bob.get(f"/ardis/api/orders/{order_id}").status_code == 404
+        assert order_id not in bob.get("/ardis/api/orders").text
+        assert olga.get(f"/ardis/api/orders/{order_id}").status_code == 200
         assert olga.get(f"/ardis/portal/orders/{order_id}").status_code == 200
         everyone = olga.get("/ardis/portal/orders").text
         assert "All orders" in everyone and order_id in everyone and "alice" in everyone

@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
 from ardis_airflow.web import api, portal
+from ardis_airflow.web.portal import api as portal_api
 from ardis_airflow.web.security import current_user
 
 #: Where the plugin mounts the app (not one of Airflow's reserved prefixes).
@@ -33,6 +34,7 @@ def create_app() -> FastAPI:
     app = FastAPI(title="Ardis", docs_url=None, redoc_url=None, openapi_url=None,
                   description="Ardis's API inside Airflow: every route needs a logged-in Airflow user.")
     app.include_router(api.router, prefix="/api", dependencies=[Depends(current_user)])
+    app.include_router(portal_api.router, prefix="/api", dependencies=[Depends(current_user)])
     app.include_router(portal.router, prefix=portal.BASE, dependencies=[Depends(current_user)])
     app.add_exception_handler(HTTPException, _login_instead)
 

@@ -21,15 +21,14 @@ from fastapi.templating import Jinja2Templates
 from ardis_airflow.names import dag_for, request_run_id
 from ardis_airflow.web.api import trigger_run
 from ardis_airflow.web.portal.orderform import METHODS, blank_form, read_form
-from ardis_airflow.web.portal.people import is_operator, may_order, user_id_of
+from ardis_airflow.web.portal.people import Viewer
 from ardis_airflow.web.security import CurrentUser, same_origin
-from distribution.catalog import (PAGE_SIZES, FieldErrors, SearchQuery, collections, granule_detail, parse_search,
-                                  search_granules, user_groups)
+from distribution.catalog import PAGE_SIZES, FieldErrors, SearchQuery, collections, granule_detail, parse_search, \
+    search_granules
 from distribution.config import Settings, load_settings
 from distribution.db import session_scope
 from distribution.errors import NotFound, UserError
-from distribution.identifiers import check_user_id
-from distribution.order_queries import find_user, order_by_token, order_details, readable_order, user_orders
+from distribution.order_queries import order_by_token, order_details, readable_order, user_orders
 from distribution.orders import create_order
 
 __all__ = ["BASE", "router"]
@@ -40,33 +39,6 @@ BASE = "/portal"
 templates = Jinja2Templates(directory=HERE / "templates")
 _static = StaticFiles(directory=HERE / "static")
 router = APIRouter(tags=["Ardis portal"], include_in_schema=False)
-
-
-class Viewer:
-    """The Airflow user asking, as the portal sees them."""
-
-    def __init__(self, user: Any, session: Any) -> None:
-        self.user = user
-        self.name = user_id_of(user)
-        self.operator = is_operator(user)
-        self.may_order = may_order(user)
-        try:
-            check_user_id(self.name)
-            self.record = find_user(session, self.name)
-            self.valid_id = True
-        except UserError:
-            self.record, self.valid_id = None, False
-        self.email = self.record.email if self.record else ""
-
-    @property
-    def groups(self) -> set[str] | None:
-        """Whose proprietary granules they see: None = every granule (operators)."""
-        return None if self.operator else user_groups(self.record.groups if self.record else "")
-
-    @property
-    def owner(self) -> str | None:
-        """Whose orders they read: None = everyone's (operators)."""
-        return None if self.operator else self.name
 
 
 def _page(request: Request, name: str, viewer: Viewer, code: int = 200, **context: Any) -> HTMLResponse:

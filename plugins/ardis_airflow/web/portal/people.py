@@ -31,9 +31,13 @@ from sqlalchemy import select
 
 from ardis_airflow.names import DISTRIBUTION_DAG, MEDIA_DAGS
 from ardis_airflow.web.security import may_run
+from distribution.catalog import user_groups
+from distribution.errors import UserError
+from distribution.identifiers import check_user_id
+from distribution.order_queries import find_user
 from distribution.subscriptions.store import default_conn_id
 
-__all__ = ["connection_problem", "is_operator", "may_order", "user_id_of"]
+__all__ = ["Viewer", "connection_problem", "is_operator", "may_order", "user_id_of"]
 
 
 def user_id_of(user: Any) -> str:
@@ -68,3 +72,30 @@ def connection_problem(user: Any, conn_id: str) -> str | None:
         if session.scalar(select(Connection.id).where(Connection.conn_id == conn_id)) is None:
             return f"Airflow has no connection {conn_id}: ask an operator to add it"
     return None
+
+
+class Viewer:
+    """The Airflow user asking, as the portal sees them."""
+
+    def __init__(self, user: Any, session: Any) -> None:
+        self.user = user
+        self.name = user_id_of(user)
+        self.operator = is_operator(user)
+        self.may_order = may_order(user)
+        try:
+            check_user_id(self.name)
+            self.record = find_user(session, self.name)
+            self.valid_id = True
+        except UserError:
+            self.record, self.valid_id = None, False
+        self.email = self.record.email if self.record else ""
+
+    @property
+    def groups(self) -> set[str] | None:
+        """Whose proprietary granules they see: None = every granule (operators)."""
+        return None if self.operator else user_groups(self.record.groups if self.record else "")
+
+    @property
+    def owner(self) -> str | None:
+        """Whose orders they read: None = everyone's (operators)."""
+        return None if self.operator else self.name
