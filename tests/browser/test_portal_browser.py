@@ -128,6 +128,11 @@ def test_search_order_and_follow_it(chromium: Any, airflow_rest: AirflowRest, re
     assert page.locator("pre.dn").inner_text().count("FTPDIR") == 1  # the DN as sent
     assert page.locator("a[href^='ftp://']").count() == 1
     shots.take(page, "07-order-complete")
+    page.emulate_media(color_scheme="dark")  # no Airflow frame around it: the system's mode
+    page.reload()
+    assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+    page.screenshot(path=str(shots.folder / "07-order-complete-dark-1280.png"), full_page=True)
+    page.emulate_media(color_scheme="light")
 
     page.get_by_role("link", name="← my orders").click()
     page.wait_for_load_state()
