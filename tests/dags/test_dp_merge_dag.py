@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from distribution.archive import granule_ur
+from distribution.inventory.archive import granule_ur
 from distribution.config import Settings
 from distribution.db import session_scope
-from distribution.ftpserver import build_pull_server, load_or_create_secret, pull_password
+from distribution.orders.pull_server import build_pull_server, load_or_create_secret, pull_password
 from distribution.models import Granule, GranuleEvent, MediaType, RequestState
-from distribution.orders import Contact, RequestSpec, create_order, get_request
+from distribution.orders.placing import Contact, RequestSpec, create_order, get_request
 from distribution.products import pipeline
 from distribution.products.models import ProductState
 from tests.dags.conftest import run_dag, task_states
