@@ -1,5 +1,6 @@
 """The archive's inventory: collections, granules, their files and metadata.
 
 * archive.py — add granules to the archive, find them by UR, internal checksums
+* catalog.py — search the inventory (collection, time, text, qualifier) with data rights
 * metadata.py — read a granule's ODL (``.met``) or XML metadata into attributes
 """

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from distribution import delivery, notify
+from distribution.orders import delivery, notify
 from distribution.config import Settings
-from distribution.demo_data import SAMPLES
+from devkit.sample_data import SAMPLES
 from distribution.notices.outbox import OutboxFolder
 from tests.airflow_rest import AirflowRest, forget_request_runs
 from tests.dags.test_portal import archive_samples

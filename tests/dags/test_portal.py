@@ -16,10 +16,10 @@ import pytest
 from ardis_airflow.names import DISTRIBUTION_DAG, request_run_id
 from sqlalchemy import func, select
 
-from distribution.archive import granule_ur
+from distribution.inventory.archive import granule_ur
 from distribution.config import Settings
 from distribution.db import session_scope
-from distribution.demo_data import SAMPLES, load_samples
+from devkit.sample_data import SAMPLES, load_samples
 from distribution.models import Granule, Order, Request
 from tests.airflow_rest import AirflowRest, forget_request_runs
 

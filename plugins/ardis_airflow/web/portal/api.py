@@ -15,11 +15,11 @@ from fastapi import APIRouter, HTTPException, Request, status
 
 from ardis_airflow.web.portal.people import Viewer
 from ardis_airflow.web.security import CurrentUser
-from distribution.catalog import FieldErrors, parse_search, search_granules
+from distribution.inventory.catalog import FieldErrors, parse_search, search_granules
 from distribution.config import load_settings
 from distribution.db import session_scope
 from distribution.errors import NotFound
-from distribution.order_queries import order_details, readable_order, user_orders
+from distribution.orders.queries import order_details, readable_order, user_orders
 
 __all__ = ["router"]
 

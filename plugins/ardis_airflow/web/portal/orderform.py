@@ -11,10 +11,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ardis_airflow.web.portal.people import connection_problem, user_id_of
-from distribution.catalog import visible_granule
+from distribution.inventory.catalog import visible_granule
 from distribution.errors import UserError
 from distribution.models import MediaType, User
-from distribution.orders import PUSH_METHODS, Contact, Destination, RequestSpec, check_spec, parse_media_type
+from distribution.orders.placing import PUSH_METHODS, Contact, Destination, RequestSpec, check_spec, parse_media_type
 
 __all__ = ["METHODS", "OrderForm", "new_token", "read_form"]
 

@@ -23,13 +23,13 @@ from ardis_airflow.web.api import trigger_run
 from ardis_airflow.web.portal.orderform import METHODS, blank_form, read_form
 from ardis_airflow.web.portal.people import Viewer
 from ardis_airflow.web.security import CurrentUser, same_origin
-from distribution.catalog import PAGE_SIZES, FieldErrors, SearchQuery, collections, granule_detail, parse_search, \
+from distribution.inventory.catalog import PAGE_SIZES, FieldErrors, SearchQuery, collections, granule_detail, parse_search, \
     search_granules
 from distribution.config import Settings, load_settings
 from distribution.db import session_scope
 from distribution.errors import NotFound, UserError
-from distribution.order_queries import order_by_token, order_details, readable_order, user_orders
-from distribution.orders import create_order
+from distribution.orders.queries import order_by_token, order_details, readable_order, user_orders
+from distribution.orders.placing import create_order
 
 __all__ = ["BASE", "router"]
 

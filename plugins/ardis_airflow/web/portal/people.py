@@ -31,10 +31,10 @@ from sqlalchemy import select
 
 from ardis_airflow.names import DISTRIBUTION_DAG, MEDIA_DAGS
 from ardis_airflow.web.security import may_run
-from distribution.catalog import user_groups
+from distribution.inventory.catalog import user_groups
 from distribution.errors import UserError
 from distribution.identifiers import check_user_id
-from distribution.order_queries import find_user
+from distribution.orders.queries import find_user
 from distribution.subscriptions.store import default_conn_id
 
 __all__ = ["Viewer", "connection_problem", "is_operator", "may_order", "user_id_of"]

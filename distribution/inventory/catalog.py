@@ -21,7 +21,7 @@ from datetime import date, datetime, time, timezone
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from distribution.archive import find_granule, granule_ur
+from distribution.inventory.archive import find_granule, granule_ur
 from distribution.config import Settings
 from distribution.errors import NotFound, UserError
 from distribution.identifiers import parse_esdt, parse_ur

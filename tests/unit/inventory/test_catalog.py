@@ -1,4 +1,4 @@
-"""Inventory search and order queries for the portal (``distribution.catalog``, ``distribution.order_queries``)."""
+"""Inventory search for the portal (``distribution.inventory.catalog``)."""
 
 from __future__ import annotations
 
@@ -7,19 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from distribution.archive import granule_ur
-from distribution.catalog import FieldErrors, granule_detail, parse_search, search_granules, user_groups
+from distribution.inventory.archive import granule_ur
+from distribution.inventory.catalog import FieldErrors, granule_detail, parse_search, search_granules, user_groups
 from distribution.config import Settings
 from distribution.db import session_scope
-from distribution.demo_data import load_samples
+from devkit.sample_data import load_samples
 from distribution.errors import NotFound
-from distribution.models import Granule, MediaType
-from distribution.order_queries import find_user, order_by_token, order_details, readable_order, user_orders
-from distribution.orders import Contact, RequestSpec, create_order
+from distribution.models import Granule
 from distribution.time import utcnow
-
-ALICE = Contact(user_id="alice", email="alice@example.org")
-BOB = Contact(user_id="bob", email="bob@example.org")
 
 
 def _archive(settings: Settings, tmp_path: Path) -> list[str]:
@@ -88,30 +83,3 @@ def test_proprietary_granules_only_for_their_group(settings: Settings, tmp_path:
         detail = granule_detail(session, settings, urs[0], {"pi-team"})
         assert detail["summary"].proprietary_until is not None  # type: ignore[attr-defined]
         assert [f["type"] for f in detail["files"]] == ["SCIENCE", "METADATA"]  # type: ignore[index]
-
-
-def test_a_user_reads_only_their_orders(settings: Settings, tmp_path: Path) -> None:
-    urs = _archive(settings, tmp_path)
-    with session_scope(settings.database_url) as session:
-        a1 = create_order(session, settings, ALICE, [RequestSpec(MediaType.FTP_PULL, urs[:2])], source="portal:t1")
-        create_order(session, settings, BOB, [RequestSpec(MediaType.FTP_PULL, urs[2:])])
-        a2 = create_order(session, settings, ALICE, [RequestSpec(MediaType.FTP_PULL, urs[3:])])
-        ids = str(a1.order_id), str(a2.order_id)
-    with session_scope(settings.database_url) as session:
-        rows, total = user_orders(session, "ALICE")
-        assert total == 2 and [r.order_id for r in rows] == [ids[1], ids[0]]  # newest first
-        assert user_orders(session, None)[1] == 3
-        assert user_orders(session, "carol") == ([], 0)
-        assert readable_order(session, ids[0], "alice").order_id == ids[0]
-        with pytest.raises(NotFound):
-            readable_order(session, ids[0], "bob")
-        assert readable_order(session, ids[0], None).order_id == ids[0]
-        found = order_by_token(session, "alice", "portal:t1")
-        assert found is not None and found.order_id == ids[0]
-        assert order_by_token(session, "bob", "portal:t1") is None
-        assert find_user(session, "Alice") is not None and find_user(session, "carol") is None
-        details = order_details(session, settings, readable_order(session, ids[0], "alice"))
-        [request] = details["requests"]
-        assert request["progress"]["granules"] == 2 and request["progress"]["delivered"] == 0
-        assert request["progress"]["bytes"] > 0 and request["notices"] == [] and request["pull"] is None
-        assert [len(g["files"]) for g in request["granules"]] == [2, 3]

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 from distribution.config import Settings
 from distribution.errors import NotFound
 from distribution.models import GranuleStatus, Notice, Order, Request, RequestGranule, User
-from distribution.orders import describe_order
+from distribution.orders.placing import describe_order
 
 __all__ = ["OrderRow", "find_user", "order_by_token", "order_details", "readable_order", "user_orders"]
 
