@@ -122,7 +122,9 @@ def test_search_order_and_follow_it(chromium: Any, airflow_rest: AirflowRest, re
     shots.take(page, "06-order-placed")
 
     play_the_run(rest_settings, request_id)
-    page.reload()
+    # The page polls the JSON API and shows the end by itself (no one reloads it).
+    page.wait_for_function("document.querySelector('section.request h2 .state').textContent === 'complete'"
+                           " && document.querySelector('pre.dn') !== null", timeout=60_000)
     assert page.locator("section.request .state").first.inner_text() == "complete"
     assert page.get_by_text("2 of 2 granules delivered").is_visible()
     assert page.locator("pre.dn").inner_text().count("FTPDIR") == 1  # the DN as sent

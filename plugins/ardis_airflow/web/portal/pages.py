@@ -43,7 +43,8 @@ router = APIRouter(tags=["Ardis portal"], include_in_schema=False)
 
 def _page(request: Request, name: str, viewer: Viewer, code: int = 200, **context: Any) -> HTMLResponse:
     prefix = request.scope.get("root_path", "") + BASE
-    return templates.TemplateResponse(request, name, {"viewer": viewer, "base": prefix, "root": "",
+    return templates.TemplateResponse(request, name, {"viewer": viewer, "base": prefix,
+                                                      "root": request.scope.get("root_path", ""),
                                                       "methods": METHODS, **context}, status_code=code)
 
 
@@ -169,7 +170,7 @@ def order_page(request: Request, user: CurrentUser, order_id: str) -> HTMLRespon
             return _page(request, "message.html", viewer, 404, title="Order not found", message=str(e))
         details = order_details(session, settings, order)
         for shown in details["requests"]:
-            run_id = shown["airflow_run_id"] or request_run_id(shown["request_id"])
+            shown["run_id"] = run_id = shown["airflow_run_id"] or request_run_id(shown["request_id"])
             shown["run_link"] = f"/dags/{dag_for(shown['media_type'])}/runs/{quote(run_id, safe='')}"
         live = any(r["state"] not in ("complete", "partial", "failed", "cancelled") for r in details["requests"])
         return _page(request, "order.html", viewer, order=details, live=live,
