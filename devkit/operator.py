@@ -94,9 +94,13 @@ class Operator(threading.Thread):
 
     def run(self) -> None:
         while not self._halt.wait(self.interval):
+            try:
+                token = self._token = self._token or (self.login() if self.login else None)
+            except Exception as e:  # noqa: BLE001 - Airflow not up yet, or refused: log in at the next poll
+                log.debug("HITL login: %s", e)
+                continue
             for dag_id in self.dag_ids:
                 try:
-                    token = self._token = self._token or (self.login() if self.login else None)
                     for step in waiting(self.api_url, dag_id, token):
                         if step.created_at is not None and datetime.now(UTC) - step.created_at < self.min_age:
                             continue

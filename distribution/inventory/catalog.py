@@ -149,7 +149,7 @@ def _visible(groups: set[str] | None) -> list[object]:
     return [or_(public, Granule.owner_group.in_(sorted(groups)))] if groups else [public]
 
 
-def _filtered(query: SearchQuery, settings: Settings, groups: set[str] | None) -> Select[tuple[Granule]]:
+def _filtered(query: SearchQuery, groups: set[str] | None) -> Select[tuple[Granule]]:
     stmt = select(Granule).join(Collection).where(*_visible(groups))
     if query.collection:
         short, version = parse_esdt(query.collection)
@@ -183,7 +183,7 @@ def _summary(granule: Granule, settings: Settings) -> GranuleSummary:
 def search_granules(session: Session, settings: Settings, query: SearchQuery,
                     groups: set[str] | None) -> SearchPage:
     """One page of the granules ``query`` finds that a member of ``groups`` may see (None: every granule)."""
-    stmt = _filtered(query, settings, groups)
+    stmt = _filtered(query, groups)
     newest = stmt.order_by(Granule.inserted_at.desc(), Granule.id.desc())
     offset = (query.page - 1) * query.page_size
     page = SearchPage(query)

@@ -17,9 +17,10 @@ from sqlalchemy.orm import Session, selectinload
 from distribution.config import Settings
 from distribution.errors import NotFound
 from distribution.models import GranuleStatus, Notice, Order, Request, RequestGranule, User
-from distribution.orders.placing import describe_order
+from distribution.orders.placing import cancel_order, describe_order
 
-__all__ = ["OrderRow", "find_user", "order_by_token", "order_details", "readable_order", "user_orders"]
+__all__ = ["OrderRow", "cancel_readable", "find_user", "order_by_token", "order_details", "readable_order",
+           "user_orders"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,13 @@ def readable_order(session: Session, order_id: str, owner: str | None) -> Order:
     if order is None or (owner is not None and order.user.user_id.lower() != owner.strip().lower()):
         raise NotFound(f"no order {order_id.strip()}")
     return order
+
+
+def cancel_readable(session: Session, order_id: str, owner: str | None) -> list[str]:
+    """Cancel the unfinished requests of an order ``owner`` may read (``cancel_order``); their RequestIDs.
+    NotFound for someone else's order, UserError when nothing is left to cancel."""
+    order = readable_order(session, order_id, owner)
+    return [str(r.request_id) for r in cancel_order(session, str(order.order_id))]
 
 
 def order_by_token(session: Session, owner: str, source: str) -> Order | None:

@@ -118,6 +118,15 @@ def test_search_order_and_only_the_owner_sees_it(airflow_rest: AirflowRest, rest
         assert bob.get(f"/ardis/api/orders/{order_id}").status_code == 404
         assert order_id not in bob.get("/ardis/api/orders").text
         assert olga.get(f"/ardis/api/orders/{order_id}").status_code == 200
+        assert bob.post(f"/ardis/portal/orders/{order_id}/cancel").status_code == 404  # not bob's
+        assert bob.post(f"/ardis/api/orders/{order_id}/cancel").status_code == 404
+        assert alice.post(f"/ardis/portal/orders/{order_id}/cancel",
+                          headers={"Origin": "http://evil.example"}).status_code == 403
+        assert mine["requests"][0]["state"] == "new"
+        cancelled = alice.post(f"/ardis/portal/orders/{order_id}/cancel")
+        assert (cancelled.status_code, cancelled.headers["location"]) == (303, f"/ardis/portal/orders/{order_id}")
+        assert "cancelled" in alice.get(f"/ardis/portal/orders/{order_id}").text
+        assert alice.post(f"/ardis/api/orders/{order_id}/cancel").status_code == 409  # nothing left
         assert olga.get(f"/ardis/portal/orders/{order_id}").status_code == 200
         everyone = olga.get("/ardis/portal/orders").text
         assert "All orders" in everyone and order_id in everyone and "alice" in everyone

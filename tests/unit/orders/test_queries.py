@@ -8,10 +8,11 @@ import pytest
 
 from distribution.config import Settings
 from distribution.db import session_scope
-from distribution.errors import NotFound
+from distribution.errors import NotFound, UserError
 from distribution.models import MediaType
 from distribution.orders.placing import Contact, RequestSpec, create_order
-from distribution.orders.queries import find_user, order_by_token, order_details, readable_order, user_orders
+from distribution.orders.queries import (cancel_readable, find_user, order_by_token, order_details, readable_order,
+                                         user_orders)
 from tests.unit.inventory.test_catalog import _archive
 
 ALICE = Contact(user_id="alice", email="alice@example.org")
@@ -43,3 +44,19 @@ def test_a_user_reads_only_their_orders(settings: Settings, tmp_path: Path) -> N
         assert request["progress"]["granules"] == 2 and request["progress"]["delivered"] == 0
         assert request["progress"]["bytes"] > 0 and request["notices"] == [] and request["pull"] is None
         assert [len(g["files"]) for g in request["granules"]] == [2, 3]
+
+
+def test_only_the_owner_or_an_operator_cancels(settings: Settings, tmp_path: Path) -> None:
+    urs = _archive(settings, tmp_path)
+    with session_scope(settings.database_url) as session:
+        order_id = str(create_order(session, settings, ALICE, [RequestSpec(MediaType.FTP_PULL, urs[:1])]).order_id)
+    with session_scope(settings.database_url) as session:
+        with pytest.raises(NotFound):
+            cancel_readable(session, order_id, "bob")
+    with session_scope(settings.database_url) as session:
+        assert readable_order(session, order_id, None).requests[0].state.value == "new"
+        assert len(cancel_readable(session, order_id, "alice")) == 1
+    with session_scope(settings.database_url) as session:
+        assert readable_order(session, order_id, None).requests[0].state.value == "cancelled"
+        with pytest.raises(UserError):
+            cancel_readable(session, order_id, None)

@@ -1,4 +1,5 @@
-"""The portal's data as JSON (``/ardis/api/search``, ``/ardis/api/orders``, ``/ardis/api/orders/{id}``).
+"""The portal's data as JSON (``/ardis/api/search``, ``/ardis/api/orders``, ``/ardis/api/orders/{id}``,
+``POST /ardis/api/orders/{id}/cancel``).
 
 Same rules as the pages (``people.Viewer``): a user reads their own orders and
 the granules they may see; an operator everything. Scripts send a Bearer token.
@@ -11,15 +12,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 
 from ardis_airflow.web.portal.people import Viewer
-from ardis_airflow.web.security import CurrentUser
+from ardis_airflow.web.security import CurrentUser, same_origin
 from distribution.inventory.catalog import FieldErrors, parse_search, search_granules
 from distribution.config import load_settings
 from distribution.db import session_scope
-from distribution.errors import NotFound
-from distribution.orders.queries import order_details, readable_order, user_orders
+from distribution.errors import NotFound, UserError
+from distribution.orders.queries import cancel_readable, order_details, readable_order, user_orders
 
 __all__ = ["router"]
 
@@ -68,3 +69,18 @@ def order(user: CurrentUser, order_id: str) -> dict[str, Any]:
         except NotFound as e:
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(e)) from e
         return order_details(session, settings, found)
+
+
+@router.post("/orders/{order_id}/cancel", dependencies=[Depends(same_origin)])
+def cancel(user: CurrentUser, order_id: str) -> dict[str, Any]:
+    """Cancel the order's unfinished requests (their runs send the cancellation DN); 404 if it is not yours,
+    409 when nothing is left to cancel."""
+    settings = load_settings()
+    with session_scope(settings.database_url) as session:
+        try:
+            cancelled = cancel_readable(session, order_id, Viewer(user, session).owner)
+        except NotFound as e:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, str(e)) from e
+        except UserError as e:
+            raise HTTPException(status.HTTP_409_CONFLICT, str(e)) from e
+    return {"order_id": order_id, "cancelled": cancelled}

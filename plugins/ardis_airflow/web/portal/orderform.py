@@ -16,7 +16,7 @@ from distribution.errors import UserError
 from distribution.models import MediaType, User
 from distribution.orders.placing import PUSH_METHODS, Contact, Destination, RequestSpec, check_spec, parse_media_type
 
-__all__ = ["METHODS", "OrderForm", "new_token", "read_form"]
+__all__ = ["METHODS", "OrderForm", "blank_form", "new_token", "read_form"]
 
 _TOKEN = re.compile(r"[0-9a-f]{24}")
 #: Every delivery method, with what the form asks for it.

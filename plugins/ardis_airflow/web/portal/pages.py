@@ -28,7 +28,7 @@ from distribution.inventory.catalog import PAGE_SIZES, FieldErrors, SearchQuery,
 from distribution.config import Settings, load_settings
 from distribution.db import session_scope
 from distribution.errors import NotFound, UserError
-from distribution.orders.queries import order_by_token, order_details, readable_order, user_orders
+from distribution.orders.queries import cancel_readable, order_by_token, order_details, readable_order, user_orders
 from distribution.orders.placing import create_order
 
 __all__ = ["BASE", "router"]
@@ -175,6 +175,21 @@ def order_page(request: Request, user: CurrentUser, order_id: str) -> HTMLRespon
         live = any(r["state"] not in ("complete", "partial", "failed", "cancelled") for r in details["requests"])
         return _page(request, "order.html", viewer, order=details, live=live,
                      placed=request.query_params.get("placed") == "1")
+
+
+@router.post("/orders/{order_id}/cancel", response_class=HTMLResponse, dependencies=[Depends(same_origin)])
+def cancel_page(request: Request, user: CurrentUser, order_id: str) -> Response:
+    """Cancel the order's requests that have not finished (the owner's or an operator's); back to its page."""
+    settings = load_settings()
+    with session_scope(settings.database_url) as session:
+        viewer = Viewer(user, session)
+        try:
+            cancel_readable(session, order_id, viewer.owner)
+        except NotFound as e:
+            return _page(request, "message.html", viewer, 404, title="Order not found", message=str(e))
+        except UserError as e:
+            return _page(request, "message.html", viewer, 409, title="Nothing to cancel", message=str(e))
+    return RedirectResponse(f"{request.scope.get('root_path', '')}{BASE}/orders/{order_id}", status.HTTP_303_SEE_OTHER)
 
 
 @router.get("/static/{name}")
