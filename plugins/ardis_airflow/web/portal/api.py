@@ -10,14 +10,16 @@ finds the first order).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
+from sqlalchemy.orm import Session
 
 from ardis_airflow.web.portal.people import Viewer
 from ardis_airflow.web.security import CurrentUser, same_origin
 from distribution.inventory.catalog import FieldErrors, parse_search, search_granules
-from distribution.config import load_settings
+from distribution.config import Settings, load_settings
 from distribution.db import session_scope
 from distribution.errors import NotFound, UserError
 from distribution.orders.queries import cancel_readable, order_details, readable_order, user_orders
@@ -59,28 +61,28 @@ def orders(user: CurrentUser, page: int = 1) -> dict[str, Any]:
                        for r in rows]}
 
 
-@router.get("/orders/{order_id}")
-def order(user: CurrentUser, order_id: str) -> dict[str, Any]:
-    """One order with each request's state, progress, files, pull area and notices; 404 if it is not yours."""
+def _on_order(user: Any, act: Callable[[Session, Settings, str | None], Any]) -> Any:
+    """``act`` on an order as ``user`` may (their own; an operator any): 404 for another's, 409 a refusal."""
     settings = load_settings()
     with session_scope(settings.database_url) as session:
         try:
-            found = readable_order(session, order_id, Viewer(user, session).owner)
+            return act(session, settings, Viewer(user, session).owner)
         except NotFound as e:
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(e)) from e
-        return order_details(session, settings, found)
+        except UserError as e:
+            raise HTTPException(status.HTTP_409_CONFLICT, str(e)) from e
+
+
+@router.get("/orders/{order_id}")
+def order(user: CurrentUser, order_id: str) -> dict[str, Any]:
+    """One order with each request's state, progress, files, pull area and notices; 404 if it is not yours."""
+    return _on_order(user, lambda session, settings, owner: order_details(
+        session, settings, readable_order(session, order_id, owner)))
 
 
 @router.post("/orders/{order_id}/cancel", dependencies=[Depends(same_origin)])
 def cancel(user: CurrentUser, order_id: str) -> dict[str, Any]:
     """Cancel the order's unfinished requests (their runs send the cancellation DN); 404 if it is not yours,
     409 when nothing is left to cancel."""
-    settings = load_settings()
-    with session_scope(settings.database_url) as session:
-        try:
-            cancelled = cancel_readable(session, order_id, Viewer(user, session).owner)
-        except NotFound as e:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, str(e)) from e
-        except UserError as e:
-            raise HTTPException(status.HTTP_409_CONFLICT, str(e)) from e
+    cancelled = _on_order(user, lambda session, _settings, owner: cancel_readable(session, order_id, owner))
     return {"order_id": order_id, "cancelled": cancelled}
