@@ -12,8 +12,9 @@ each reporting its own host name on the task instances it runs.
 The SimpleAuthManager knows one account, ``ardis`` (role ``op``: it may start
 runs and read connections), whose password the stack writes into the
 manager's passwords file; ``client_env()`` is what an ``ardis`` command needs
-to reach this Airflow with it. ``all_admins`` (the default, for the stand-in
-HITL operator, which sends no token) lets every request through as admin.
+to reach this Airflow with it, ``login()`` a token for it (or another account of
+``accounts``). ``all_admins`` lets every request through as admin: the demo and
+the tests that check permissions run without it; the stand-in HITL operator logs in.
 """
 
 from __future__ import annotations
@@ -94,6 +95,8 @@ class AirflowStack:
     api_port: int = 0
     all_admins: bool = True
     executor: Celery | None = None  # None: LocalExecutor on SQLite under home
+    #: More SimpleAuthManager accounts (name → role: viewer, user, op, admin) beside ``ardis``, e.g. portal users.
+    accounts: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -105,10 +108,14 @@ class AirflowStack:
             secret_file.chmod(0o600)
         self._secret = secret_file.read_text().strip()
         self.passwords_file = self.home / "simple_auth_manager_passwords.json"
-        if not self.passwords_file.exists():
-            self.passwords_file.write_text(json.dumps({ACCOUNT: secrets.token_urlsafe(16)}) + "\n")
+        passwords = json.loads(self.passwords_file.read_text()) if self.passwords_file.exists() else {}
+        if not {ACCOUNT, *self.accounts} <= set(passwords):
+            for name in (ACCOUNT, *self.accounts):
+                passwords.setdefault(name, secrets.token_urlsafe(16))
+            self.passwords_file.write_text(json.dumps(passwords) + "\n")
             self.passwords_file.chmod(0o600)
-        self.password = json.loads(self.passwords_file.read_text())[ACCOUNT]
+        self.passwords: dict[str, str] = passwords
+        self.password = passwords[ACCOUNT]
 
     @property
     def api_url(self) -> str:
@@ -129,7 +136,8 @@ class AirflowStack:
                 "AIRFLOW__API_AUTH__JWT_SECRET": self._secret,
                 "AIRFLOW__API__SECRET_KEY": self._secret,
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": str(self.all_admins),
-                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ACCOUNT}:op",
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(
+                    f"{name}:{role}" for name, role in {ACCOUNT: "op", **self.accounts}.items()),
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(self.passwords_file),
                 "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
                 "AIRFLOW__SCHEDULER__DAG_DIR_LIST_INTERVAL": "5",
@@ -147,6 +155,17 @@ class AirflowStack:
         """The settings with which ``ardis`` reaches this Airflow (``distribution.cli.airflow``)."""
         return {"ARDIS_AIRFLOW_URL": self.api_url, "ARDIS_AIRFLOW_USERNAME": ACCOUNT,
                 "ARDIS_AIRFLOW_PASSWORD": self.password}
+
+    def login(self, account: str = ACCOUNT) -> str:
+        """A token for one of this stack's accounts (``POST /auth/token``), as a script or the UI gets one."""
+        body = json.dumps({"username": account, "password": self.passwords[account]}).encode()
+        request = urllib.request.Request(f"{self.api_url}/auth/token", data=body, method="POST",
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return str(json.loads(response.read())["access_token"])
+        except (urllib.error.URLError, OSError, ValueError, KeyError) as e:
+            raise ArdisError(f"Airflow refused the login of {account}: {e}") from e
 
     def cli(self, *args: str, check: bool = True, timeout: float = 180) -> str:
         """Run an ``airflow`` CLI command against this installation; its stdout."""

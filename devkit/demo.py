@@ -51,8 +51,9 @@ from distribution.models import (Granule, GranuleStatus, MediaType, Order, PdrRe
                                  RequestFile)
 from distribution.ingest.pdr import render_pdr
 from distribution.ingest.providers import ProviderSpec, add_provider
-from distribution.orders.placing import Contact, Destination, RequestSpec, create_order
+from distribution.orders.placing import Contact, Destination, RequestSpec, create_order, get_order
 from distribution.time import utcnow
+from devkit.portal_client import order_through_portal
 from devkit.peers import PeerUnavailable, free_port, run_ftp_server, run_smbd, run_sshd
 from distribution.cli.setup import RestAirflow
 from distribution.deployment import render_report, run_setup
@@ -60,6 +61,8 @@ from distribution.deployment import render_report, run_setup
 PROVIDER = "DEMO_SIPS"
 PDR_NAME = "DEMO_SIPS.20261201.PDR"
 RUN_TIMEOUT = 600.0
+#: The order portal's demo logins (SimpleAuthManager roles): a data user and an operator.
+PORTAL_LOGINS = {"demo": "user", "operator": "op"}
 
 
 @dataclass
@@ -195,7 +198,7 @@ def _serve_pull_area(stack: ExitStack, settings: Settings) -> None:
 
 
 def _place_orders(settings: Settings, urs: list[str], targets: dict[MediaType, tuple[Destination, Path]],
-                  ) -> list[DemoRequest]:
+                  airflow: AirflowStack) -> list[DemoRequest]:
     contact = Contact(user_id="demo", email="demo.user@example.org", first_name="Demo", last_name="User",
                       organization="Ardis Demo", shipping_address="1616 McCormick Drive\nLandover, MD 20785",
                       checksum_list=True)
@@ -209,10 +212,14 @@ def _place_orders(settings: Settings, urs: list[str], targets: dict[MediaType, t
         specs.append((f"{media.value} to {dest.host}:{dest.directory}",
                       RequestSpec(media, urs[:2], dest, userstring=f"demo {media.value}")))
     for label, spec in specs:
+        portal_order = order_through_portal(airflow.api_url, airflow.login(contact.user_id), contact, spec) \
+            if spec.media_type == MediaType.FTP_PULL else None  # as the demo user would, logged in to Airflow
         with session_scope(settings.database_url) as session:
-            order = create_order(session, settings, contact, [spec], source="demo")
+            order = get_order(session, portal_order) if portal_order else \
+                create_order(session, settings, contact, [spec], source="demo")
             request = order.requests[0]
-            placed.append(DemoRequest(label, str(request.request_id), str(order.order_id), spec.media_type,
+            placed.append(DemoRequest(label + (" (through the order portal)" if portal_order else ""),
+                                      str(request.request_id), str(order.order_id), spec.media_type,
                                       targets.get(spec.media_type, (None, None))[1]))
     return placed
 
@@ -350,7 +357,7 @@ def run_demo(workdir: Path, keep_running: bool = False) -> int:
     skipped: list[str] = []
     with ExitStack() as stack:
         _serve_pull_area(stack, settings)
-        airflow = AirflowStack(workdir / "airflow")
+        airflow = AirflowStack(workdir / "airflow", all_admins=False, accounts=dict(PORTAL_LOGINS))
         _say("preparing Airflow (db migrate)")
         airflow.migrate()
         targets: dict[MediaType, tuple[Destination, Path]] = {}
@@ -391,7 +398,9 @@ def run_demo(workdir: Path, keep_running: bool = False) -> int:
         names = _wait_parsed()
         for line in render_report(run_setup(settings, RestAirflow())).splitlines():  # what ``ardis setup`` does
             _say(f"setup: {line}")
-        _say(f"Airflow is up at {airflow.api_url}")
+        _say(f"Airflow is up at {airflow.api_url}; the order portal at {airflow.api_url}/ardis/portal/ — logins "
+             + ", ".join(f"{name} ({role})" for name, role in PORTAL_LOGINS.items())
+             + f", passwords in {airflow.passwords_file}")
         airflow.cli("dags", "trigger", names["dags"]["pdr_poll"])  # the first poll now, not at the next tick
         urs = _wait_ingest(settings)
         answer = pdr_dir / PDR_NAME.replace(".PDR", ".PAN")
@@ -399,10 +408,11 @@ def run_demo(workdir: Path, keep_running: bool = False) -> int:
         print(answer.read_text(), end="", flush=True)
         if len(urs) != len(SAMPLES):
             raise ArdisError(f"{len(urs)} of {len(SAMPLES)} granules were archived; see {answer}")
-        placed = _place_orders(settings, urs, targets)
+        placed = _place_orders(settings, urs, targets, airflow)
         if subscribed is not None:
             placed.append(_subscription_request(settings, subscribed, push_root / "subscriber"))
-        clerk = Operator(airflow.api_url, list(names["dags"]["media"].values()), shipping_clerk)
+        clerk = Operator(airflow.api_url, list(names["dags"]["media"].values()), shipping_clerk,
+                         login=airflow.login)  # as the stack's ardis account (role op)
         clerk.start()  # plays the operator: loads blank media, confirms the shipments (Airflow's REST API)
         stack.callback(clerk.stop)
         for p in placed:

@@ -4,7 +4,9 @@ An operator answers "Load a blank DVD…" and "Confirm shipment…" in the Airfl
 (Required Actions). The demo and the tests play that operator: a thread polls
 ``GET /api/v2/dags/{dag}/dagRuns/~/hitlDetails`` for steps still waiting and
 ``PATCH``-es each answer, exactly as the UI does. Ardis reaches Airflow only as
-another process here (HTTP), never by importing it.
+another process here (HTTP), never by importing it. It logs in as an Airflow account
+that may answer them (``login`` gives a token, e.g. ``AirflowStack.login``), so the
+demo needs no ``simple_auth_manager_all_admins``.
 
 It answers as soon as a step waits (``min_age`` 0), as a quick person would: an
 answer that races the scheduler is not lost (the plugin's ``hitl`` module), so no delay
@@ -44,17 +46,22 @@ class Waiting:
 Decide = Callable[[Waiting], tuple[list[str], dict[str, Any]] | None]
 
 
-def _call(url: str, method: str = "GET", body: dict[str, Any] | None = None) -> Any:
+#: Gives a token for Airflow's API (None: send none, for an Airflow with ``simple_auth_manager_all_admins``).
+Login = Callable[[], str]
+
+
+def _call(url: str, method: str = "GET", body: dict[str, Any] | None = None, token: str | None = None) -> Any:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read() or b"null")
 
 
-def waiting(api_url: str, dag_id: str) -> list[Waiting]:
+def waiting(api_url: str, dag_id: str, token: str | None = None) -> list[Waiting]:
     """The steps of ``dag_id`` that wait for an answer now."""
     query = urllib.parse.urlencode({"response_received": "false", "limit": 100})
-    found = _call(f"{api_url}/api/v2/dags/{dag_id}/dagRuns/~/hitlDetails?{query}")
+    found = _call(f"{api_url}/api/v2/dags/{dag_id}/dagRuns/~/hitlDetails?{query}", token=token)
     steps = []
     for item in found.get("hitl_details", []):
         ti = item.get("task_instance") or {}
@@ -67,36 +74,46 @@ def waiting(api_url: str, dag_id: str) -> list[Waiting]:
     return steps
 
 
-def answer(api_url: str, step: Waiting, chosen: list[str], params: dict[str, Any]) -> None:
+def answer(api_url: str, step: Waiting, chosen: list[str], params: dict[str, Any], token: str | None = None) -> None:
     path = (f"/api/v2/dags/{step.dag_id}/dagRuns/{urllib.parse.quote(step.run_id, safe='')}"
             f"/taskInstances/{step.task_id}/{step.map_index}/hitlDetails")
-    _call(api_url + path, "PATCH", {"chosen_options": chosen, "params_input": params})
+    _call(api_url + path, "PATCH", {"chosen_options": chosen, "params_input": params}, token)
 
 
 class Operator(threading.Thread):
     """A stand-in operator: answers every waiting step of the given DAGs with ``decide`` until stopped."""
 
     def __init__(self, api_url: str, dag_ids: Iterable[str], decide: Decide, interval: float = 1.0,
-                 min_age: float = 0.0) -> None:
+                 min_age: float = 0.0, login: Login | None = None) -> None:
         super().__init__(name="hitl-operator", daemon=True)
         self.api_url, self.dag_ids, self.decide, self.interval = api_url, list(dag_ids), decide, interval
+        self.login, self._token = login, None
         self.min_age = timedelta(seconds=min_age)
         self.answered: list[tuple[Waiting, list[str], dict[str, Any]]] = []
         self._halt = threading.Event()
 
     def run(self) -> None:
         while not self._halt.wait(self.interval):
+            try:
+                token = self._token = self._token or (self.login() if self.login else None)
+            except Exception as e:  # noqa: BLE001 - Airflow not up yet, or refused: log in at the next poll
+                log.debug("HITL login: %s", e)
+                continue
             for dag_id in self.dag_ids:
                 try:
-                    for step in waiting(self.api_url, dag_id):
+                    for step in waiting(self.api_url, dag_id, token):
                         if step.created_at is not None and datetime.now(UTC) - step.created_at < self.min_age:
                             continue
                         decision = self.decide(step)
                         if decision is None:
                             continue
-                        answer(self.api_url, step, *decision)
+                        answer(self.api_url, step, *decision, token=token)
                         self.answered.append((step, *decision))
                         log.info("answered %s %s[%s]: %s", step.run_id, step.task_id, step.map_index, decision[0])
+                except urllib.error.HTTPError as e:
+                    if e.code == 401:
+                        self._token = None  # expired: log in again at the next poll
+                    log.debug("HITL poll of %s: %s", dag_id, e)
                 except (urllib.error.URLError, OSError, ValueError, KeyError) as e:
                     log.debug("HITL poll of %s: %s", dag_id, e)
 

@@ -16,10 +16,17 @@ def _web_app() -> Any:
 
 
 class ArdisPlugin(AirflowPlugin):
-    """Ardis's web app at ``/ardis`` (``ardis_airflow.web``), and the listener that records
+    """Ardis's web app at ``/ardis`` (``ardis_airflow.web``; the order portal under ``/ardis/portal/``), and the listener that records
     operators' answers to Ardis's steps in Ardis's database as Airflow stores them."""
 
     name = "ardis"
+    #: The order portal's pages in Airflow's navigation (they open inside the UI; ``ardis_airflow.web.portal``).
+    external_views = [
+        {"name": "Search and order", "href": "/ardis/portal/", "url_route": "ardis-portal", "category": "Ardis",
+         "destination": "nav"},
+        {"name": "Orders", "href": "/ardis/portal/orders", "url_route": "ardis-orders", "category": "Ardis",
+         "destination": "nav"},
+    ]
 
     @property  # type: ignore[override]
     def fastapi_apps(self) -> list[dict[str, Any]]:

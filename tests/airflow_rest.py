@@ -26,6 +26,10 @@ from devkit.airflow_stack import AirflowStack
 
 
 
+#: The order portal's test logins (SimpleAuthManager roles): two data users and an operator.
+PORTAL_ACCOUNTS = {"alice": "user", "bob": "user", "olga": "op"}
+
+
 def migrate_airflow_db() -> str:
     """Migrate this session's Airflow metadata DB (SQLite under AIRFLOW_HOME)."""
     airflow = Path(sys.executable).parent / "airflow"
@@ -96,12 +100,19 @@ class AirflowRest:
         assert status in expect, (method, path, status, raw[:300])
         return json.loads(raw) if raw else None
 
-    def _login(self) -> str:
-        env = self.client_env()
-        status, raw = _http(self.url + "/auth/token", "POST", {"username": env["ARDIS_AIRFLOW_USERNAME"],
-                                                               "password": env["ARDIS_AIRFLOW_PASSWORD"]}, None)
+    def password(self, username: str) -> str:
+        """The password of a SimpleAuthManager account of this server (``ardis`` or a PORTAL_ACCOUNTS one)."""
+        return self.stack.passwords[username]
+
+    def login(self, username: str) -> str:
+        """A token for the account, from ``POST /auth/token`` as a script would get it."""
+        status, raw = _http(self.url + "/auth/token", "POST",
+                            {"username": username, "password": self.password(username)}, None)
         assert status == 201, raw
         return str(json.loads(raw)["access_token"])
+
+    def _login(self) -> str:
+        return self.login(self.client_env()["ARDIS_AIRFLOW_USERNAME"])
 
 
 def _http(url: str, method: str, body: dict[str, Any] | None, token: str | None) -> tuple[int, bytes]:
@@ -126,7 +137,7 @@ def serve_airflow(work: Path) -> Iterator[AirflowRest]:
     sync_ardis_dags()
     home, url = work / "ardis", f"sqlite:///{work / 'ardis.db'}"
     db.upgrade(url)
-    stack = AirflowStack(Path(os.environ["AIRFLOW_HOME"]), all_admins=False,
+    stack = AirflowStack(Path(os.environ["AIRFLOW_HOME"]), all_admins=False, accounts=dict(PORTAL_ACCOUNTS),
                          extra_env={"ARDIS_HOME": str(home), "ARDIS_DATABASE_URL": url})
     stack.start(work / "logs", components=("api-server",))
     try:

@@ -11,4 +11,5 @@
 * pull_server.py — the read-only FTP server of FtpPull
 * destinations.py — which host a push may reach (subscriptions and orders share it)
 * housekeeping.py — expire pull areas and staging
+* queries.py — a user's orders and one order's page, for the portal (owners and operators)
 """

@@ -47,7 +47,7 @@ def airflow_api(airflow_db: str, tmp_path_factory: pytest.TempPathFactory) -> An
     """
     from devkit.airflow_stack import AirflowStack
 
-    stack = AirflowStack(Path(os.environ["AIRFLOW_HOME"]))
+    stack = AirflowStack(Path(os.environ["AIRFLOW_HOME"]), all_admins=False)  # answers log in (stack.login)
     stack.create_pools({pool: 1 for pool in (*POOLS.values(), DELIVERY_POOL)})
     stack.start(tmp_path_factory.mktemp("airflow-api-logs"), components=("api-server",))
     try:

@@ -38,7 +38,7 @@ def _order(settings: Settings, tmp_path: Path, media: MediaType) -> str:
 
 
 def _run(dagbag: Any, api: Any, dag_id: str, request_id: str, decide: Any = shipping_clerk) -> tuple[Any, Operator]:
-    operator = Operator(api.api_url, [dag_id], decide, interval=0.5, min_age=0)  # dag.test(): no executor race
+    operator = Operator(api.api_url, [dag_id], decide, interval=0.5, min_age=0, login=api.login)  # dag.test(): no executor race
     operator.start()
     try:
         return run_dag(dagbag, dag_id, {"request_id": request_id}), operator

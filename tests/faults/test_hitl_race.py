@@ -73,12 +73,13 @@ def test_answers_at_any_moment_complete_the_run(tmp_path: Path, monkeypatch: pyt
         urs = [granule_ur(g, settings) for g in load_samples(session, settings, tmp_path / "in", scale=1 / 64)]
         request_ids = [str(create_order(session, settings, USER, [RequestSpec(MediaType.DLT, urs[:1])])
                            .requests[0].request_id) for _ in DELAYS]
-    stack = AirflowStack(tmp_path / "airflow", extra_env=ardis_env)
+    stack = AirflowStack(tmp_path / "airflow", extra_env=ardis_env, all_admins=False)
     stack.migrate()
     stack.create_pools({POOLS["optical"]: 1, POOLS["tape"]: len(DELAYS)})
     stack.start(tmp_path / "logs")
     delay_of = {request_run_id(rid): delay for rid, delay in zip(request_ids, DELAYS, strict=True)}
-    clerk = Operator(stack.api_url, [MEDIA_DAGS["tape"]], _late_answers(delay_of), interval=0.1, min_age=0)
+    clerk = Operator(stack.api_url, [MEDIA_DAGS["tape"]], _late_answers(delay_of), interval=0.1, min_age=0,
+                     login=stack.login)
     clerk.start()
     try:
         stack.wait_ready([MEDIA_DAGS["tape"]])

@@ -89,18 +89,29 @@ def _run_for(request_id: str, media_id: str | None) -> tuple[str, str, dict[str,
              responses={200: {"model": RunAnswer, "description": "the run exists already"}})
 def start_run(request_id: str, user: CurrentUser, body: RunBody | None = None) -> Any:
     """Start the request's run now (idempotent); 403 if the user may not run its DAG."""
-    dag_id, run_id, conf, note = _run_for(request_id, (body or RunBody()).media_id)
+    answer = trigger_run(request_id, user, (body or RunBody()).media_id)
+    if answer.status == "exists":
+        return JSONResponse(answer.model_dump(), status_code=status.HTTP_200_OK)
+    return answer
+
+
+def trigger_run(request_id: str, user: Any, media_id: str | None = None) -> RunAnswer:
+    """Start the request's run (or a bad volume's rewrite) as ``user``; status "triggered" or "exists".
+
+    HTTPException 404 (no such request or volume), 403 (the user may not run the DAG), 503 (not parsed yet).
+    """
+    dag_id, run_id, conf, note = _run_for(request_id, media_id)
     if not may_run(user, dag_id):
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"you may not start runs of {dag_id}")
     answer = RunAnswer(request_id=conf["request_id"], dag_id=dag_id, run_id=run_id, status="exists")
     with create_session() as session:
         if session.scalar(select(DagRun.id).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id)):
-            return JSONResponse(answer.model_dump(), status_code=status.HTTP_200_OK)
+            return answer
     try:
         trigger_dag(dag_id, triggered_by=DagRunTriggeredByType.REST_API, triggering_user_name=user.get_name(),
                     run_id=run_id, conf=conf, note=note)
     except DagRunAlreadyExists:  # another caller was quicker
-        return JSONResponse(answer.model_dump(), status_code=status.HTTP_200_OK)
+        return answer
     except DagNotFound as e:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
                             f"{dag_id} is not parsed yet; the dispatcher starts the run") from e

@@ -1,0 +1,234 @@
+"""Searching the inventory: what the order portal (and scripts through its API) ask of the archive.
+
+A search names any of: a collection (``ShortName.VVV``), a time range (a granule
+matches when its [begin, end] overlaps it), free text (a part of the
+LocalGranuleID, or a UR), and a qualifier in the subscription qualifier language
+(``QAPercentMissingData < 50 AND DayNightFlag = "Day"``, ``BoundingRectangle
+OVERLAPS (…)``; ``distribution.subscriptions.qualifiers``). Results are newest
+first, one page at a time, with a count.
+
+Data rights: a granule whose ``public_release_date`` lies in the future is
+proprietary and shown only to members of its ``owner_group`` (and to operators,
+who pass ``groups=None``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timezone
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from distribution.inventory.archive import find_granule, granule_ur
+from distribution.config import Settings
+from distribution.errors import NotFound, UserError
+from distribution.identifiers import parse_esdt, parse_ur
+from distribution.models import Collection, Granule
+from distribution.subscriptions.dispatch import granule_metadata
+from distribution.subscriptions.qualifiers import Qualifier, evaluate, parse_qualifier
+from distribution.time import utcnow
+
+__all__ = ["FieldErrors", "GranuleSummary", "SearchPage", "SearchQuery", "collections", "granule_detail",
+           "parse_search", "search_granules", "user_groups", "visible_granule"]
+
+PAGE_SIZES = (10, 25, 50, 100)
+#: How many granules a qualifier search reads at most (the qualifier is applied to each in turn).
+QUALIFIER_SCAN_LIMIT = 20_000
+
+
+class FieldErrors(UserError):
+    """Form input refused, with a message per field (``errors``: field name → message)."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    collection: str = ""
+    begin: datetime | None = None
+    end: datetime | None = None
+    text: str = ""
+    qualifier: Qualifier | None = None
+    page: int = 1
+    page_size: int = 25
+
+
+@dataclass(frozen=True)
+class GranuleSummary:
+    ur: str
+    collection: str
+    local_granule_id: str
+    begin: datetime | None
+    end: datetime | None
+    inserted: datetime
+    files: int
+    size: int
+    proprietary_until: date | None
+
+
+@dataclass
+class SearchPage:
+    query: SearchQuery
+    granules: list[GranuleSummary] = field(default_factory=list)
+    total: int = 0
+    #: True when a qualifier search stopped after QUALIFIER_SCAN_LIMIT granules (the total is a lower bound).
+    truncated: bool = False
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.query.page_size))
+
+
+def _moment(text: str, end_of_day: bool) -> datetime:
+    """An ISO date or date/time; naive times are UTC (as the inventory's), a zone is converted to UTC."""
+    text = text.strip()
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            return datetime.combine(day, time.max if end_of_day else time.min)
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as e:
+        raise UserError("a date (2002-03-19) or date and time (2002-03-19T14:28:00)") from e
+    return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def parse_search(fields: Mapping[str, str]) -> SearchQuery:
+    """A search from form fields (``collection``, ``begin``, ``end``, ``text``, ``qualifier``, ``page``,
+    ``page_size``); FieldErrors names each field that is wrong."""
+    errors: dict[str, str] = {}
+    collection = fields.get("collection", "").strip()
+    if collection:
+        try:
+            parse_esdt(collection)
+        except UserError as e:
+            errors["collection"] = str(e)
+    moments: dict[str, datetime | None] = {"begin": None, "end": None}
+    for name in moments:
+        if value := fields.get(name, "").strip():
+            try:
+                moments[name] = _moment(value, end_of_day=name == "end")
+            except UserError as e:
+                errors[name] = str(e)
+    if moments["begin"] and moments["end"] and moments["begin"] > moments["end"]:
+        errors["end"] = "the end is before the beginning"
+    qualifier = None
+    if text := fields.get("qualifier", "").strip():
+        try:
+            qualifier = parse_qualifier(text)
+        except UserError as e:
+            errors["qualifier"] = str(e)
+    free = fields.get("text", "").strip()
+    if len(free) > 200:
+        errors["text"] = "at most 200 characters"
+    try:
+        page = max(1, int(fields.get("page") or 1))
+        size = int(fields.get("page_size") or 25)
+    except ValueError:
+        errors["page"] = "a whole number"
+        page, size = 1, 25
+    if errors:
+        raise FieldErrors(errors)
+    return SearchQuery(collection.upper() if collection else "", moments["begin"], moments["end"], free,
+                       qualifier, page, size if size in PAGE_SIZES else 25)
+
+
+def user_groups(text: str) -> set[str]:
+    """A user's groups as recorded (comma or blank separated)."""
+    return {g for g in text.replace(",", " ").split() if g}
+
+
+def _visible(groups: set[str] | None) -> list[object]:
+    if groups is None:
+        return []
+    today = utcnow().date()
+    public = or_(Granule.public_release_date.is_(None), Granule.public_release_date <= today)
+    return [or_(public, Granule.owner_group.in_(sorted(groups)))] if groups else [public]
+
+
+def _filtered(query: SearchQuery, groups: set[str] | None) -> Select[tuple[Granule]]:
+    stmt = select(Granule).join(Collection).where(*_visible(groups))
+    if query.collection:
+        short, version = parse_esdt(query.collection)
+        stmt = stmt.where(func.upper(Collection.short_name) == short.upper(), Collection.version_id == version)
+    if query.begin:
+        stmt = stmt.where(or_(Granule.end_time >= query.begin,
+                              Granule.end_time.is_(None) & (Granule.begin_time >= query.begin)))
+    if query.end:
+        stmt = stmt.where(Granule.begin_time <= query.end)
+    if query.text:
+        ids = []
+        if query.text.startswith(("UR:", "SC:")):
+            try:
+                ids.append(Granule.id == parse_ur(query.text).db_id)
+            except UserError:
+                ids.append(Granule.id == -1)
+        pattern = "%" + query.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(or_(Granule.local_granule_id.ilike(pattern, escape="\\"), *ids))
+    return stmt
+
+
+def _summary(granule: Granule, settings: Settings) -> GranuleSummary:
+    today = utcnow().date()
+    until = granule.public_release_date if granule.public_release_date and granule.public_release_date > today \
+        else None
+    return GranuleSummary(granule_ur(granule, settings), granule.collection.esdt, granule.local_granule_id or "",
+                          granule.begin_time, granule.end_time, granule.inserted_at, len(granule.files),
+                          sum(f.size for f in granule.files), until)
+
+
+def search_granules(session: Session, settings: Settings, query: SearchQuery,
+                    groups: set[str] | None) -> SearchPage:
+    """One page of the granules ``query`` finds that a member of ``groups`` may see (None: every granule)."""
+    stmt = _filtered(query, groups)
+    newest = stmt.order_by(Granule.inserted_at.desc(), Granule.id.desc())
+    offset = (query.page - 1) * query.page_size
+    page = SearchPage(query)
+    if query.qualifier is None:
+        page.total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        rows = session.scalars(newest.options(selectinload(Granule.files), selectinload(Granule.collection))
+                               .offset(offset).limit(query.page_size)).all()
+        page.granules = [_summary(g, settings) for g in rows]
+        return page
+    matched: list[Granule] = []
+    scanned = 0
+    for granule in session.scalars(newest.limit(QUALIFIER_SCAN_LIMIT).execution_options(yield_per=500)):
+        scanned += 1
+        if evaluate(query.qualifier, granule_metadata(granule)):
+            matched.append(granule)
+    page.truncated = scanned >= QUALIFIER_SCAN_LIMIT
+    page.total = len(matched)
+    page.granules = [_summary(g, settings) for g in matched[offset:offset + query.page_size]]
+    return page
+
+
+def visible_granule(session: Session, reference: str, groups: set[str] | None) -> Granule:
+    """The granule a UR (or ESDT:LocalGranuleID) names, if a member of ``groups`` may see it; NotFound otherwise
+    (a proprietary granule is not told apart from a missing one)."""
+    granule = find_granule(session, reference)
+    if groups is not None and session.scalar(select(Granule.id).where(Granule.id == granule.id,
+                                                                      *_visible(groups))) is None:
+        raise NotFound(f"no granule {reference.strip()}")
+    return granule
+
+
+def granule_detail(session: Session, settings: Settings, reference: str, groups: set[str] | None) -> dict[str, object]:
+    """What the granule page shows: identity, dates, bounding box, attributes and files."""
+    g = visible_granule(session, reference, groups)
+    summary = _summary(g, settings)
+    return {
+        "summary": summary,
+        "box": {"west": g.west, "east": g.east, "north": g.north, "south": g.south},
+        "attributes": dict(sorted((g.attributes or {}).items())),
+        "version": g.granule_version,
+        "files": [{"name": f.name, "type": f.file_type, "size": f.size,
+                   "checksum": f"{f.checksum_type}:{f.checksum_value}" if f.checksum_type else ""} for f in g.files],
+    }
+
+
+def collections(session: Session) -> list[str]:
+    """Every collection's ESDT, sorted."""
+    return sorted(c.esdt for c in session.scalars(select(Collection)))

@@ -1,0 +1,85 @@
+"""Inventory search for the portal (``distribution.inventory.catalog``)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from distribution.inventory.archive import granule_ur
+from distribution.inventory.catalog import FieldErrors, granule_detail, parse_search, search_granules, user_groups
+from distribution.config import Settings
+from distribution.db import session_scope
+from devkit.sample_data import load_samples
+from distribution.errors import NotFound
+from distribution.models import Granule
+from distribution.time import utcnow
+
+
+def _archive(settings: Settings, tmp_path: Path) -> list[str]:
+    with session_scope(settings.database_url) as session:
+        return [granule_ur(g, settings) for g in load_samples(session, settings, tmp_path / "in", scale=1 / 256)]
+
+
+def _search(settings: Settings, groups: set[str] | None = None, **fields: str) -> tuple[list[str], int]:
+    with session_scope(settings.database_url) as session:
+        page = search_granules(session, settings, parse_search(fields), groups)
+        return [g.local_granule_id for g in page.granules], page.total
+
+
+def test_search_by_collection_time_text_and_qualifier(settings: Settings, tmp_path: Path) -> None:
+    _archive(settings, tmp_path)
+    everything, total = _search(settings)
+    assert total == 4 and len(everything) == 4
+    assert everything[0].startswith("MOD13A1")  # newest first
+    assert _search(settings, collection="ast_l1bt.001")[1] == 2
+    # The samples begin an hour apart from 2002-05-03T11:00 and last five minutes.
+    assert _search(settings, begin="2002-05-03T12:02", end="2002-05-03T13:01")[0] == [
+        "AST_L1BT_00305042002163000_13684", "AST_L1BT_00305042002163000_13683"]
+    assert _search(settings, end="2002-05-02")[1] == 0
+    assert _search(settings, text="13684")[0] == ["AST_L1BT_00305042002163000_13684"]
+    assert _search(settings, text="a%")[1] == 0  # LIKE wildcards are plain text
+    with session_scope(settings.database_url) as session:
+        flags = [{k.lower(): v for k, v in g.attributes.items()}["daynightflag"] for g in session.query(Granule)]
+    night = sum(1 for flag in flags if flag.lower() == "night")
+    assert 0 < night < 4
+    assert _search(settings, qualifier='DayNightFlag = "night"')[1] == night
+    assert _search(settings, qualifier='DayNightFlag = "night"', collection="MOD09GHK.003")[1] <= 1
+    names, total = _search(settings, page_size="10", page="2")
+    assert (names, total) == ([], 4)
+
+
+def test_search_by_ur(settings: Settings, tmp_path: Path) -> None:
+    urs = _archive(settings, tmp_path)
+    assert _search(settings, text=urs[1])[0] == ["AST_L1BT_00305042002163000_13683"]
+    assert _search(settings, text="UR:nonsense")[1] == 0
+
+
+def test_bad_search_fields_are_named() -> None:
+    with pytest.raises(FieldErrors) as caught:
+        parse_search({"collection": "nodot", "begin": "yesterday", "end": "2002-01-01",
+                      "qualifier": "A = 1 OR B = 2", "page": "x"})
+    assert set(caught.value.errors) == {"collection", "begin", "qualifier", "page"}
+    with pytest.raises(FieldErrors) as caught:
+        parse_search({"begin": "2002-02-01", "end": "2002-01-01"})
+    assert set(caught.value.errors) == {"end"}
+
+
+def test_proprietary_granules_only_for_their_group(settings: Settings, tmp_path: Path) -> None:
+    urs = _archive(settings, tmp_path)
+    with session_scope(settings.database_url) as session:
+        granules = session.query(Granule).order_by(Granule.id).all()
+        granules[0].public_release_date = utcnow().date() + timedelta(days=30)
+        granules[0].owner_group = "pi-team"
+        granules[1].public_release_date = date(2001, 1, 1)  # released: public
+        granules[1].owner_group = "other"
+    assert _search(settings, groups=set())[1] == 3
+    assert _search(settings, groups=user_groups("x, pi-team"))[1] == 4
+    assert _search(settings, groups=None)[1] == 4  # an operator
+    with session_scope(settings.database_url) as session:
+        with pytest.raises(NotFound):
+            granule_detail(session, settings, urs[0], set())
+        detail = granule_detail(session, settings, urs[0], {"pi-team"})
+        assert detail["summary"].proprietary_until is not None  # type: ignore[attr-defined]
+        assert [f["type"] for f in detail["files"]] == ["SCIENCE", "METADATA"]  # type: ignore[index]
