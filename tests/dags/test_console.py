@@ -19,6 +19,17 @@ CONSOLE_PATHS = ("/ardis/console", "/ardis/console/api/media/optical", "/ardis/c
                  "/ardis/console/api/orders", "/ardis/console/api/ingest")
 
 
+def built_volume(settings: Settings, tmp_path: Path) -> tuple[str, str]:
+    """A DVD request staged and verified, its one volume built: waiting for a blank disc."""
+    request_id = _order(settings, tmp_path, MediaType.DVD)
+    delivery.begin_request(settings, request_id, "test")
+    delivery.stage_request(settings, request_id)
+    delivery.verify_request(settings, request_id)
+    [media_id] = production.plan_request(settings, request_id)
+    production.build_volume(settings, media_id)
+    return request_id, media_id
+
+
 def test_users_and_viewers_get_403(airflow_app: Any) -> None:  # noqa: F811
     for role in ("viewer", "user"):
         for path in CONSOLE_PATHS:
@@ -39,12 +50,7 @@ def test_a_browser_without_login_goes_to_the_login_page(airflow_app: Any) -> Non
 
 def test_an_operator_sees_the_queue_orders_and_ingest(airflow_app: Any, sqlite_settings: Settings,  # noqa: F811
                                                       tmp_path: Path) -> None:
-    request_id = _order(sqlite_settings, tmp_path, MediaType.DVD)
-    delivery.begin_request(sqlite_settings, request_id, "test")
-    delivery.stage_request(sqlite_settings, request_id)
-    delivery.verify_request(sqlite_settings, request_id)
-    [media_id] = production.plan_request(sqlite_settings, request_id)
-    production.build_volume(sqlite_settings, media_id)
+    request_id, media_id = built_volume(sqlite_settings, tmp_path)
     for role in ("op", "admin"):
         media = airflow_app.get("/ardis/console/api/media/optical", headers=_bearer(role))
         assert media.status_code == 200, media.text

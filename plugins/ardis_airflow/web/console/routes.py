@@ -94,7 +94,9 @@ def console_page(request: Request, user: Operator, where: overview.OrderFilter =
     """The console: the drives and queue of each kind, every order, ingest at a glance."""
     context = {"user": user.get_name(), "media": [media_view(kind) for kind in MEDIA_DAGS],
                "orders": orders_view(where), "ingest": ingest_view(), "stages": STAGE_TITLES,
-               "states": [s.value for s in RequestState], "methods": [m.value for m in MediaType]}
+               "states": [s.value for s in RequestState], "methods": [m.value for m in MediaType],
+               "where": {"state": where.state.value if where.state else "", "method": where.method.value if where.method
+                         else "", "user_id": where.user_id, "collection": where.collection}}
     return templates.TemplateResponse(request, "console.html", context)
 
 
