@@ -10,7 +10,7 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
-from ardis_airflow.web import api, portal
+from ardis_airflow.web import api, console, portal
 from ardis_airflow.web.portal import api as portal_api
 from ardis_airflow.web.security import current_user
 
@@ -19,11 +19,12 @@ PREFIX = "/ardis"
 
 
 async def _login_instead(request: Request, exc: Exception) -> Response:
-    """A portal page asked for without a (valid) login goes to Airflow's login page, then comes back."""
+    """A portal or console page asked for without a (valid) login goes to Airflow's login page, then comes back."""
     assert isinstance(exc, HTTPException)
     path = request.url.path[len(request.scope.get("root_path", "")):]
-    if request.method == "GET" and path.startswith(portal.BASE + "/") and not path.startswith(portal.BASE + "/static/") \
-            and (exc.status_code == 401 or exc.detail == "Invalid JWT token"):
+    page = (path.startswith(portal.BASE + "/") and not path.startswith(portal.BASE + "/static/")) \
+        or (console.is_page(path) and "text/html" in request.headers.get("accept", ""))  # not its JSON callers
+    if request.method == "GET" and page and (exc.status_code == 401 or exc.detail == "Invalid JWT token"):
         next_url = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(get_auth_manager().get_url_login(next_url=next_url), status_code=303)
     return await http_exception_handler(request, exc)
@@ -37,6 +38,7 @@ def create_app() -> FastAPI:
     app.include_router(portal_api.router, prefix="/api", dependencies=[Depends(current_user)])
     app.include_router(portal.router, prefix=portal.BASE, dependencies=[Depends(current_user)])
     app.add_exception_handler(HTTPException, _login_instead)
+    console.install(app)
 
     @app.get("/api/openapi.json", dependencies=[Depends(current_user)], include_in_schema=False)
     def openapi() -> dict[str, Any]:
