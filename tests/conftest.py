@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -31,9 +32,15 @@ def pytest_configure(config: pytest.Config) -> None:
     the tests, never by ``ardis order create`` (no ``ARDIS_AIRFLOW_URL`` unless a test sets it).
     """
     home = Path(tempfile.mkdtemp(prefix="ardis-airflow-"))
+    # one JWT secret for this process's auth manager and the api-servers started on this home (they read the
+    # file), so a token made in-process is good everywhere, whichever test first asks for the auth manager
+    secret = home / "jwt-secret"
+    secret.write_text(secrets.token_hex(32))
+    secret.chmod(0o600)
     os.environ.update(
         {
             **airflow_home_settings(home),
+            "AIRFLOW__API_AUTH__JWT_SECRET": secret.read_text(),
             "ARDIS_RETRY_DELAY_SECONDS": "1",
             "ARDIS_RETRIES": "2",
         }

@@ -71,4 +71,4 @@ def test_an_operator_sees_the_queue_orders_and_ingest(airflow_app: Any, sqlite_s
 def test_the_console_is_in_airflows_navigation(airflow_app: Any) -> None:  # noqa: F811
     plugins = airflow_app.get("/api/v2/plugins", headers=_bearer("admin")).json()["plugins"]
     [ardis] = [p for p in plugins if p["name"] == "ardis"]
-    assert [(v["name"], v["href"]) for v in ardis["external_views"]] == [("Ardis console", "/ardis/console")]
+    assert ("Operator console", "/ardis/console") in [(v["name"], v["href"]) for v in ardis["external_views"]]
