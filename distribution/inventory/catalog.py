@@ -5,7 +5,8 @@ matches when its [begin, end] overlaps it), free text (a part of the
 LocalGranuleID, or a UR), and a qualifier in the subscription qualifier language
 (``QAPercentMissingData < 50 AND DayNightFlag = "Day"``, ``BoundingRectangle
 OVERLAPS (…)``; ``distribution.subscriptions.qualifiers``). Results are newest
-first, one page at a time, with a count.
+first, one page at a time, with a count; the newest version of each granule unless every version
+is asked for (``versions=all``).
 
 Data rights: a granule whose ``public_release_date`` lies in the future is
 proprietary and shown only to members of its ``owner_group`` (and to operators,
@@ -18,8 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 
-from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from distribution.inventory.archive import find_granule, granule_ur
 from distribution.config import Settings
@@ -55,6 +56,8 @@ class SearchQuery:
     qualifier: Qualifier | None = None
     page: int = 1
     page_size: int = 25
+    #: Every version of a granule (``versions=all``); by default only the newest of each (ICD: none is deleted)
+    all_versions: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,7 @@ def _moment(text: str, end_of_day: bool) -> datetime:
 
 def parse_search(fields: Mapping[str, str]) -> SearchQuery:
     """A search from form fields (``collection``, ``begin``, ``end``, ``text``, ``qualifier``, ``page``,
-    ``page_size``); FieldErrors names each field that is wrong."""
+    ``page_size``, ``versions=all``); FieldErrors names each field that is wrong."""
     errors: dict[str, str] = {}
     collection = fields.get("collection", "").strip()
     if collection:
@@ -133,7 +136,8 @@ def parse_search(fields: Mapping[str, str]) -> SearchQuery:
     if errors:
         raise FieldErrors(errors)
     return SearchQuery(collection.upper() if collection else "", moments["begin"], moments["end"], free,
-                       qualifier, page, size if size in PAGE_SIZES else 25)
+                       qualifier, page, size if size in PAGE_SIZES else 25,
+                       all_versions=fields.get("versions", "").strip().lower() == "all")
 
 
 def user_groups(text: str) -> set[str]:
@@ -151,6 +155,11 @@ def _visible(groups: set[str] | None) -> list[object]:
 
 def _filtered(query: SearchQuery, groups: set[str] | None) -> Select[tuple[Granule]]:
     stmt = select(Granule).join(Collection).where(*_visible(groups))
+    if not query.all_versions:  # the newest version of each LocalGranuleID
+        newer = aliased(Granule)
+        stmt = stmt.where(~exists().where(newer.collection_id == Granule.collection_id,
+                                          newer.local_granule_id == Granule.local_granule_id,
+                                          newer.granule_version > Granule.granule_version))
     if query.collection:
         short, version = parse_esdt(query.collection)
         stmt = stmt.where(func.upper(Collection.short_name) == short.upper(), Collection.version_id == version)

@@ -83,3 +83,17 @@ def test_proprietary_granules_only_for_their_group(settings: Settings, tmp_path:
         detail = granule_detail(session, settings, urs[0], {"pi-team"})
         assert detail["summary"].proprietary_until is not None  # type: ignore[attr-defined]
         assert [f["type"] for f in detail["files"]] == ["SCIENCE", "METADATA"]  # type: ignore[index]
+
+
+def test_the_newest_version_unless_every_version_is_asked_for(settings: Settings, tmp_path: Path) -> None:
+    """ICD: no version is ever deleted; a search shows the newest of each granule, ``versions=all`` every one."""
+    first = _archive(settings, tmp_path / "v1")
+    again = _archive(settings, tmp_path / "v2")  # the same LocalGranuleIDs archived again: version 2 of each
+    assert set(first).isdisjoint(again)
+    names, total = _search(settings)
+    assert total == 4 and len(set(names)) == 4
+    with session_scope(settings.database_url) as session:
+        shown = search_granules(session, settings, parse_search({}), None).granules
+        assert {g.ur for g in shown} == set(again)
+    assert _search(settings, versions="all")[1] == 8
+    assert _search(settings, text="13684")[0] == ["AST_L1BT_00305042002163000_13684"]
