@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import ftplib
 import hashlib
 import json
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -14,38 +12,18 @@ import pytest
 from distribution.archive import granule_ur
 from distribution.config import Settings
 from distribution.db import session_scope
-from distribution.ftpserver import build_pull_server, load_or_create_secret, pull_password
 from distribution.models import Granule, GranuleEvent, MediaType, RequestState
 from distribution.orders import Contact, RequestSpec, create_order, get_request
 from distribution.products import pipeline
 from distribution.products.models import ProductState
 from tests.dags.conftest import run_dag, task_states
+from tests.ftp_pull import pull
 from tests.unit.products.fits_files import listing3
 from tests.unit.products.test_golden import EXPECTED_CARDS, header_cards
 
 pytestmark = pytest.mark.dags
 
 STEPS = ["begin", "fetch", "merge", "archive", "outcome"]
-
-
-def _pull(settings: Settings, login: str, ftp_dir: str) -> dict[str, bytes]:
-    server = build_pull_server(settings.pull_root, "127.0.0.1", 0, load_or_create_secret(settings.home))
-    port = server.socket.getsockname()[1]
-    thread = threading.Thread(target=server.serve_forever, kwargs={"handle_exit": False}, daemon=True)
-    thread.start()
-    got: dict[str, bytes] = {}
-    try:
-        with ftplib.FTP() as ftp:
-            ftp.connect("127.0.0.1", port, timeout=10)
-            ftp.login(login, pull_password(load_or_create_secret(settings.home), login))
-            ftp.cwd(ftp_dir)
-            for name in ftp.nlst():
-                chunks: list[bytes] = []
-                ftp.retrbinary(f"RETR {name}", chunks.append)
-                got[name] = b"".join(chunks)
-    finally:
-        server.close_all()
-    return got
 
 
 def test_dp_merge_end_to_end_then_ftp_pull(dagbag: Any, sqlite_settings: Settings, tmp_path: Path,
@@ -81,7 +59,7 @@ def test_dp_merge_end_to_end_then_ftp_pull(dagbag: Any, sqlite_settings: Setting
         request = get_request(session, request_id)
         assert request.state == RequestState.COMPLETE
         login, ftp_dir = str(request.order.order_id), str(request.ftp_dir)
-    pulled = _pull(settings, login, ftp_dir)
+    pulled = pull(settings, login, ftp_dir)
     assert list(pulled) == ["TEST.2021-05-18T14:49:03.905.fits"]
     assert hashlib.md5(pulled["TEST.2021-05-18T14:49:03.905.fits"]).hexdigest() == md5
     assert pulled["TEST.2021-05-18T14:49:03.905.fits"] == archived.read_bytes()
