@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from distribution import cli_ingest, cli_media, cli_products, cli_subscriptions, db
+from distribution import cli_ingest, cli_media, cli_phase3, cli_products, cli_subscriptions, db
 from distribution.config import Settings, load_settings
 from distribution.errors import ArdisError, UserError
 
@@ -234,6 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_media.register(sub)
     cli_subscriptions.register(sub)
     cli_products.register(sub)
+    cli_phase3.register(sub)
 
     demo = sub.add_parser("demo", help="run Ardis end to end on sample data")
     demo.add_argument("--workdir", required=True)
