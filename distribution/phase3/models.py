@@ -18,7 +18,8 @@ from distribution.time import utcnow
 
 
 class ReleaseState(str, enum.Enum):
-    """The seed's "release states": 1. Open, 2. Closed, 3a. Valid, 3b. Error, 4. ToBeArchived, 5. Archived (+ Published)."""
+    """The seed's "release states": 1. Open, 2. Closed, 3a. Valid, 3b. Error, 4. ToBeArchived, 5. Archived;
+    and Published (issue 17)."""
 
     OPEN = "Open"
     CLOSED = "Closed"

@@ -153,6 +153,8 @@ def move(session: Session, release: Phase3Release, to: ReleaseState, actor: Acto
     session.add(Phase3ReleaseEvent(release_id=release.id, from_state=release.state, to_state=to,
                                    actor=actor.name, reason=reason))
     release.state = to
+    if to is S.CLOSED:
+        release.airflow_run_id = None  # each closing gets its validation run
     session.flush()
 
 

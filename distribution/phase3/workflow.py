@@ -24,7 +24,8 @@ from sqlalchemy import select
 from distribution.config import Settings
 from distribution.db import session_scope
 from distribution.errors import PermanentError, UserError
-from distribution.notices.outbox import enqueue_notice
+from distribution.models import Notice, NoticeState
+from distribution.notices.outbox import Transport, enqueue_notice, send_pending
 from distribution.phase3.archiving import validate_area
 from distribution.phase3.areas import report_dir
 from distribution.phase3.models import Phase3Release, ReleaseState
@@ -45,11 +46,20 @@ def close_release(settings: Settings, reference: str, actor: Actor) -> int:
         return release.id
 
 
-def closed_without_run(settings: Settings) -> list[int]:
-    """Closed releases whose validation run has not started."""
+def closed_without_run(settings: Settings) -> list[tuple[int, int]]:
+    """Closed releases whose validation run has not started: (release id, how many times it was closed)."""
     with session_scope(settings.database_url) as session:
-        return list(session.scalars(select(Phase3Release.id).where(
-            Phase3Release.state == S.CLOSED, Phase3Release.airflow_run_id.is_(None)).order_by(Phase3Release.id)))
+        releases = session.scalars(select(Phase3Release).where(
+            Phase3Release.state == S.CLOSED, Phase3Release.airflow_run_id.is_(None)).order_by(Phase3Release.id))
+        return [(r.id, sum(1 for e in r.history if e.to_state is S.CLOSED)) for r in releases]
+
+
+def send_notices(settings: Settings, release_id: int, transport: Transport) -> list[int]:
+    """Send the release's notices not sent yet (validation errors, rejections); returns the ids sent."""
+    with session_scope(settings.database_url) as session:
+        ids = list(session.scalars(select(Notice.id).where(Notice.dedupe_key.like(f"phase3-{release_id}-%"),
+                                                           Notice.state != NoticeState.SENT)))
+    return send_pending(settings.database_url, transport, notice_ids=ids) if ids else []
 
 
 def begin(settings: Settings, release_id: int, run_id: str) -> str:

@@ -141,7 +141,8 @@ def test_update_replaces_one_file_deletes_another_and_keeps_the_old_versions(wor
     publish_release(settings, world.release_id)
     with session_scope(settings.database_url) as session:
         update_id = create_release(session, PI, "196.B-0001", "SURVEY1", "DR1.1", mode="update").id
-        old_paths = [Path(f.archive_path) for g in first.granule_ids for f in session.get(Granule, g).files]  # type: ignore[union-attr]
+        old_paths = [Path(f.archive_path) for g in first.granule_ids
+                     for f in session.get(Granule, g).files]  # type: ignore[union-attr]
 
     def changes(area: Path) -> None:
         science_image(area / "img1.fits", ASSON1="img1.weight.fits", ASSOC1="ANCILLARY.WEIGHTMAP",

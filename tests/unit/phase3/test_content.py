@@ -1,11 +1,18 @@
-"""CONTENT.ESO and CHANGES.USER (seed 000 "updating or superseding a release"): each parse_x reads what render_x wrote."""
+"""CONTENT.ESO and CHANGES.USER (seed 000 "updating or superseding a release"): parse_x reads what render_x wrote."""
 
 from __future__ import annotations
 
 import pytest
 
 from distribution.errors import UserError
-from distribution.phase3.content import Change, ContentLine, parse_changes, parse_content, render_changes, render_content
+from distribution.phase3.content import (
+    Change,
+    ContentLine,
+    parse_changes,
+    parse_content,
+    render_changes,
+    render_content,
+)
 
 
 def test_content_round_trip() -> None:
