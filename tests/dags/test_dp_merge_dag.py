@@ -12,12 +12,12 @@ import pytest
 from distribution.archive import granule_ur
 from distribution.config import Settings
 from distribution.db import session_scope
-from distribution.models import Granule, GranuleEvent, MediaType, RequestState
-from distribution.orders import Contact, RequestSpec, create_order, get_request
+from distribution.models import Granule, GranuleEvent
+from distribution.orders import Contact
 from distribution.products import pipeline
 from distribution.products.models import ProductState
 from tests.dags.conftest import run_dag, task_states
-from tests.ftp_pull import pull
+from tests.ftp_pull import order_and_pull
 from tests.unit.products.fits_files import listing3
 from tests.unit.products.test_golden import EXPECTED_CARDS, header_cards
 
@@ -49,17 +49,8 @@ def test_dp_merge_end_to_end_then_ftp_pull(dagbag: Any, sqlite_settings: Setting
     again = pipeline.submit(settings, json.dumps(doc))
     assert not again.new and again.product_id == product_id and pipeline.pending_products(settings) == []
 
-    with session_scope(settings.database_url) as session:
-        order = create_order(session, settings, Contact(user_id="eso1", email="eso1@example.org", checksum_list=True),
-                             [RequestSpec(MediaType.FTP_PULL, [ur])])
-        request_id = str(order.requests[0].request_id)
-    dist = run_dag(dagbag, "ardis_distribution", {"request_id": request_id})
-    assert task_states(dist)["outcome"] == "success"
-    with session_scope(settings.database_url) as session:
-        request = get_request(session, request_id)
-        assert request.state == RequestState.COMPLETE
-        login, ftp_dir = str(request.order.order_id), str(request.ftp_dir)
-    pulled = pull(settings, login, ftp_dir)
+    pulled = order_and_pull(dagbag, settings, ur, Contact(user_id="eso1", email="eso1@example.org",
+                                                          checksum_list=True))
     assert list(pulled) == ["TEST.2021-05-18T14:49:03.905.fits"]
     assert hashlib.md5(pulled["TEST.2021-05-18T14:49:03.905.fits"]).hexdigest() == md5
     assert pulled["TEST.2021-05-18T14:49:03.905.fits"] == archived.read_bytes()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import email
 import hashlib
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,12 +14,12 @@ from distribution.airflow_hitl import Operator, Waiting
 from distribution.archive import granule_ur
 from distribution.config import Settings
 from distribution.db import session_scope
-from distribution.models import Granule, MediaType, RequestState
-from distribution.orders import Contact, RequestSpec, create_order, get_request
+from distribution.models import Granule
+from distribution.orders import Contact
 from distribution.phase3 import workflow
 from distribution.phase3.releases import get_release
 from tests.dags.conftest import run_dag, task_states
-from tests.ftp_pull import pull
+from tests.ftp_pull import order_and_pull
 from tests.unit.phase3.conftest import PI, make_world
 from tests.unit.phase3.fits_files import good_release
 from tests.unit.phase3.test_archiving import _archive_raw, _upload
@@ -58,16 +57,7 @@ def test_a_closed_release_through_every_state_then_ordered(dagbag: Any, sqlite_s
         assert release.airflow_run_id == run.run_id and workflow.closed_without_run(settings) == []
         img1 = session.query(Granule).filter_by(local_granule_id="img1.fits").one()
         ur, md5 = granule_ur(img1, settings), img1.files[0].checksum_value
-        order = create_order(session, settings, Contact(user_id="user9", email="u9@example.org", checksum_list=True),
-                             [RequestSpec(MediaType.FTP_PULL, [ur])])
-        request_id = str(order.requests[0].request_id)
-    dist = run_dag(dagbag, "ardis_distribution", {"request_id": request_id})
-    assert task_states(dist)["outcome"] == "success"
-    with session_scope(settings.database_url) as session:
-        request = get_request(session, request_id)
-        assert request.state is RequestState.COMPLETE
-        login, ftp_dir = str(request.order.order_id), str(request.ftp_dir)
-    got = pull(settings, login, ftp_dir)
+    got = order_and_pull(dagbag, settings, ur, Contact(user_id="user9", email="u9@example.org", checksum_list=True))
     assert hashlib.md5(got["img1.fits.1"]).hexdigest() == md5
     assert got["img1.fits.1"] == (area / "img1.fits").read_bytes()
 
