@@ -159,6 +159,24 @@ def _cmd_release_content(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_upload_server(settings: Settings, args: argparse.Namespace) -> int:
+    from distribution.phase3.upload import host_key, serve_uploads
+
+    settings.ensure_dirs()
+    fingerprint = host_key(settings).get_fingerprint("sha256")
+    print(f"serving the Phase 3 upload areas by SFTP on {args.host}:{args.port} (host key {fingerprint})", flush=True)
+    serve_uploads(settings, args.host, args.port)
+    return 0
+
+
+def _cmd_upload_password(settings: Settings, args: argparse.Namespace) -> int:
+    from distribution.ftpserver import load_or_create_secret
+    from distribution.phase3.upload import upload_password
+
+    print(upload_password(load_or_create_secret(settings.home), args.user))
+    return 0
+
+
 def _as(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--as", dest="as_user", metavar="USER", help="speak as this Ardis user (PI or CoI)")
 
@@ -226,3 +244,11 @@ def register(sub: Any) -> None:
     rl = rel.add_parser("list", help="the releases you may see")
     _as(rl)
     rl.set_defaults(func=_cmd_release_list)
+
+    up = p3.add_parser("upload-server", help="serve the Open releases' upload areas by SFTP")
+    up.add_argument("--host", default="127.0.0.1")
+    up.add_argument("--port", type=int, default=2222)
+    up.set_defaults(func=_cmd_upload_server)
+    pw = p3.add_parser("upload-password", help="a user's SFTP upload password (derived, never stored)")
+    pw.add_argument("user")
+    pw.set_defaults(func=_cmd_upload_password)
