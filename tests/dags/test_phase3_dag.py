@@ -1,10 +1,12 @@
-"""ESO Phase 3 through real ``dag.test()`` runs: a closed release validated, approved through the REST API
-(the scientific validation), archived, published, then ordered by FtpPull; an invalid one back to the PI."""
+"""ESO Phase 3 through real ``dag.test()`` runs: a release uploaded over SFTP by curl, closed, validated, approved
+through the REST API (the scientific validation), archived, published, then ordered by FtpPull; an invalid one
+goes back to the PI."""
 
 from __future__ import annotations
 
 import email
 import hashlib
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,12 +19,14 @@ from distribution.db import session_scope
 from distribution.models import Granule
 from distribution.orders import Contact
 from distribution.phase3 import workflow
+from distribution.phase3.upload import UploadServer
 from distribution.phase3.releases import get_release
 from tests.dags.conftest import run_dag, task_states
 from tests.ftp_pull import order_and_pull
 from tests.unit.phase3.conftest import PI, make_world
 from tests.unit.phase3.fits_files import good_release
-from tests.unit.phase3.test_archiving import _archive_raw, _upload
+from tests.unit.phase3.test_archiving import archive_raw, in_upload_area
+from tests.unit.phase3.test_upload import curl_upload
 
 pytestmark = pytest.mark.dags
 STEPS = ["begin", "validate", "valid", "scientific_validation", "record_scientific", "archive", "publish",
@@ -34,11 +38,20 @@ def _scientist(step: Waiting) -> tuple[list[str], dict[str, Any]] | None:
 
 
 def test_a_closed_release_through_every_state_then_ordered(dagbag: Any, sqlite_settings: Settings,
-                                                           airflow_api: Any) -> None:
+                                                           airflow_api: Any, tmp_path: Path) -> None:
     world = make_world(sqlite_settings)
     settings = world.settings
-    _archive_raw(world)
-    area = _upload(world, world.release_id, good_release)
+    archive_raw(world)
+    prepared = good_release(tmp_path / "prepared")
+    server = UploadServer(settings).start()  # the PI and the CoI upload over SFTP with a real client
+    try:
+        for i, path in enumerate(sorted(prepared.iterdir())):
+            sent = curl_upload(world, server, ["pi1", "coi1"][i % 2], path, "196.B-0001/SURVEY1/DR1/")
+            assert sent.returncode == 0, sent.stderr
+    finally:
+        server.close()
+    area = in_upload_area(world, world.release_id, lambda _area: None)
+    assert sorted(p.name for p in area.iterdir()) == sorted(p.name for p in prepared.iterdir())
     workflow.close_release(settings, "196.B-0001/SURVEY1/DR1", PI)
     assert workflow.closed_without_run(settings) == [(world.release_id, 1)]
     operator = Operator(airflow_api.api_url, [PHASE3_RELEASE_DAG], _scientist, interval=0.5)
@@ -64,7 +77,7 @@ def test_a_closed_release_through_every_state_then_ordered(dagbag: Any, sqlite_s
 
 def test_an_invalid_release_goes_back_to_the_pi(dagbag: Any, sqlite_settings: Settings) -> None:
     world = make_world(sqlite_settings)
-    area = _upload(world, world.release_id, good_release)  # raw1.fits (PROV1) is not in this archive
+    area = in_upload_area(world, world.release_id, good_release)  # raw1.fits (PROV1) is not in this archive
     (area / "release-description.tar").unlink()
     workflow.close_release(world.settings, str(world.release_id), PI)
     run = run_dag(dagbag, PHASE3_RELEASE_DAG, {"release_id": world.release_id})

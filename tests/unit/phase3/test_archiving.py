@@ -27,14 +27,14 @@ from tests.unit.phase3.fits_files import good_release, science_image
 S = ReleaseState
 
 
-def _upload(world: World, release_id: int, make) -> Path:  # type: ignore[no-untyped-def]
+def in_upload_area(world: World, release_id: int, make) -> Path:  # type: ignore[no-untyped-def]
     with session_scope(world.settings.database_url) as session:
         area = upload_area(world.settings, get_release(session, release_id))
     make(area)
     return area
 
 
-def _archive_raw(world: World) -> None:
+def archive_raw(world: World) -> None:
     """raw1.fits, the PROV1 of the test releases, is a file of the archive."""
     raw = science_image(world.settings.home / "raw1.fits", PRODCATG="SCIENCE.IMAGE")
     with session_scope(world.settings.database_url) as session:
@@ -52,8 +52,8 @@ def _to_be_archived(world: World, release_id: int) -> None:
 
 def test_archive_publish_and_order_by_ftp_pull(world: World) -> None:
     settings = world.settings
-    _archive_raw(world)
-    area = _upload(world, world.release_id, good_release)
+    archive_raw(world)
+    area = in_upload_area(world, world.release_id, good_release)
     _to_be_archived(world, world.release_id)
     assert (report_dir(settings, world.release_id) / "validator.toc").is_file()
     done = archive_release(settings, world.release_id)
@@ -102,8 +102,8 @@ def test_archive_publish_and_order_by_ftp_pull(world: World) -> None:
 
 
 def test_an_invalid_upload_goes_back_to_the_pi_with_the_report(world: World) -> None:
-    _archive_raw(world)
-    area = _upload(world, world.release_id, good_release)
+    archive_raw(world)
+    area = in_upload_area(world, world.release_id, good_release)
     (area / "release-description.tar").unlink()
     close_release(world.settings, "196.B-0001/SURVEY1/DR1", PI)
     result = validate_closed(world.settings, world.release_id)
@@ -119,8 +119,8 @@ def test_an_invalid_upload_goes_back_to_the_pi_with_the_report(world: World) -> 
 
 
 def test_scientific_rejection_needs_a_reason_and_tells_the_pi(world: World) -> None:
-    _archive_raw(world)
-    _upload(world, world.release_id, good_release)
+    archive_raw(world)
+    in_upload_area(world, world.release_id, good_release)
     close_release(world.settings, str(world.release_id), PI)
     validate_closed(world.settings, world.release_id)
     with pytest.raises(UserError, match="needs its reason"):
@@ -134,8 +134,8 @@ def test_scientific_rejection_needs_a_reason_and_tells_the_pi(world: World) -> N
 
 def test_update_replaces_one_file_deletes_another_and_keeps_the_old_versions(world: World) -> None:
     settings = world.settings
-    _archive_raw(world)
-    _upload(world, world.release_id, good_release)
+    archive_raw(world)
+    in_upload_area(world, world.release_id, good_release)
     _to_be_archived(world, world.release_id)
     first = archive_release(settings, world.release_id)
     publish_release(settings, world.release_id)
@@ -148,7 +148,7 @@ def test_update_replaces_one_file_deletes_another_and_keeps_the_old_versions(wor
         science_image(area / "img1.fits", ASSON1="img1.weight.fits", ASSOC1="ANCILLARY.WEIGHTMAP",
                       ASSON2="img1.png", ASSOC2="ANCILLARY.PREVIEW", PROV1="raw1.fits", seed=7)
         (area / "CHANGES.USER").write_text("REPLACE img1.fits\nDELETE img2.fits.fz\n")
-    area = _upload(world, update_id, changes)
+    area = in_upload_area(world, update_id, changes)
     _to_be_archived(world, update_id)
     second = archive_release(settings, update_id)
     assert second.superseded == ["img1.fits", "img1.png", "img1.weight.fits", "img2.fits.fz"]

@@ -35,7 +35,7 @@ def server(world: World) -> Iterator[UploadServer]:
         running.close()
 
 
-def _curl(world: World, server: UploadServer, user: str, path: Path, target: str,
+def curl_upload(world: World, server: UploadServer, user: str, path: Path, target: str,
           password: str | None = None) -> subprocess.CompletedProcess[str]:
     password = password or upload_password(load_or_create_secret(world.settings.home), user)
     fingerprint = host_key(world.settings).get_fingerprint("sha256").removeprefix("SHA256:")
@@ -53,23 +53,23 @@ def test_pi_and_coi_upload_strangers_and_closed_releases_refused(world: World, s
                                                                 tmp_path: Path) -> None:
     data = tmp_path / "img1.fits"
     data.write_bytes(b"SIMPLE  =                    T" + b" " * 2850)
-    assert _curl(world, server, "pi1", data, f"{RELEASE}/").returncode == 0
+    assert curl_upload(world, server, "pi1", data, f"{RELEASE}/").returncode == 0
     assert (_area(world) / "img1.fits").read_bytes() == data.read_bytes()
     other = tmp_path / "img1.png"
     other.write_bytes(b"png")
-    assert _curl(world, server, "coi1", other, f"{RELEASE}/img1.png").returncode == 0
+    assert curl_upload(world, server, "coi1", other, f"{RELEASE}/img1.png").returncode == 0
 
-    refused = _curl(world, server, "stranger1", other, f"{RELEASE}/evil.png")
+    refused = curl_upload(world, server, "stranger1", other, f"{RELEASE}/evil.png")
     assert refused.returncode != 0 and not (_area(world) / "evil.png").exists()
     assert "Permission denied" in refused.stderr, refused.stderr
-    wrong = _curl(world, server, "pi1", other, f"{RELEASE}/wrong.png", password="guessed-password")
+    wrong = curl_upload(world, server, "pi1", other, f"{RELEASE}/wrong.png", password="guessed-password")
     assert wrong.returncode != 0 and not (_area(world) / "wrong.png").exists()
     assert "Authentication failure" in wrong.stderr, wrong.stderr
-    deep = _curl(world, server, "pi1", other, f"{RELEASE}/sub/x.png")
+    deep = curl_upload(world, server, "pi1", other, f"{RELEASE}/sub/x.png")
     assert deep.returncode != 0
 
     close_release(world.settings, RELEASE, PI)  # "FTP area becomes unavailable for the user"
-    late = _curl(world, server, "pi1", other, f"{RELEASE}/late.png")
+    late = curl_upload(world, server, "pi1", other, f"{RELEASE}/late.png")
     assert late.returncode != 0 and not (_area(world) / "late.png").exists()
     assert "Permission denied" in late.stderr, late.stderr
 
