@@ -17,7 +17,7 @@ install: $(BIN)/uv system
 	$(BIN)/uv pip install --python $(BIN)/python -q -e '.[airflow,test]'
 
 demo: install
-	$(BIN)/ardis demo --workdir $(DEMO_DIR)
+	$(BIN)/ardis-demo --workdir $(DEMO_DIR)
 
 test: install
 	bash scripts/run-tests.sh

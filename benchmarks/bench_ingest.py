@@ -18,9 +18,9 @@ from pathlib import Path
 
 from benchmarks.bench_transfer import PUSH_TARGET, _alternate, _server_process
 from benchmarks.common import Result, make_file
-from distribution.peers import free_port
-from distribution.pdrserver import open_pdr_server
-from distribution.transfer import Endpoint
+from devkit.peers import free_port
+from distribution.ingest.pdrserver import open_pdr_server
+from distribution.orders.push import Endpoint
 
 SIZE = 1 << 30
 TOOLS = {"MD5": "md5sum", "CKSUM": "cksum"}

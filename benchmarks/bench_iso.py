@@ -1,4 +1,4 @@
-"""ISO images: Ardis (media.isowrite) against ``xorriso -as mkisofs -R -J`` on the same trees, turn about.
+"""ISO images: Ardis (media._isowrite) against ``xorriso -as mkisofs -R -J`` on the same trees, turn about.
 
 3 x 1 GiB (target <= 0.6x xorriso's time) and 2,000 small files (<= 1.5x); peak RSS
 of writing and reading back a 100,000-file volume against a 10,000-file one (flat).
@@ -11,13 +11,13 @@ from pathlib import Path
 
 from benchmarks.common import Result, run_cmd
 from benchmarks.media_data import rss_script, run_suite, turn_about
-from media.iso import build_volume_iso
-from media.volumes import BD, plan_volumes
+from media import build_volume_iso
+from media import BD, plan_volumes
 
 RSS_CODE = rss_script("""
-from distribution.media_drives import md5
-from media.iso import build_volume_iso, verify_volume_iso
-from media.volumes import BD, plan_volumes
+from distribution.shipping.drives import md5
+from media import build_volume_iso, verify_volume_iso
+from media import BD, plan_volumes
 """, """
 plan = plan_volumes("R", items, BD)[0]
 build_volume_iso(plan, root / "x.iso")

@@ -16,7 +16,7 @@ includes the whole validation into the typed model.
 from __future__ import annotations
 
 from benchmarks.common import DATA_DIR, Result, best_of, run_cmd
-from distribution.pdr import Pdr, ValidationPolicy, validate_pdr
+from distribution.ingest.pdr import Pdr, ValidationPolicy, validate_pdr
 
 GRANULES = 3333
 SPEC = """\

@@ -17,7 +17,7 @@ from benchmarks.common import Result
 from distribution import db
 from distribution.config import load_settings
 from distribution.db import session_scope
-from distribution.delivery import stage_request
+from distribution.orders.delivery import stage_request
 from distribution.models import Collection, Granule, GranuleFile, MediaType, Order, Request, RequestGranule, User
 
 GRANULES = 1000

@@ -39,15 +39,15 @@ from sqlalchemy import create_engine, func, select, text
 
 from benchmarks.common import Result
 from distribution import db
-from distribution.airflow_stack import AirflowStack
-from distribution.archive import get_or_create_collection, new_granule
+from devkit.airflow_stack import AirflowStack
+from distribution.inventory.archive import get_or_create_collection, new_granule
 from distribution.config import Settings, load_settings
-from distribution.demo_data import SAMPLES, write_delivery
-from distribution.metadata import GranuleMetadata
+from devkit.sample_data import SAMPLES, write_delivery
+from distribution.inventory.metadata import GranuleMetadata
 from distribution.models import GranuleEvent, Order
-from distribution.pdr_writer import render_pdr
-from distribution.providers import ProviderSpec, add_provider
-from distribution.subscription_models import SubscriptionFiring
+from distribution.ingest.pdr import render_pdr
+from distribution.ingest.providers import ProviderSpec, add_provider
+from distribution.subscriptions.models import SubscriptionFiring
 from distribution.subscriptions.dispatch import dispatch_pending
 from distribution.subscriptions.messages import Distribution, SubscriptionRequest, User
 from distribution.subscriptions.store import create_subscription

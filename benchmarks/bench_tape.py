@@ -11,14 +11,14 @@ from pathlib import Path
 
 from benchmarks.common import Result, run_cmd
 from benchmarks.media_data import rss_script, run_suite, turn_about
-from media.tape import write_volume_tape
-from media.tapedev import FileTapeDrive
-from media.volumes import plan_volumes, tape
+from media import write_volume_tape
+from media import FileTapeDrive
+from media import plan_volumes, tape
 
 RSS_CODE = rss_script("""
-from media.tape import write_volume_tape
-from media.tapedev import FileTapeDrive
-from media.volumes import plan_volumes, tape
+from media import write_volume_tape
+from media import FileTapeDrive
+from media import plan_volumes, tape
 """, """
 write_volume_tape(plan_volumes("R", items, tape(10**12))[0], FileTapeDrive(root / "tape"), lambda n: None)
 """)

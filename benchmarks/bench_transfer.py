@@ -29,10 +29,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from benchmarks.common import Result, make_file
-from distribution.ftpserver import pull_dir_for, pull_password
-from distribution.peers import PeerUnavailable, free_port, run_sshd, wait_for_port
+from distribution.orders.pull_server import pull_dir_for, pull_password
+from devkit.peers import PeerUnavailable, free_port, run_sshd, wait_for_port
 from distribution.remote import open_remote
-from distribution.transfer import Endpoint, open_pusher
+from distribution.orders.push import Endpoint, open_pusher
 
 SIZE = 1 << 30
 REPEAT = int(os.environ.get("ARDIS_BENCH_REPEAT", "5"))
@@ -127,7 +127,7 @@ FTPServer(("127.0.0.1", {port}), handler).serve_forever(handle_exit=True)
 
 PULL_SERVER = """
 from pathlib import Path
-from distribution.ftpserver import serve_pull_area
+from distribution.orders.pull_server import serve_pull_area
 serve_pull_area(Path({root!r}), "127.0.0.1", {port}, {secret!r})
 """
 

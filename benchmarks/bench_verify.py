@@ -10,7 +10,7 @@ from functools import partial
 
 from benchmarks.common import DATA_DIR, Result, best_of, make_file
 from distribution.checksums import checksum_file
-from distribution.verify import FileCheck, verify_files
+from distribution.orders.verify import FileCheck, verify_files
 
 SIZE = 512 << 20
 ROUNDS = 5

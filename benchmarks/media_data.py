@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from benchmarks.common import make_file
-from media.layout import GranuleItem, VolumeFile
+from media import GranuleItem, VolumeFile
 
 GIB = 1 << 30
 

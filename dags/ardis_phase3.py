@@ -19,7 +19,6 @@ from ardis_airflow import phase3_steps, policy
 from ardis_airflow.assets import GRANULE_INSERTS
 from ardis_airflow.hitl import AnsweredOnce
 from ardis_airflow.names import PHASE3_POLL_DAG, PHASE3_RELEASE_DAG
-from distribution.phase3.workflow import APPROVE, REJECT
 
 with DAG(
     dag_id=PHASE3_RELEASE_DAG,
@@ -40,7 +39,7 @@ with DAG(
         subject="Scientific validation of Phase 3 release {{ dag_run.conf['release_id'] }}",
         body="The release passed the automatic validation. Approve it for archiving, or reject it with the "
              "reason the PI will read.",
-        options=[APPROVE, REJECT],
+        options=phase3_steps.SCIENTIFIC_OPTIONS,
         params={"reason": Param("", type="string", description="why (needed to reject)")},
     )
     approved = task.short_circuit(task_id="record_scientific", ignore_downstream_trigger_rules=False)(

@@ -284,7 +284,7 @@ class RequestFile(Base):
     staged_path: Mapped[str | None] = mapped_column(String(1024), nullable=True)
     verified_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
-    # The deliverer sending this file now and the end of its lease (see distribution/claims.py).
+    # The deliverer sending this file now and the end of its lease (see distribution/orders/claims.py).
     claimed_by: Mapped[str | None] = mapped_column(String(255), nullable=True)
     claim_expires_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
@@ -524,5 +524,3 @@ class OperatorAnswer(Base):
     try_number: Mapped[int] = mapped_column(Integer, default=1)  # the try of the step that took the answer
     recorded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
-# Subscriptions' tables live in their own module; importing it here puts them in Base.metadata.
-from distribution import subscription_models  # noqa: E402,F401

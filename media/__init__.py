@@ -24,13 +24,13 @@ Planning (``media.volumes``, ``media.layout``)
 ISO images (``media.iso``)
     ``build_volume_iso(plan, out: Path) -> IsoImage`` (or ``build_iso(entries, out, *,
     capacity, volume_id, udf=None)``): ISO 9660 + Rock Ridge 1.09 + Joliet, written by
-    ``media.isowrite`` in flat memory (a spool beside the image); UDF 2.60 (pycdlib,
-    ``media.iso_pycdlib``) when a file is >= 4 GiB; raises ``VolumeOverCapacity`` before
+    ``media._isowrite`` in flat memory (a spool beside the image); UDF 2.60 (pycdlib,
+    ``media._iso_pycdlib``) when a file is >= 4 GiB; raises ``VolumeOverCapacity`` before
     writing. File data go in by ``copy_file_range``.
     ``verify_volume_iso(plan, image, factory)`` / ``verify_iso(image, entries, factory)
-    -> int`` (files checked) or ``ReadBackMismatch``: ``media.isoread`` walks the trees.
+    -> int`` (files checked) or ``ReadBackMismatch``: ``media._isoread`` walks the trees.
 
-Tape (``media.tape``, ``media.tapedev``)
+Tape (``media.tape``, ``media._tapedev``)
     ``write_volume_tape(plan, drive, next_tape, record_size=131072) -> list[TapeSegment]``
     — ``next_tape(n) -> TapeDrive`` is called on end of tape (ask the operator);
     each ``TapeSegment`` has ``tape``, ``drive``, ``granules`` (keys), ``bytes``,
@@ -54,4 +54,71 @@ Checksums: every read-back takes ``factory`` — a callable returning an object 
 Errors (``media.errors``): ``MediaError`` (permanent: ``GranuleTooLarge``,
 ``VolumeOverCapacity``, ``NameClash``, ``BadName``, ``ReadBackMismatch``,
 ``ToolFailed``) and ``MediaRetryable`` (``DeviceError``, ``NoMediaLoaded``, ``EndOfTape``).
+
+The modules named above are where each part lives; callers import from ``media`` itself (``__all__``).
+Modules with a leading underscore are internals.
 """
+
+from __future__ import annotations
+
+from media._checksum import Checksum, ChecksumFactory
+from media._tapedev import FileTapeDrive, MtTapeDrive, TapeDrive
+from media.burn import BurnResult, Burner, VirtualOpticalDrive, XorrisoBurner
+from media.drives import OpticalDriveInfo, TapeDriveInfo, find_optical_drives, find_tape_drives, wait_for_blank
+from media.errors import BadName, DeviceError, EndOfTape, GranuleTooLarge, MediaError, MediaRetryable, NameClash, NoMediaLoaded, ReadBackMismatch, StagingFull, ToolFailed, VolumeOverCapacity
+from media.iso import IsoImage, build_iso, build_volume_iso, verify_iso, verify_volume_iso
+from media.layout import Entry, GranuleItem, TextFile, VolumeFile, granule_entries
+from media.tape import TapeSegment, verify_tape, write_volume_tape
+from media.volumes import BD, CD, DVD, DVD9, MEDIA, Medium, VolumePlan, media_id, plan_volumes, tape
+
+__all__ = [
+    "BD",
+    "BadName",
+    "BurnResult",
+    "Burner",
+    "CD",
+    "Checksum",
+    "ChecksumFactory",
+    "DVD",
+    "DVD9",
+    "DeviceError",
+    "EndOfTape",
+    "Entry",
+    "FileTapeDrive",
+    "GranuleItem",
+    "GranuleTooLarge",
+    "IsoImage",
+    "MEDIA",
+    "MediaError",
+    "MediaRetryable",
+    "Medium",
+    "MtTapeDrive",
+    "NameClash",
+    "NoMediaLoaded",
+    "OpticalDriveInfo",
+    "ReadBackMismatch",
+    "StagingFull",
+    "TapeDrive",
+    "TapeDriveInfo",
+    "TapeSegment",
+    "TextFile",
+    "ToolFailed",
+    "VirtualOpticalDrive",
+    "VolumeFile",
+    "VolumeOverCapacity",
+    "VolumePlan",
+    "XorrisoBurner",
+    "build_iso",
+    "build_volume_iso",
+    "find_optical_drives",
+    "find_tape_drives",
+    "granule_entries",
+    "media_id",
+    "plan_volumes",
+    "tape",
+    "verify_iso",
+    "verify_tape",
+    "verify_volume_iso",
+    "wait_for_blank",
+    "write_volume_tape",
+]

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from media.checksum import BLOCK, ChecksumFactory, ChecksumSink, checksum_path
+from media._checksum import BLOCK, ChecksumFactory, ChecksumSink, checksum_path
 from media.errors import DeviceError, ReadBackMismatch
-from media.tools import run_tool
+from media._tools import run_tool
 
 BURN_TIMEOUT = 4 * 3600
 

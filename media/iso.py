@@ -2,10 +2,10 @@
 
 Rock Ridge carries the original names, explicit modes and the files' own mtimes;
 ISO 9660 gets unique 8.3 names and Joliet names of <= 64 characters
-(``media.isonames`` makes and checks them). Volumes without a 4 GiB file, that is
-nearly all, are written by ``media.isowrite`` in memory that does not grow with
-the number of files; the others by pycdlib (``media.iso_pycdlib``), which adds the
-UDF bridge. Every image is read back: ``media.isoread`` walks the Rock Ridge and
+(``media._isonames`` makes and checks them). Volumes without a 4 GiB file, that is
+nearly all, are written by ``media._isowrite`` in memory that does not grow with
+the number of files; the others by pycdlib (``media._iso_pycdlib``), which adds the
+UDF bridge. Every image is read back: ``media._isoread`` walks the Rock Ridge and
 Joliet trees a directory sector at a time, and each file's data are checksummed.
 """
 
@@ -17,12 +17,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from media.checksum import ChecksumFactory, ChecksumSink, check_read_back
+from media._checksum import ChecksumFactory, ChecksumSink, check_read_back
 from media.errors import ReadBackMismatch
-from media.iso_pycdlib import build_with_pycdlib, verify_with_pycdlib
-from media.isoread import read_extent, walk_joliet, walk_rock_ridge
-from media.isospool import open_spool
-from media.isowrite import write_iso
+from media._iso_pycdlib import build_with_pycdlib, verify_with_pycdlib
+from media._isoread import read_extent, walk_joliet, walk_rock_ridge
+from media._isospool import open_spool
+from media._isowrite import write_iso
 from media.layout import Entry, needs_udf
 from media.volumes import VolumePlan
 

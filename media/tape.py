@@ -24,10 +24,10 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from media.checksum import ChecksumFactory, ChecksumSink, check_read_back
+from media._checksum import ChecksumFactory, ChecksumSink, check_read_back
 from media.errors import EndOfTape, GranuleTooLarge, MediaError, ReadBackMismatch, ToolFailed
 from media.layout import TAR_BLOCK, Entry, granule_entries, tar_header, volume_entries
-from media.tapedev import RecordSink, TapeDrive
+from media._tapedev import RecordSink, TapeDrive
 from media.volumes import DEFAULT_RECORD_SIZE, VolumePlan
 
 END_OF_ARCHIVE = bytes(2 * TAR_BLOCK)

@@ -1,6 +1,6 @@
 """Airflow's api-server for tests of what ``ardis`` asks of it, and helpers for the web app's tests.
 
-What ``ardis`` asks of Airflow (``distribution.airflow_bridge``) goes to a real
+What ``ardis`` asks of Airflow (``distribution.cli.airflow``) goes to a real
 ``airflow api-server`` as it would in a deployment: connections through Airflow's
 REST API, runs through the Ardis plugin's ``/ardis/api``, logged in as the
 stack's ``ardis`` account (``simple_auth_manager_all_admins`` off). Tests of the
@@ -22,7 +22,7 @@ from typing import Any
 
 
 from distribution import db
-from distribution.airflow_stack import AirflowStack
+from devkit.airflow_stack import AirflowStack
 
 
 

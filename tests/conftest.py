@@ -12,8 +12,10 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from distribution import db
-from distribution.airflow_stack import airflow_home_settings
+from devkit.airflow_stack import airflow_home_settings
 from distribution.config import Settings, load_settings
+import distribution.products.models  # noqa: F401  (their tables join Base.metadata)
+import distribution.subscriptions.models  # noqa: F401
 from distribution.models import Base
 from tests.airflow_rest import AirflowRest, serve_airflow
 

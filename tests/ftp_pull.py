@@ -8,9 +8,9 @@ from typing import Any
 
 from distribution.config import Settings
 from distribution.db import session_scope
-from distribution.ftpserver import build_pull_server, load_or_create_secret, pull_password
+from distribution.orders.pull_server import build_pull_server, load_or_create_secret, pull_password
 from distribution.models import MediaType, RequestState
-from distribution.orders import Contact, RequestSpec, create_order, get_request
+from distribution.orders.placing import Contact, RequestSpec, create_order, get_request
 
 
 def pull(settings: Settings, login: str, ftp_dir: str) -> dict[str, bytes]:

@@ -6,7 +6,7 @@ only, yields a small record (host, port, credentials, where the files land) and
 stops the server when the block ends. When the server program is not installed
 the test is skipped with the reason (``scripts/system-packages.sh`` installs them).
 
-The sshd, FTP and smbd runners themselves live in ``distribution.peers`` because
+The sshd, FTP and smbd runners themselves live in ``devkit.peers`` because
 the demo starts the same peers; this module adds the skipping, the pull server,
 ready-made ``Endpoint`` values and a wrong host key for failure tests.
 The same helpers are pytest fixtures in ``tests/integration/conftest.py``.
@@ -25,10 +25,10 @@ from typing import TypeVar
 import pytest
 from pyftpdlib.handlers import FTPHandler
 
-from distribution import peers
-from distribution.ftpserver import build_pull_server, pull_dir_for, pull_password
-from distribution.peers import FtpServer, PeerUnavailable, SmbServer, SshServer
-from distribution.transfer import Endpoint
+from devkit import peers
+from distribution.orders.pull_server import build_pull_server, pull_dir_for, pull_password
+from devkit.peers import FtpServer, PeerUnavailable, SmbServer, SshServer
+from distribution.orders.push import Endpoint
 
 __all__ = [
     "FtpServer",

@@ -22,14 +22,14 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from distribution import pan
-from distribution.archive import check_lgid, get_or_create_collection, granule_directory, new_granule
+from distribution.ingest import pan
+from distribution.inventory.archive import check_lgid, get_or_create_collection, granule_directory, new_granule
 from distribution.checksums import INTERNAL_CHECKSUM_TYPE, checksum_file, checksum_types
 from distribution.config import Settings
 from distribution.db import session_scope
 from distribution.errors import ArdisError, NotFound, RetryableError, UserError
 from distribution.ingest.linkage import LinkageProblem, parse_linkage, resolve
-from distribution.metadata import GranuleMetadata, read_metadata
+from distribution.inventory.metadata import GranuleMetadata, read_metadata
 from distribution.models import (
     GranuleEvent,
     GranuleFile,
@@ -39,8 +39,8 @@ from distribution.models import (
     PdrRecord,
     PdrState,
 )
-from distribution.pdr import FAILED_PGE, GroupKind, duplicate_file_name
-from distribution.staging import place
+from distribution.ingest.pdr import FAILED_PGE, GroupKind, duplicate_file_name
+from distribution.orders.staging import place
 from distribution.time import utcnow
 
 log = logging.getLogger(__name__)
@@ -236,7 +236,7 @@ def finish_pan(settings: Settings, pdr_id: int) -> str:
                 f.time_stamp = pan.stamp_for(f.disposition, now)
         message = pan.pan_for([pan.PanFile(f.directory_id, f.file_id, str(f.disposition), f.time_stamp)
                                for f in record.files])
-        record.response_kind, record.response_text = "PAN", pan.render(message)
+        record.response_kind, record.response_text = "PAN", pan.render_pan(message)
         record.state = PdrState.ANSWERING
         return record.response_text
 

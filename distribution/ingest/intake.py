@@ -19,14 +19,14 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from distribution import pan
+from distribution.ingest import pan
 from distribution.config import Settings
 from distribution.db import session_scope
 from distribution.errors import ArdisError, NotFound, RetryableError
 from distribution.models import IngestFile, IngestFileState, PdrRecord, PdrState, Provider
-from distribution.pdr import Pdr, PdrRejected, ValidationPolicy, validate_pdr
-from distribution.pdrserver import PdrServer, PdrServerError, PdrTooLarge, RemoteFile
-from distribution.providers import current_load, providers_due, validation_policy
+from distribution.ingest.pdr import Pdr, PdrRejected, ValidationPolicy, validate_pdr
+from distribution.ingest.pdrserver import PdrServer, PdrServerError, PdrTooLarge, RemoteFile
+from distribution.ingest.providers import current_load, providers_due, validation_policy
 from distribution.time import utcnow
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ def _record(session: Session, provider: Provider, entry: RemoteFile, data: bytes
                   originating_system="", total_size=0)
     if data is None:  # over the size limit: answered with a short PDRD, never parsed
         values.update(state=PdrState.REJECTED, response_kind="PDRD",
-                      response_text=pan.render(pan.ShortPdrd(PdrTooLarge.disposition)),
+                      response_text=pan.render_pdrd(pan.ShortPdrd(PdrTooLarge.disposition)),
                       detail=f"the PDR has {entry.size} bytes; at most {MAX_PDR_BYTES}")
     result = session.execute(insert(PdrRecord).values(**values)
                              .on_conflict_do_nothing(index_elements=["provider_id", "name", "digest"]))
@@ -159,7 +159,7 @@ def validate(settings: Settings, pdr_id: int) -> str:
         else:
             record.state = PdrState.REJECTED
             record.response_kind = "PDRD"
-            record.response_text = pan.render(result)
+            record.response_text = pan.render_pdrd(result)
             record.detail = str(PdrRejected(result))
         return record.state.value
 

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from distribution import pan
+from distribution.ingest import pan
 from distribution.models import Collection, Granule
-from distribution.pvl import PvlError, parse
+from distribution.ingest.pvl import PvlError, parse
 
 _POINTER_KEY = re.compile(r"GRANULE_POINTER_(\d{3,4})")
 _POINTER = re.compile(r"LGID:([^:\s]+):(\d{1,3}):(.+)")

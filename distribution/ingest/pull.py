@@ -29,7 +29,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from distribution import pan
+from distribution.ingest import pan
 from distribution.checksums import checksum_types
 from distribution.config import Settings
 from distribution.db import session_scope
@@ -37,7 +37,7 @@ from distribution.errors import NotFound, PermanentError, RetryableError
 from distribution.ingest.intake import ServerFor
 from distribution.models import IngestFile, IngestFileState, PdrRecord, PdrState, Provider
 from distribution.paths import under
-from distribution.pdrserver import PdrServerError
+from distribution.ingest.pdrserver import PdrServerError
 from distribution.time import utcnow
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 
-from distribution import pan
+from distribution.ingest import pan
 from distribution.config import Settings
 from distribution.db import session_scope
 from distribution.errors import ArdisError, NotFound, PermanentError, RetryableError
@@ -19,7 +19,7 @@ from distribution.ingest.insert import finish_pan
 from distribution.ingest.intake import ServerFor
 from distribution.models import PdrRecord, PdrState
 from distribution.notices.outbox import Transport, enqueue_notice, send_pending
-from distribution.staging import remove_tree
+from distribution.orders.staging import remove_tree
 from distribution.time import utcnow
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ def _ensure_answer(settings: Settings, pdr_id: int) -> None:
             raise NotFound(f"no ingest {pdr_id}")
         if record.state is PdrState.NEW:  # validation itself failed: nothing was pulled
             record.state, record.response_kind = PdrState.REJECTED, "PDRD"
-            record.response_text = pan.render(pan.ShortPdrd(pan.ECS_INTERNAL_ERROR))
+            record.response_text = pan.render_pdrd(pan.ShortPdrd(pan.ECS_INTERNAL_ERROR))
             record.detail = record.detail or "the PDR could not be validated"
         pending = record.state in (PdrState.PULLING, PdrState.ARCHIVING)
     if pending:

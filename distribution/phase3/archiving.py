@@ -25,7 +25,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from distribution.archive import NewFile, add_granule
+from distribution.inventory.archive import NewFile, add_granule
 from distribution.config import Settings
 from distribution.db import session_scope
 from distribution.errors import PermanentError

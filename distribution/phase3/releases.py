@@ -24,7 +24,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from distribution.archive import get_or_create_collection
+from distribution.inventory.archive import get_or_create_collection
 from distribution.errors import NotFound, UserError
 from distribution.identifiers import parse_esdt
 from distribution.phase3.models import (

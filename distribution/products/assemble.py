@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from distribution.delivery import Credentials, endpoint_with
+from distribution.orders.delivery import Credentials, endpoint_with
 from distribution.errors import PermanentError, RetryableError
 from distribution.products._header import HduSpan, HeaderWrite, pad_header, primary_header, scan_hdus, write_product
 from distribution.products.dictionary import Dictionaries
@@ -92,7 +92,7 @@ def fetch_source(location: Location, dst: Path, credentials_for: CredentialsFor 
         except OSError as e:
             raise RetryableError(f"cannot copy {location}: {e.strerror}") from e
         return dst
-    from distribution.pdrserver import ProviderFileNotFound, open_pdr_server
+    from distribution.ingest.pdrserver import ProviderFileNotFound, open_pdr_server
 
     credentials = credentials_for(location.host) if credentials_for else None
     if credentials is not None and location.user and not credentials.username:

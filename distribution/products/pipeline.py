@@ -27,7 +27,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from distribution.archive import NewFile, add_granule, granule_directory
+from distribution.inventory.archive import NewFile, add_granule, granule_directory
 from distribution.config import Settings
 from distribution.db import session_scope
 from distribution.errors import NotFound, PermanentError, RetryableError, UserError
@@ -207,7 +207,7 @@ def merge(settings: Settings, product_id: int, credentials_for: CredentialsFor |
 def archive(settings: Settings, product_id: int) -> int | None:
     """Archive the merged product as a granule with its INSERT event, in one transaction; returns the granule id.
 
-    Reuses ``ardis archive add`` (distribution.archive.add_granule): collection
+    Reuses ``ardis archive add`` (distribution.inventory.archive.add_granule): collection
     per instrument, MD5 and internal checksums, hard link when the archive is on
     the workspace's file system. None when the product did not get this far.
     """

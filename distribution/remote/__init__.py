@@ -2,7 +2,7 @@
 
 ``open_remote(endpoint)`` gives a ``RemoteFiles`` context manager holding one
 connection, in the endpoint's directory; both roles build on it (the delivery
-pusher, ``distribution.transfer``; the PDR-server poller, ``distribution.pdrserver``)::
+pusher, ``distribution.orders.push``; the PDR-server poller, ``distribution.ingest.pdrserver``)::
 
     with open_remote(Endpoint("sftp", host, 22, "/incoming", user, private_key=pem, known_hosts=line)) as remote:
         remote.put_file(staged, "MOD09GHK.A2001.hdf")          # size checked after the copy

@@ -9,7 +9,7 @@ are refused before anything is sent.
 
 Every error is a ``RemoteError`` that is either a ``RetryableError`` (the peer or
 the network may come back) or a ``PermanentError`` (waiting will not help); the
-roles (``distribution.transfer``, ``distribution.pdrserver``) map them to their
+roles (``distribution.orders.push``, ``distribution.ingest.pdrserver``) map them to their
 own words. Messages name host and path, never a password.
 """
 

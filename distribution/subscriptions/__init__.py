@@ -9,7 +9,7 @@ Formats:
 * fields.py — field rules and sizes shared by the messages
 * trust.py — whether a mail may speak for the User ID it names (From, envelope, relays)
 
-Services (tables in distribution/subscription_models.py):
+Services (tables in distribution/subscriptions/models.py):
 
 * store.py — submit, update, cancel, expire, with history; ``answer_message`` builds the acknowledgment
 * dispatch.py — each (subscription, granule) fires once: notification and order; held orders; backfill

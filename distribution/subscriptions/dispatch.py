@@ -40,14 +40,14 @@ from sqlalchemy.orm import Session
 
 from distribution.config import Settings
 from distribution.db import session_scope
-from distribution.destinations import split_host
+from distribution.orders.destinations import split_host
 from distribution.errors import UserError
 from distribution.identifiers import GranuleRef
-from distribution.metadata import GranuleMetadata
+from distribution.inventory.metadata import GranuleMetadata
 from distribution.models import Collection, Granule, GranuleEvent, MediaType
 from distribution.notices.outbox import Transport, enqueue_notice, send_pending
-from distribution.orders import Contact, Destination, RequestSpec, create_order
-from distribution.subscription_models import DistributionMethod, Subscription, SubscriptionFiring, SubscriptionState
+from distribution.orders.placing import Contact, Destination, RequestSpec, create_order
+from distribution.subscriptions.models import DistributionMethod, Subscription, SubscriptionFiring, SubscriptionState
 from distribution.subscriptions.notification import build_notification, notification_subject, render_notification
 from distribution.subscriptions.qualifiers import Qualifier, QualifierMatch, evaluate, parse_qualifier
 from distribution.subscriptions.store import get_subscription, record, request_of

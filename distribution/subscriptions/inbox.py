@@ -32,7 +32,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from distribution.config import Settings
 from distribution.db import session_scope
 from distribution.notices.outbox import Transport, enqueue_notice, send_pending
-from distribution.subscription_models import MailMessage
+from distribution.subscriptions.models import MailMessage
 from distribution.subscriptions.store import ConnectionLookup, answer_message
 from distribution.subscriptions.trust import Sender, mail_sender
 

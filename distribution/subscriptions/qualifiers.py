@@ -46,7 +46,7 @@ from datetime import datetime, timezone
 from typing import Any, Union
 
 from distribution.errors import UserError
-from distribution.metadata import GranuleMetadata
+from distribution.inventory.metadata import GranuleMetadata
 
 OPERATORS = ("=", "!=", "<", "<=", ">", ">=")
 SIDES = ("WEST", "SOUTH", "EAST", "NORTH")

@@ -23,7 +23,7 @@ Who may ask (the e-mail door: ``sender`` given; trust.py says how a mail is judg
   operator registers subscriptions on the SIPS's behalf), a known one is left as
   it is, and ``Answer.notes`` says so where the message differs from the record.
 * FTP Push and scp destinations must be the host of the push account (Airflow
-  connection) they use (distribution/destinations.py), checked here through
+  connection) they use (distribution/orders/destinations.py), checked here through
   ``connections`` and again at every push.
 """
 
@@ -37,12 +37,12 @@ from typing import Any, Callable
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from distribution.destinations import Address, host_problem, split_host
+from distribution.orders.destinations import Address, host_problem, split_host
 from distribution.errors import NotFound, UserError
 from distribution.models import Collection
 from distribution.models import User as UserRecord
-from distribution.orders import Contact, upsert_user
-from distribution.subscription_models import (
+from distribution.orders.placing import Contact, upsert_user
+from distribution.subscriptions.models import (
     DistributionMethod,
     Subscription,
     SubscriptionHistory,

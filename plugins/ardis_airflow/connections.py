@@ -18,8 +18,8 @@ from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowNotFoundException
 
 from distribution.config import Settings
-from distribution.delivery import Credentials
-from distribution.destinations import Address
+from distribution.orders.delivery import Credentials
+from distribution.orders.destinations import Address
 from distribution.errors import MissingConnection
 from distribution.notices.outbox import OutboxFolder, SmtpTransport, Transport
 

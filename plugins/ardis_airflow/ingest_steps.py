@@ -15,13 +15,13 @@ from airflow.sdk import get_current_context
 from ardis_airflow.assets import GRANULE_INSERTS
 from ardis_airflow.connections import notice_transport, push_credentials
 from ardis_airflow.names import pdr_run_id
-from distribution import housekeeping
+from distribution.orders import housekeeping
 from distribution.config import load_settings
 from distribution.errors import UserError
 from distribution.ingest import insert, intake, pull, respond
 from distribution.models import Provider
-from distribution.pdrserver import PdrServer
-from distribution.providers import open_server
+from distribution.ingest.pdrserver import PdrServer
+from distribution.ingest.providers import open_server
 
 log = logging.getLogger(__name__)
 

@@ -13,10 +13,10 @@ from typing import Any
 from ardis_airflow.connections import notice_transport
 from ardis_airflow.rewrites import rewrite_of
 from ardis_airflow.steps import run_request_id
-from distribution import media_notices, media_orders
+from distribution.shipping import paperwork, production
 from distribution.config import load_settings
 from distribution.errors import UserError
-from distribution.media_drives import configured_drives
+from distribution.shipping.drives import configured_drives
 
 SHIPPED = "Shipped"
 REWRITE = "Rewrite a volume"
@@ -28,14 +28,14 @@ def drive_names(kind: str) -> list[str]:
 
 
 def plan() -> list[str]:
-    return media_orders.plan_request(load_settings(), run_request_id())
+    return production.plan_request(load_settings(), run_request_id())
 
 
 def build(media_id: str) -> dict[str, Any]:
     """Build the volume's image; the load prompt shown to the operator next."""
     settings = load_settings()
-    media_orders.build_volume(settings, media_id)
-    return media_orders.load_prompt(settings, media_id)
+    production.build_volume(settings, media_id)
+    return production.load_prompt(settings, media_id)
 
 
 def record_load(media_id: str, answer: dict[str, Any]) -> str:
@@ -43,19 +43,19 @@ def record_load(media_id: str, answer: dict[str, Any]) -> str:
     if not chosen:
         raise UserError(f"no drive was chosen for {media_id}")
     serial = str((answer.get("params_input") or {}).get("media_serial") or "")
-    return media_orders.record_load(load_settings(), media_id, chosen[0], serial)
+    return production.record_load(load_settings(), media_id, chosen[0], serial)
 
 
 def write(media_id: str) -> list[dict[str, Any]]:
-    return media_orders.write_volume(load_settings(), media_id)
+    return production.write_volume(load_settings(), media_id)
 
 
 def read_back(media_id: str) -> int:
-    return media_orders.verify_volume(load_settings(), media_id)
+    return production.verify_volume(load_settings(), media_id)
 
 
 def packing_list() -> str:
-    return media_notices.print_packing_list(load_settings(), run_request_id())
+    return paperwork.print_packing_list(load_settings(), run_request_id())
 
 
 def ship(answer: dict[str, Any]) -> list[dict[str, Any]]:
@@ -69,13 +69,13 @@ def ship(answer: dict[str, Any]) -> list[dict[str, Any]]:
     given = answer.get("params_input") or {}
     if REWRITE in (answer.get("chosen_options") or []):
         media_id = str(given.get("bad_media_id") or "").strip()
-        media_orders.mark_bad(settings, media_id, "marked bad at shipment")
+        production.mark_bad(settings, media_id, "marked bad at shipment")
         rewrite = rewrite_of(settings, media_id)
         return [rewrite.trigger_kwargs()] if rewrite is not None else []
-    media_orders.shipped(settings, request_id, str(given.get("carrier") or ""), str(given.get("tracking_number") or ""))
+    production.shipped(settings, request_id, str(given.get("carrier") or ""), str(given.get("tracking_number") or ""))
     return []
 
 
 def notify() -> dict[str, Any]:
     settings = load_settings()
-    return media_notices.notify_media_request(settings, run_request_id(), notice_transport(settings))
+    return paperwork.notify_media_request(settings, run_request_id(), notice_transport(settings))

@@ -19,6 +19,8 @@ from distribution.errors import UserError
 from distribution.phase3 import archiving, workflow
 
 log = logging.getLogger(__name__)
+#: The scientific validation's answers (the DAG offers them; ``record_scientific`` takes one).
+SCIENTIFIC_OPTIONS = [workflow.APPROVE, workflow.REJECT]
 
 
 def _release_id() -> int:

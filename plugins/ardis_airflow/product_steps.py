@@ -17,7 +17,7 @@ from ardis_airflow.assets import GRANULE_INSERTS
 from ardis_airflow.connections import push_credentials
 from ardis_airflow.names import product_run_id
 from distribution.config import load_settings
-from distribution.delivery import Credentials
+from distribution.orders.delivery import Credentials
 from distribution.errors import MissingConnection, UserError
 from distribution.products import pipeline
 

@@ -18,12 +18,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from ardis_airflow.connections import notice_transport, push_credentials
 from ardis_airflow.names import dag_for, request_run_id
 from ardis_airflow.rewrites import pending_rewrites
-from distribution import delivery, housekeeping, notify
+from distribution.orders import delivery, housekeeping, notify
 from distribution.config import Settings, load_settings
 from distribution.db import session_scope
 from distribution.errors import ArdisError, PermanentError, UserError
 from distribution.models import MediaType
-from distribution.orders import get_request
+from distribution.orders.placing import get_request
 
 #: Run states in which a run may still write a volume.
 _GOING = ("queued", "running")

@@ -5,7 +5,7 @@ Revises: 0005
 Create Date: 2026-12-05
 
 ``request_files.claimed_by`` / ``claim_expires_at``: who is sending a file now
-and until when its lease runs (distribution/claims.py).
+and until when its lease runs (distribution/orders/claims.py).
 
 ``granule_files.internal_checksum_*``: a checksum Ardis computed itself from the
 archived bytes, verified before every delivery whether or not the DN shows a

@@ -45,7 +45,7 @@ def airflow_api(airflow_db: str, tmp_path_factory: pytest.TempPathFactory) -> An
     Under ``dag.test()`` a HITL task waits until an answer is recorded from outside,
     as an operator's in the UI would be; tests answer through this server.
     """
-    from distribution.airflow_stack import AirflowStack
+    from devkit.airflow_stack import AirflowStack
 
     stack = AirflowStack(Path(os.environ["AIRFLOW_HOME"]))
     stack.create_pools({pool: 1 for pool in POOLS.values()})

@@ -13,15 +13,16 @@ import pytest
 from ardis_airflow.names import DISPATCHER_DAG, DISTRIBUTION_DAG, MEDIA_DAGS, request_run_id, rewrite_run_id
 from sqlalchemy import select
 
-from distribution import delivery, media_orders
-from distribution.airflow_bridge import airflow_names, start_run
-from distribution.archive import granule_ur
-from distribution.cli import main
+from distribution.orders import delivery
+from distribution.shipping import production
+from distribution.cli.airflow import airflow_names, start_run
+from distribution.inventory.archive import granule_ur
+from distribution.cli.main import main
 from distribution.config import Settings
 from distribution.db import session_scope
-from distribution.demo_data import load_samples
+from devkit.sample_data import load_samples
 from distribution.models import MediaType
-from distribution.orders import Contact, RequestSpec, create_order
+from distribution.orders.placing import Contact, RequestSpec, create_order
 from tests.airflow_rest import forget_request_runs
 from tests.dags.conftest import run_dag, task_states
 
@@ -60,7 +61,7 @@ def test_ardis_starts_runs_through_the_plugin_api(rest_settings: Settings, tmp_p
     delivery.begin_request(sqlite_settings, dlt, request_run_id(dlt))
     delivery.stage_request(sqlite_settings, dlt)
     delivery.verify_request(sqlite_settings, dlt)
-    [media_id] = media_orders.plan_request(sqlite_settings, dlt)
+    [media_id] = production.plan_request(sqlite_settings, dlt)
     assert main(["media", "rewrite", media_id]) == 0  # ardis media rewrite: mark bad, start the rewrite run
     assert f"run {rewrite_run_id(dlt, media_id)} of {MEDIA_DAGS['tape']} triggered" in capsys.readouterr().out
 
@@ -79,8 +80,8 @@ def test_the_dispatcher_starts_first_runs_and_rewrites(dagbag: Any, sqlite_setti
     delivery.begin_request(sqlite_settings, dlt, request_run_id(dlt))  # its first run has been and gone
     delivery.stage_request(sqlite_settings, dlt)
     delivery.verify_request(sqlite_settings, dlt)
-    [media_id] = media_orders.plan_request(sqlite_settings, dlt)
-    media_orders.mark_bad(sqlite_settings, media_id, "scratched")
+    [media_id] = production.plan_request(sqlite_settings, dlt)
+    production.mark_bad(sqlite_settings, media_id, "scratched")
     run = run_dag(dagbag, DISPATCHER_DAG, {})
     assert set(task_states(run).values()) == {"success"}, task_states(run)
     assert _runs(DISTRIBUTION_DAG)[request_run_id(pull)] == {"request_id": pull, "order_id": _order_id(sqlite_settings, pull)}
@@ -97,7 +98,7 @@ def test_the_dispatcher_starts_first_runs_and_rewrites(dagbag: Any, sqlite_setti
 
 
 def _order_id(settings: Settings, request_id: str) -> str:
-    from distribution.orders import get_request
+    from distribution.orders.placing import get_request
 
     with session_scope(settings.database_url) as session:
         return str(get_request(session, request_id).order.order_id)

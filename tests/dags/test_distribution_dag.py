@@ -16,14 +16,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from distribution.archive import granule_ur
+from distribution.inventory.archive import granule_ur
 from distribution.config import Settings
 from distribution.db import session_scope
-from distribution.demo_data import load_samples
-from distribution.ftpserver import build_pull_server, load_or_create_secret, pull_password
+from devkit.sample_data import load_samples
+from distribution.orders.pull_server import build_pull_server, load_or_create_secret, pull_password
 from distribution.models import GranuleStatus, MediaType, Notice, RequestState
 from distribution.notices.dn import parse_dn
-from distribution.orders import Contact, Destination, RequestSpec, cancel_order, create_order, get_request
+from distribution.orders.placing import Contact, Destination, RequestSpec, cancel_order, create_order, get_request
 from tests.dags.conftest import run_dag, task_states
 
 pytestmark = pytest.mark.dags

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from distribution.archive import granule_ur
+from distribution.inventory.archive import granule_ur
 from distribution.config import Settings
 from distribution.db import session_scope
 from distribution.models import Granule, GranuleEvent
-from distribution.orders import Contact
+from distribution.orders.placing import Contact
 from distribution.products import pipeline
 from distribution.products.models import ProductState
 from tests.dags.conftest import run_dag, task_states

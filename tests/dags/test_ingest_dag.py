@@ -14,16 +14,16 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from distribution import pan
-from distribution.archive import get_or_create_collection
+from distribution.ingest import pan
+from distribution.inventory.archive import get_or_create_collection
 from distribution.config import Settings
 from distribution.db import session_scope
-from distribution.demo_data import SAMPLES, write_delivery
+from devkit.sample_data import SAMPLES, write_delivery
 from distribution.models import Granule, GranuleEvent, PdrRecord, PdrState, Provider
-from distribution.pdr import Pdr
-from distribution.pdr_writer import render_pdr
-from distribution.peers import FtpServer, SshServer
-from distribution.providers import ProviderSpec, add_provider
+from distribution.ingest.pdr import Pdr
+from distribution.ingest.pdr import render_pdr
+from devkit.peers import FtpServer, SshServer
+from distribution.ingest.providers import ProviderSpec, add_provider
 from tests.dags.conftest import run_dag, task_states
 from tests.integration.conftest import sshd  # noqa: F401  (fixture)
 from tests.servers import run_ftp_server

@@ -15,14 +15,14 @@ import pytest
 from ardis_airflow.names import MEDIA_DAGS, rewrite_run_id
 from sqlalchemy import select
 
-from distribution.airflow_hitl import Operator, Waiting, shipping_clerk
-from distribution.archive import granule_ur
+from devkit.operator import Operator, Waiting, shipping_clerk
+from distribution.inventory.archive import granule_ur
 from distribution.config import Settings
 from distribution.db import session_scope
-from distribution.demo_data import load_samples
+from devkit.sample_data import load_samples
 from distribution.models import GranuleStatus, MediaType, RequestState, Volume, VolumeState
 from distribution.notices.media_dn import parse_media_dn
-from distribution.orders import Contact, RequestSpec, create_order, get_request
+from distribution.orders.placing import Contact, RequestSpec, create_order, get_request
 from tests.airflow_rest import forget_request_runs
 from tests.dags.conftest import run_dag, task_states
 

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from ardis_airflow.names import PHASE3_POLL_DAG, PHASE3_RELEASE_DAG, phase3_run_id
 
-from distribution.airflow_hitl import Operator, Waiting
-from distribution.archive import granule_ur
+from devkit.operator import Operator, Waiting
+from distribution.inventory.archive import granule_ur
 from distribution.config import Settings
 from distribution.db import session_scope
 from distribution.models import Granule
-from distribution.orders import Contact
+from distribution.orders.placing import Contact
 from distribution.phase3 import workflow
 from distribution.phase3.upload import UploadServer
 from distribution.phase3.releases import get_release

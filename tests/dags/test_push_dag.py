@@ -17,8 +17,8 @@ import pytest
 from distribution.config import Settings
 from distribution.db import session_scope
 from distribution.models import GranuleStatus, MediaType, RequestState
-from distribution.orders import Destination, RequestSpec, get_request
-from distribution.peers import FtpServer, SmbServer, SshServer
+from distribution.orders.placing import Destination, RequestSpec, get_request
+from devkit.peers import FtpServer, SmbServer, SshServer
 from tests.dags.conftest import run_dag, task_states
 from tests.integration.conftest import smbd, sshd  # noqa: F401  (fixtures)
 from tests.servers import closed_port, foreign_known_hosts, run_ftp_server

@@ -24,14 +24,14 @@ import pytest
 from sqlalchemy import select
 
 from distribution import db
-from distribution.airflow_stack import AirflowStack
+from devkit.airflow_stack import AirflowStack
 from distribution.db import session_scope
-from distribution import pan
-from distribution.demo_data import SAMPLES, write_delivery, write_granule_files
+from distribution.ingest import pan
+from devkit.sample_data import SAMPLES, write_delivery, write_granule_files
 from distribution.models import PdrRecord, PdrState, RequestState
-from distribution.pdr_writer import render_pdr
+from distribution.ingest.pdr import render_pdr
 from distribution.models import Order, Request
-from distribution.orders import get_request
+from distribution.orders.placing import get_request
 from distribution.subscriptions.messages import Distribution, SubscriptionRequest, User, render_request
 from distribution.time import utcnow
 

@@ -24,13 +24,13 @@ from sqlalchemy import select
 
 from distribution.config import Settings
 from distribution.db import session_scope
-from distribution.demo_data import SAMPLES, write_delivery
+from devkit.sample_data import SAMPLES, write_delivery
 from distribution.models import GranuleEvent, Notice, Request, RequestState
-from distribution.orders import Contact, upsert_user
-from distribution.pdr_writer import render_pdr
-from distribution.peers import SshServer
-from distribution.providers import ProviderSpec, add_provider
-from distribution.subscription_models import SubscriptionFiring
+from distribution.orders.placing import Contact, upsert_user
+from distribution.ingest.pdr import render_pdr
+from devkit.peers import SshServer
+from distribution.ingest.providers import ProviderSpec, add_provider
+from distribution.subscriptions.models import SubscriptionFiring
 from distribution.subscriptions.acknowledgment import parse_acknowledgment
 from distribution.subscriptions.messages import Distribution, SubscriptionRequest, User, render_request
 from distribution.subscriptions.notification import parse_notification

@@ -16,13 +16,14 @@ from ardis_airflow.names import DISTRIBUTION_DAG, MEDIA_DAGS, request_run_id, re
 from fastapi.routing import APIRoute
 from sqlalchemy import select
 
-from distribution import delivery, media_orders
-from distribution.archive import granule_ur
+from distribution.orders import delivery
+from distribution.shipping import production
+from distribution.inventory.archive import granule_ur
 from distribution.config import Settings
 from distribution.db import session_scope
-from distribution.demo_data import load_samples
+from devkit.sample_data import load_samples
 from distribution.models import MediaType
-from distribution.orders import Contact, RequestSpec, create_order
+from distribution.orders.placing import Contact, RequestSpec, create_order
 from tests.airflow_rest import forget_request_runs, sync_ardis_dags, token
 
 pytestmark = pytest.mark.dags
@@ -135,14 +136,14 @@ def test_the_rewrite_run_of_a_bad_volume(airflow_app: Any, sqlite_settings: Sett
     delivery.begin_request(sqlite_settings, request_id, request_run_id(request_id))
     delivery.stage_request(sqlite_settings, request_id)
     delivery.verify_request(sqlite_settings, request_id)
-    [media_id] = media_orders.plan_request(sqlite_settings, request_id)
+    [media_id] = production.plan_request(sqlite_settings, request_id)
     url = f"/ardis/api/requests/{request_id}/runs"
     assert airflow_app.post(url, headers=_bearer("user"), json={"media_id": media_id}).status_code == 404  # not bad
-    media_orders.mark_bad(sqlite_settings, media_id, "scratched")
+    production.mark_bad(sqlite_settings, media_id, "scratched")
     answer = airflow_app.post(url, headers=_bearer("user"), json={"media_id": media_id})
     assert answer.status_code == 201, answer.text
     assert answer.json()["run_id"] == rewrite_run_id(request_id, media_id)
     assert _run(MEDIA_DAGS["tape"], rewrite_run_id(request_id, media_id))[0] == "queued"
-    media_orders.mark_bad(sqlite_settings, media_id, "scratched again")  # a second round is a new run
+    production.mark_bad(sqlite_settings, media_id, "scratched again")  # a second round is a new run
     answer = airflow_app.post(url, headers=_bearer("user"), json={"media_id": media_id})
     assert (answer.status_code, answer.json()["run_id"]) == (201, rewrite_run_id(request_id, media_id, 2))

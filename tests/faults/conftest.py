@@ -25,7 +25,7 @@ from pyftpdlib.handlers import DTPHandler, FTPHandler
 from pyftpdlib.ioloop import IOLoop
 from pyftpdlib.servers import FTPServer
 
-from distribution.peers import FtpServer
+from devkit.peers import FtpServer
 
 
 @contextmanager

@@ -16,15 +16,16 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from distribution.archive import granule_ur
+from distribution.inventory.archive import granule_ur
 from distribution.config import Settings
 from distribution.db import session_scope
-from distribution.demo_data import SAMPLES, load_samples, write_delivery
+from devkit.sample_data import SAMPLES, load_samples, write_delivery
 from distribution.ingest import intake
 from distribution.models import MediaType, Order, PdrRecord, Request, User
-from distribution.orders import Contact, RequestSpec, create_order
-from distribution.pdr_writer import render_pdr
-from tests.unit.test_ingest_parts import _server, local_provider
+from distribution.orders.placing import Contact, RequestSpec, create_order
+from distribution.ingest.pdr import render_pdr
+from tests.unit.ingest.conftest import local_provider
+from tests.unit.ingest.conftest import local_server as _server
 
 PROCESSES = 10
 ORDERS_EACH = 5

@@ -33,12 +33,12 @@ from sqlalchemy.exc import OperationalError
 from distribution import db
 from distribution.config import Settings
 from distribution.db import session_scope
-from distribution.delivery import Credentials, deliver_request, stage_request, verify_request
+from distribution.orders.delivery import Credentials, deliver_request, stage_request, verify_request
 from distribution.models import GranuleStatus, MediaType, RequestState
 from distribution.notices.outbox import OutboxFolder
-from distribution.notify import notify_request
-from distribution.orders import Destination, RequestSpec, get_request
-from distribution.peers import free_port
+from distribution.orders.notify import notify_request
+from distribution.orders.placing import Destination, RequestSpec, get_request
+from devkit.peers import free_port
 from tests.conftest import make_settings
 from tests.dags.test_distribution_dag import archive, dn_of, order
 

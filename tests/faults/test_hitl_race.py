@@ -22,14 +22,14 @@ from ardis_airflow.names import MEDIA_DAGS, POOLS, request_run_id
 from sqlalchemy import select
 
 from distribution import db
-from distribution.airflow_hitl import Operator, Waiting, shipping_clerk
-from distribution.airflow_stack import ROOT, AirflowStack
-from distribution.archive import granule_ur
+from devkit.operator import Operator, Waiting, shipping_clerk
+from devkit.airflow_stack import ROOT, AirflowStack
+from distribution.inventory.archive import granule_ur
 from distribution.config import load_settings
 from distribution.db import session_scope
-from distribution.demo_data import load_samples
+from devkit.sample_data import load_samples
 from distribution.models import MediaType, OperatorAnswer, RequestState, Volume, VolumeState
-from distribution.orders import Contact, RequestSpec, create_order, get_request
+from distribution.orders.placing import Contact, RequestSpec, create_order, get_request
 
 pytestmark = [pytest.mark.dags, pytest.mark.timeout(900)]
 DELAYS = (0.0, 0.5, 5.0)

@@ -13,9 +13,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from distribution.demo_data import MET_TEMPLATE
+from devkit.sample_data import MET_TEMPLATE
 from distribution.errors import PermanentError
-from distribution.metadata import GranuleMetadata, parse_odl, read_metadata
+from distribution.inventory.metadata import GranuleMetadata, parse_odl, read_metadata
 
 CORPUS_MET = Path("/work/shared/corpus/pdr/s4pa/payload/S4PA_recv_data_t__data.met")
 SAMPLE = MET_TEMPLATE.format(lgid="G1", produced="2002-03-20T00:00:00Z", daynight="Night",

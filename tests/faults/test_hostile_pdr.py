@@ -16,19 +16,20 @@ from hypothesis import HealthCheck, given, settings as hsettings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from distribution import pan
-from distribution.cli import main
+from distribution.ingest import pan
+from distribution.cli.main import main
 from distribution.config import Settings
 from distribution.db import session_scope
-from distribution.demo_data import SAMPLES, write_delivery
+from devkit.sample_data import SAMPLES, write_delivery
 from distribution.ingest import insert, intake, pull, respond
 from distribution.models import IngestFile, PdrRecord, PdrState
 from distribution.notices.outbox import OutboxFolder
-from distribution.pdr import FileSpec, Pdr, ValidationPolicy, validate_pdr
-from distribution.pdr_writer import render_pdr
-from distribution.providers import get_provider, validation_policy
-from tests.unit.test_ingest_parts import _server, local_provider
-from tests.unit.test_pdr import FIGURE_4_5_3
+from distribution.ingest.pdr import FileSpec, Pdr, ValidationPolicy, validate_pdr
+from distribution.ingest.pdr import render_pdr
+from distribution.ingest.providers import get_provider, validation_policy
+from tests.unit.ingest.conftest import local_provider
+from tests.unit.ingest.conftest import local_server as _server
+from tests.unit.ingest.test_pdr import FIGURE_4_5_3
 
 CORPUS = next((p for p in (Path(os.environ.get("ARDIS_SHARED_DIR", "/nonexistent")) / "corpus" / "pdr",
                            *(d / "shared" / "corpus" / "pdr" for d in Path(__file__).resolve().parents[2:5]))
@@ -83,7 +84,7 @@ def _check_answer(result: Pdr | pan.ShortPdrd | pan.LongPdrd) -> None:
         assert isinstance(result, pan.LongPdrd)
         assert {g.disposition for g in result.groups} <= PDRD_DISPOSITIONS
     if not isinstance(result, Pdr):
-        assert pan.parse_pdrd(pan.render(result)) == result
+        assert pan.parse_pdrd(pan.render_pdrd(result)) == result
 
 
 @hsettings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -126,7 +127,7 @@ def test_fuzzed_pdrs_validate_and_ingest_agree(settings: Settings, area: Path, d
             assert [(f.file_id, f.disposition) for f in record.files] == [
                 (spec.file_id, g.problem) for g in expected.groups for spec in g.files]
         else:
-            assert record.state is PdrState.REJECTED and record.response_text == pan.render(expected)
+            assert record.state is PdrState.REJECTED and record.response_text == pan.render_pdrd(expected)
     capsys.readouterr()
     path.write_bytes(data)
     try:

@@ -1,6 +1,6 @@
 """Fault suite, physical media: a tape writer killed mid-write, and the image spool's filesystem full.
 
-Both drive the same functions the media DAG's tasks call (``media_orders``), on
+Both drive the same functions the media DAG's tasks call (``distribution.shipping.production``), on
 the virtual tape drive and the ISO builder, with SQLite and PostgreSQL. The killed
 worker is a separate process running ``write_volume`` exactly as the DAG's
 ``volume.write`` task does; it stops itself (SIGSTOP) once a given number of bytes
@@ -27,25 +27,25 @@ import pytest
 from ardis_airflow.names import MEDIA_DAGS
 from sqlalchemy import select
 
-from distribution import media_notices, media_orders
+from distribution.shipping import paperwork, production
 from distribution.config import Settings
 from distribution.db import session_scope
-from distribution.delivery import begin_request, stage_request, staging_directory, verify_request
+from distribution.orders.delivery import begin_request, stage_request, staging_directory, verify_request
 from distribution.errors import RetryableError
 from distribution.models import MediaType, RequestState, Volume, VolumeState
 from distribution.notices.media_dn import parse_media_dn
-from distribution.orders import get_request
+from distribution.orders.placing import get_request
 from media.errors import StagingFull
 from tests.dags.conftest import airflow_api, airflow_db, dagbag, task_states  # noqa: F401 - fixtures
 from tests.dags.test_media_dag import _run
-from tests.unit.test_media_orders import _archive_md5s, _order
+from tests.unit.shipping.test_production import _archive_md5s, _order
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER = """
 import os, signal, sys
-from distribution import media_orders
+from distribution.shipping import production
 from distribution.config import load_settings
-from media import tapedev
+from media import _tapedev
 
 media_id, cartridge, stop_at = sys.argv[1], sys.argv[2], int(sys.argv[3])
 
@@ -58,9 +58,9 @@ def pausing(method):
     return wrapped
 
 if stop_at:
-    tapedev.FdSink.write_record = pausing(tapedev.FdSink.write_record)
-    tapedev.FileSink.copy_records = pausing(tapedev.FileSink.copy_records)
-print(media_orders.write_volume(load_settings(), media_id))
+    _tapedev.FdSink.write_record = pausing(_tapedev.FdSink.write_record)
+    _tapedev.FileSink.copy_records = pausing(_tapedev.FileSink.copy_records)
+print(production.write_volume(load_settings(), media_id))
 """
 STOP_WAIT = 300.0  # a guard against a hang, not a timing assertion
 
@@ -89,7 +89,7 @@ def _prepared(settings: Settings, tmp_path: Path, media: MediaType, scale: float
     begin_request(settings, request_id, "test")
     stage_request(settings, request_id)
     verify_request(settings, request_id)
-    [media_id] = media_orders.plan_request(settings, request_id)
+    [media_id] = production.plan_request(settings, request_id)
     return request_id, media_id
 
 
@@ -116,8 +116,8 @@ def test_tape_writer_killed_mid_write_then_retried(settings: Settings, tmp_path:
     if cartridge == 2:
         monkeypatch.setenv("ARDIS_VIRTUAL_TAPE_BYTES", str(16 * 128 * 1024))  # the volume spans cartridges
     request_id, media_id = _prepared(settings, tmp_path, MediaType.DLT, scale=1 / 4)
-    media_orders.build_volume(settings, media_id)
-    media_orders.record_load(settings, media_id, "tape-1", "SN-1")
+    production.build_volume(settings, media_id)
+    production.record_load(settings, media_id, "tape-1", "SN-1")
     tape = settings.home / "drives" / "tape-1.tape"
     target = tape if cartridge == 1 else tape.with_name(f"{tape.name}.2")
 
@@ -130,7 +130,7 @@ def test_tape_writer_killed_mid_write_then_retried(settings: Settings, tmp_path:
 
     retry = _worker(media_id)
     assert retry.wait(timeout=STOP_WAIT) == 0
-    checked = media_orders.verify_volume(settings, media_id)
+    checked = production.verify_volume(settings, media_id)
 
     cartridges = sorted(tape.parent.glob("tape-1.tape*"))
     assert [c.name for c in cartridges] == ["tape-1.tape"] + [f"tape-1.tape.{n}" for n in range(2, len(cartridges) + 1)]
@@ -206,7 +206,7 @@ def test_image_spool_filesystem_full_then_freed(settings: Settings, tmp_path: Pa
         except OSError:
             pass
     with pytest.raises(RetryableError) as failed:
-        media_orders.build_volume(settings, media_id)
+        production.build_volume(settings, media_id)
     assert isinstance(failed.value.__cause__, StagingFull), failed.value.__cause__
     assert sorted(p.name for p in mount.iterdir()) == ["filler"]  # no image, no .partial, no spool
     row = _volume_row(settings, media_id)
@@ -216,15 +216,15 @@ def test_image_spool_filesystem_full_then_freed(settings: Settings, tmp_path: Pa
     assert fixed is not None  # the Completion Date is fixed once, the retry reuses it
 
     filler.unlink()  # space is freed (housekeeping, the operator)
-    image = Path(media_orders.build_volume(settings, media_id))
+    image = Path(production.build_volume(settings, media_id))
     assert image.parent == mount and sorted(p.name for p in mount.iterdir()) == [image.name]
     row = _volume_row(settings, media_id)
     assert row["state"] is VolumeState.BUILT and row["image_path"] == str(image)
     assert parse_media_dn(str(row["text"])).completed == fixed
-    media_orders.record_load(settings, media_id, "burner-1")
-    media_orders.write_volume(settings, media_id)
-    assert media_orders.verify_volume(settings, media_id) == len(_files(settings, request_id)) + 1
-    assert media_notices.media_dn_date(settings, request_id) == fixed
+    production.record_load(settings, media_id, "burner-1")
+    production.write_volume(settings, media_id)
+    assert production.verify_volume(settings, media_id) == len(_files(settings, request_id)) + 1
+    assert paperwork.media_dn_date(settings, request_id) == fixed
 
 
 class _FreeSpaceAfterAFailedTry(threading.Thread):

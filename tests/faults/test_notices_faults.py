@@ -20,13 +20,13 @@ from typing import Any
 
 import pytest
 
-from distribution.archive import granule_ur
+from distribution.inventory.archive import granule_ur
 from distribution.config import Settings
 from distribution.db import session_scope
-from distribution.demo_data import load_samples
+from devkit.sample_data import load_samples
 from distribution.models import GranuleStatus, MediaType, RequestState
 from distribution.notices.dn import DistributionNotice, parse_dn
-from distribution.orders import Contact, Destination, RequestSpec, create_order, get_request
+from distribution.orders.placing import Contact, Destination, RequestSpec, create_order, get_request
 from tests.conftest import make_settings
 from tests.dags.conftest import airflow_db, dagbag, run_dag, task_states  # noqa: F401  (fixtures)
 from tests.servers import closed_port

@@ -1,6 +1,6 @@
 """Nothing sent twice, nothing lost: two runs of one push request at once, and a worker killed mid-push.
 
-Every case drives the real deliver path (``distribution.delivery``, the function the
+Every case drives the real deliver path (``distribution.orders.delivery``, the function the
 ``deliver`` task calls) against a real server on 127.0.0.1 — pyftpdlib (whose
 handler counts STORs), OpenSSH sshd, Samba smbd — on SQLite and PostgreSQL, and
 checks the destination (every file once, byte for byte the archive's), the
@@ -23,14 +23,14 @@ from pathlib import Path
 import pytest
 from pyftpdlib.handlers import FTPHandler, ThrottledDTPHandler
 
-from distribution import delivery, notify
-from distribution.archive import NewFile, add_granule, granule_ur
+from distribution.orders import delivery, notify
+from distribution.inventory.archive import NewFile, add_granule, granule_ur
 from distribution.config import Settings, load_settings
 from distribution.db import session_scope
-from distribution.delivery import Credentials
+from distribution.orders.delivery import Credentials
 from distribution.models import GranuleStatus, MediaType, Notice, RequestState
 from distribution.notices.outbox import OutboxFolder
-from distribution.orders import Contact, Destination, RequestSpec, create_order, get_request
+from distribution.orders.placing import Contact, Destination, RequestSpec, create_order, get_request
 from tests.servers import FtpServer, run_ftp_server, run_smbd, run_sshd
 
 pytestmark = pytest.mark.integration

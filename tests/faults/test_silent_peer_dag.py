@@ -11,7 +11,7 @@ import pytest
 from distribution.config import Settings
 from distribution.db import session_scope
 from distribution.models import MediaType, RequestState
-from distribution.orders import Destination, RequestSpec, get_request
+from distribution.orders.placing import Destination, RequestSpec, get_request
 from tests.dags.conftest import dagbag, airflow_db, run_dag, task_states  # noqa: F401  (fixtures)
 from tests.dags.test_distribution_dag import archive, dn_of, order, outbox
 from tests.faults.conftest import silent_peer

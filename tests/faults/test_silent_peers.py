@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from distribution.errors import RetryableError
-from distribution.pdrserver import open_pdr_server
-from distribution.transfer import Endpoint, open_pusher
+from distribution.ingest.pdrserver import open_pdr_server
+from distribution.orders.push import Endpoint, open_pusher
 from tests.faults.conftest import silent_peer, stalling_ftp_server, stalling_proxy
 from tests.servers import SmbServer, SshServer, run_smbd, run_sshd
 

@@ -19,9 +19,9 @@ from sqlalchemy import func, select
 
 from distribution.config import Settings
 from distribution.db import session_scope
-from distribution.subscription_models import Subscription
+from distribution.subscriptions.models import Subscription
 from tests.dags.conftest import airflow_db, dagbag, run_dag, task_states  # noqa: F401  (fixtures)
-from tests.unit.test_subscription_trust import OWNER, owner_record, request_text, setup_owner
+from tests.unit.subscriptions.test_trust import OWNER, owner_record, request_text, setup_owner
 
 pytestmark = pytest.mark.dags
 

@@ -20,9 +20,9 @@ from distribution.config import Settings
 from distribution.db import session_scope
 from distribution.models import Notice, User
 from distribution.notices.outbox import OutboxFolder
-from distribution.subscription_models import MailMessage, Subscription
+from distribution.subscriptions.models import MailMessage, Subscription
 from distribution.subscriptions.inbox import answer_mail
-from tests.unit.test_subscription_trust import OWNER, owner_record, request_text, setup_owner
+from tests.unit.subscriptions.test_trust import OWNER, owner_record, request_text, setup_owner
 
 FORGED_FROM = st.sampled_from([
     b"From: Mallory <evil@attacker.example>", b"From: sips1@sips.example.org.attacker.example",

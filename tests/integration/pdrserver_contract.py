@@ -17,16 +17,16 @@ from pathlib import Path
 
 import pytest
 
-from distribution import pan
+from distribution.ingest import pan
 from distribution.errors import PermanentError
-from distribution.pdrserver import (
+from distribution.ingest.pdrserver import (
     PathEscape,
     PdrServer,
     PdrTooLarge,
     ProviderFileNotFound,
     open_pdr_server,
 )
-from distribution.transfer import Endpoint
+from distribution.orders.push import Endpoint
 
 Opener = Callable[[], AbstractContextManager[PdrServer]]
 PDR = b"ORIGINATING_SYSTEM = SIPS1;\nTOTAL_FILE_COUNT = 1;\nEXPIRATION_TIME = 2030-01-01T00:00:00Z;\n"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from distribution.ftpserver import load_or_create_secret, pull_dir_for, pull_password
+from distribution.orders.pull_server import load_or_create_secret, pull_dir_for, pull_password
 from distribution.remote import open_remote
 from tests.servers import PullServer, closed_port, run_pull_server
 
@@ -158,7 +158,7 @@ def _wait_listening(port: int, proc: subprocess.Popen[bytes]) -> None:
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_serve_pull_area_stops_cleanly_on_a_signal(tmp_path: Path, sig: signal.Signals) -> None:
     port = closed_port()
-    code = ("import sys; from pathlib import Path; from distribution.ftpserver import serve_pull_area; "
+    code = ("import sys; from pathlib import Path; from distribution.orders.pull_server import serve_pull_area; "
             f"serve_pull_area(Path(sys.argv[1]), '127.0.0.1', {port}, b'secret'); print('stopped')")
     proc = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "pull")], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)

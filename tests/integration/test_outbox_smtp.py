@@ -18,7 +18,7 @@ from distribution.db import session_scope
 from distribution.errors import PermanentError, RetryableError
 from distribution.models import Notice, NoticeState
 from distribution.notices.dn import dn_subject
-from distribution.peers import free_port
+from devkit.peers import free_port
 from distribution.notices.outbox import SmtpTransport, enqueue_notice, message_id_for, send_pending
 
 pytestmark = pytest.mark.integration

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from pyftpdlib.handlers import FTPHandler
 
-from distribution import pan
+from distribution.ingest import pan
 from distribution.errors import RetryableError
-from distribution.pdrserver import (
+from distribution.ingest.pdrserver import (
     ProviderCommandRefused,
     ProviderFileNotFound,
     ProviderLoginRefused,

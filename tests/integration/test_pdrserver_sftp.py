@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from distribution import pan
+from distribution.ingest import pan
 from distribution.errors import PermanentError, RetryableError
-from distribution.pdrserver import (
+from distribution.ingest.pdrserver import (
     ProviderCommandRefused,
     ProviderFileNotFound,
     ProviderHostKeyMismatch,

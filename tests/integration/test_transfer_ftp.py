@@ -13,7 +13,7 @@ import pytest
 
 from distribution.errors import PermanentError
 from distribution.remote import RemoteNotFound, open_remote
-from distribution.transfer import (
+from distribution.orders.push import (
     AuthenticationFailed,
     Endpoint,
     RemotePathError,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from distribution.errors import PermanentError
-from distribution.transfer import Endpoint, RemotePathError, open_pusher
+from distribution.orders.push import Endpoint, RemotePathError, open_pusher
 
 
 def test_local_push_replaces_and_refuses_paths(tmp_path: Path) -> None:

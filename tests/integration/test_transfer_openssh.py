@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from distribution.peers import SshServer
+from devkit.peers import SshServer
 from distribution.remote import HostKeyMismatch, LoginRefused, PermissionRefused
 from distribution.remote._openssh import OpenSshCopier
-from distribution.transfer import open_pusher
+from distribution.orders.push import open_pusher
 from tests.servers import foreign_known_hosts, sftp_endpoint
 
 pytestmark = pytest.mark.integration

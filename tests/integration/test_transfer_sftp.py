@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from distribution.transfer import (
+from distribution.orders.push import (
     AuthenticationFailed,
     HostKeyMismatch,
     RemotePathError,

@@ -13,19 +13,19 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert
 
-from distribution.archive import granule_ur
+from distribution.inventory.archive import granule_ur
 from distribution.db import session_scope
-from distribution.delivery import deliver_request, stage_request, verify_request
-from distribution.demo_data import load_samples
+from distribution.orders.delivery import deliver_request, stage_request, verify_request
+from devkit.sample_data import load_samples
 from distribution.errors import UserError
-from distribution.housekeeping import purge_expired_pull_areas
+from distribution.orders.housekeeping import purge_expired_pull_areas
 from distribution.identifiers import check_user_id
 from distribution.models import MediaType, Order, User
-from distribution.orders import Contact, RequestSpec, create_order, get_request
+from distribution.orders.placing import Contact, RequestSpec, create_order, get_request
 from distribution.paths import PathEscape, under
-from distribution.staging import remove_tree
+from distribution.orders.staging import remove_tree
 from distribution.time import utcnow
-from distribution.transfer import Endpoint, open_pusher
+from distribution.orders.push import Endpoint, open_pusher
 from tests.conftest import make_settings
 
 BAD_IDS = [".", "..", ".hidden", "a/b", "../x", "a\\b", "", "x" * 33, "sips1\n", "a b", "\u0663"]

@@ -29,7 +29,7 @@ from ardis_airflow.web.security import CurrentUser, may_run, same_origin
 from distribution.config import load_settings
 from distribution.db import session_scope
 from distribution.errors import NotFound
-from distribution.orders import get_request
+from distribution.orders.placing import get_request
 
 router = APIRouter(tags=["Ardis"])
 

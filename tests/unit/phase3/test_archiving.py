@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from distribution import delivery
-from distribution.archive import NewFile, add_granule, granule_ur
+from distribution.orders import delivery
+from distribution.inventory.archive import NewFile, add_granule, granule_ur
 from distribution.db import session_scope
 from distribution.errors import PermanentError, UserError
 from distribution.models import Granule, GranuleEvent, MediaType, Notice
-from distribution.orders import Contact, RequestSpec, create_order, get_request
+from distribution.orders.placing import Contact, RequestSpec, create_order, get_request
 from distribution.phase3.archiving import archive_release, content_eso, publish_release
 from distribution.phase3.areas import report_dir, upload_area
 from distribution.phase3.content import parse_content

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from distribution.db import session_scope
-from distribution.ftpserver import load_or_create_secret
+from distribution.orders.pull_server import load_or_create_secret
 from distribution.phase3.areas import upload_area
 from distribution.phase3.releases import get_release
 from distribution.phase3.upload import UploadServer, host_key, upload_password

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from distribution.delivery import Credentials
+from distribution.orders.delivery import Credentials
 from distribution.errors import ArdisError
 from distribution.products import SourceMissing, fetch_source, parse_location
 from tests.servers import foreign_known_hosts, run_sshd

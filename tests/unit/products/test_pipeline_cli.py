@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from distribution.cli import main
+from distribution.cli.main import main
 from distribution.config import Settings
 from distribution.db import session_scope
 from distribution.errors import PermanentError
