@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import Depends, FastAPI
 
-from ardis_airflow.web import api
+from ardis_airflow.web import api, phase3
 from ardis_airflow.web.security import current_user
 
 #: Where the plugin mounts the app (not one of Airflow's reserved prefixes).
@@ -18,6 +18,7 @@ def create_app() -> FastAPI:
     app = FastAPI(title="Ardis", docs_url=None, redoc_url=None, openapi_url=None,
                   description="Ardis's API inside Airflow: every route needs a logged-in Airflow user.")
     app.include_router(api.router, prefix="/api", dependencies=[Depends(current_user)])
+    app.include_router(phase3.router, prefix="/api", dependencies=[Depends(current_user)])
 
     @app.get("/api/openapi.json", dependencies=[Depends(current_user)], include_in_schema=False)
     def openapi() -> dict[str, Any]:
