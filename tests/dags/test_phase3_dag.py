@@ -100,3 +100,17 @@ def test_phase3_dags_shape(dagbag: Any) -> None:
     poll = dagbag.get_dag(PHASE3_POLL_DAG)
     assert poll.get_task("trigger_release").partial_kwargs["trigger_dag_id"] == PHASE3_RELEASE_DAG
     assert phase3_run_id(7) == "phase3-7" and phase3_run_id(7, 2) == "phase3-7-2"
+
+
+def test_the_poll_starts_one_run_per_closed_release(dagbag: Any, sqlite_settings: Settings) -> None:
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+
+    world = make_world(sqlite_settings)
+    workflow.close_release(world.settings, str(world.release_id), PI)
+    run = run_dag(dagbag, PHASE3_POLL_DAG, {})
+    assert set(task_states(run).values()) == {"success"}
+    with create_session() as session:
+        started = session.query(DagRun).filter_by(dag_id=PHASE3_RELEASE_DAG,
+                                                  run_id=phase3_run_id(world.release_id)).one()
+        assert dict(started.conf or {}) == {"release_id": world.release_id}
