@@ -2,9 +2,12 @@
 
 Wiring only. ``ardis_dp_poll`` takes specifications from the drop directory and
 starts a run for every product submitted (there or by ``ardis dp submit``)
-without one; a specification id is merged once. Fetch is retried for network
-failures; a permanent failure (missing source, dictionary violation) fails its
-step at once, and ``outcome`` ends the run with the product's report.
+without one; a specification id is merged once, but one whose product failed
+may be submitted again once fixed (a new product, a run of its own). Fetch is
+retried for network failures; a permanent failure (missing source, dictionary
+violation) fails its step at once, and ``outcome`` ends the run with the
+product's report (and frees its workspace); a failed archive step leaves no
+granule directory behind.
 """
 
 from __future__ import annotations

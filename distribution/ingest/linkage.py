@@ -81,6 +81,18 @@ def parse_linkage(source: bytes | str) -> list[Pointer]:
     return [parse_pointer(pointers[n]) for n in sorted(pointers)]
 
 
+def render_linkage(pointers: list[Pointer], comment: str | None = None) -> str:
+    """A linkage file (ICD Figure 4.5-4) for ``parse_linkage``: 3-digit keys up to 999 pointers, 4 beyond."""
+    if not 1 <= len(pointers) <= 9999:
+        raise ValueError(f"a linkage file holds 1 to 9999 pointers, not {len(pointers)}")
+    width = 3 if len(pointers) <= 999 else 4
+    head = [f"/*{comment}*/"] if comment is not None else []
+    lines = [*head, "GROUP = LINKAGE_POINTERS", f"NUM_POINTERS = {len(pointers)}",
+             *(f'GRANULE_POINTER_{n:0{width}d} = "{pointer}"' for n, pointer in enumerate(pointers, 1)),
+             "END_GROUP = LINKAGE_POINTERS", "END"]
+    return "\n".join(lines) + "\n"
+
+
 def resolve(session: Session, pointers: list[Pointer]) -> list[Granule]:
     """The granules the pointers name (newest version each), or LinkageProblem."""
     found: list[Granule] = []

@@ -114,11 +114,11 @@ def scan_hdus(path: Path) -> list[HduSpan]:
     fd = os.open(path, os.O_RDONLY)
     try:
         size = os.fstat(fd).st_size
+        if not os.pread(fd, 9, 0).startswith(b"SIMPLE  ="):
+            raise FitsLayoutError(f"{path.name} is not a FITS file (no SIMPLE card)")
         offset = 0
         while offset < size:
             header, cards = _read_header(fd, offset)
-            if offset == 0 and not header.startswith(b"SIMPLE  ="):
-                raise FitsLayoutError(f"{path.name} is not a FITS file (no SIMPLE card)")
             if offset and "XTENSION" not in cards:
                 break  # special records after the last extension are not HDUs
             span = HduSpan(offset, len(header), _data_size(cards, primary=offset == 0))

@@ -41,6 +41,7 @@ from distribution.products.spec import (
     Location,
     ValueKeyword,
 )
+from distribution.remote import Endpoint, LocalWriteFailed, RemoteNotFound, open_remote
 
 #: An empty primary HDU, for a specification without ``target.source``.
 _EMPTY_PRIMARY = b"".join(c.ljust(80).encode() for c in (
@@ -79,25 +80,32 @@ class MergeResult:
 CredentialsFor = Callable[[str], Credentials | None]
 
 
-def fetch_source(location: Location, dst: Path, credentials_for: CredentialsFor | None = None) -> Path:
-    """Copy a source file to ``dst``: a local path, or SFTP (host keys verified) for ``host:/path``."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    if location.is_local:
-        try:
-            shutil.copyfile(location.path, dst)
-        except FileNotFoundError as e:
-            raise SourceMissing(f"source file {location} does not exist") from e
-        except IsADirectoryError as e:
-            raise SourceMissing(f"source {location} is a directory, not a file") from e
-        except OSError as e:
-            raise RetryableError(f"cannot copy {location}: {e.strerror}") from e
-        return dst
-    from distribution.ingest.pdrserver import ProviderFileNotFound, open_pdr_server
-
+def source_endpoint(location: Location, credentials_for: CredentialsFor | None) -> Endpoint:
+    """The SFTP endpoint of a remote ``host:/path`` with its host's credentials (``user@`` when they name none)."""
     credentials = credentials_for(location.host) if credentials_for else None
     if credentials is not None and location.user and not credentials.username:
         credentials = Credentials(**{**credentials.__dict__, "username": location.user})
-    endpoint = endpoint_with(credentials, "sftp", location.host, None, "")
+    return endpoint_with(credentials, "sftp", location.host, None, "")
+
+
+def fetch_source(location: Location, dst: Path, credentials_for: CredentialsFor | None = None) -> Path:
+    """Copy a source file to ``dst``: a local path, or SFTP (host keys verified) for ``host:/path``."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if location.is_local:  # Ardis's own local client: same size check, .part then rename, errors typed
+        path = Path(location.path)
+        try:
+            with open_remote(Endpoint("local", directory=str(path.parent))) as local:
+                if local.is_dir(path.name):
+                    raise SourceMissing(f"source {location} is a directory, not a file")
+                local.fetch(path.name, dst, None)
+        except RemoteNotFound as e:
+            raise SourceMissing(f"source file {location} does not exist") from e
+        except LocalWriteFailed as e:  # the workspace is full: room may come back, Airflow retries
+            raise RetryableError(str(e)) from e
+        return dst
+    from distribution.ingest.pdrserver import ProviderFileNotFound, open_pdr_server
+
+    endpoint = source_endpoint(location, credentials_for)
     directory, _, name = location.path.rpartition("/")
     try:
         with open_pdr_server(endpoint, "/") as server:

@@ -4,9 +4,12 @@ Each step finds its half-done work in Ardis's database (``data_products``) and
 the product's workspace (``<staging>/products/<id>/``), so Airflow can retry it.
 The same specification ``id`` is recorded, merged and archived once: a second
 submission of the same text is acknowledged as a duplicate, of a different text
-refused. A permanent failure (missing source, dictionary violation, invalid
+refused, unless the product failed: then the id may be submitted again once the
+cause is fixed (:func:`submit`). A permanent failure (missing source, dictionary violation, invalid
 product) marks the product failed with its reason; nothing reaches the archive
-until the archive step commits the granule, its files and its INSERT event together.
+until the archive step commits the granule, its files and its INSERT event together,
+and an archive step that fails (a full archive disk included) removes the granule
+directory it began. A failed product's workspace is removed by ``outcome``.
 
 Settings (environment): ``ARDIS_DP_COLLECTIONS`` maps instrument prefixes to
 collections (``MICADO=MICADO_RAW.001,TEST=ELT_TEST.001``); ``ARDIS_DP_DICTIONARIES``
@@ -24,7 +27,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.exc import IntegrityError
 
 from distribution.inventory.archive import NewFile, add_granule, granule_directory
@@ -32,7 +35,7 @@ from distribution.config import Settings
 from distribution.db import session_scope
 from distribution.errors import NotFound, PermanentError, RetryableError, UserError
 from distribution.identifiers import parse_esdt
-from distribution.models import GranuleEvent
+from distribution.models import Granule, GranuleEvent
 from distribution.products.assemble import CredentialsFor, fetch_source, merge_product, verify_product
 from distribution.products.dictionary import load_dictionaries
 from distribution.products.models import DataProduct, ProductState
@@ -49,6 +52,8 @@ class Submitted:
     spec_id: str
     new: bool
     state: str
+    #: Not empty when the submission replaced a failed product of the same id (its number and reason).
+    replaced: str = ""
 
 
 def collection_for(instrument: str) -> str:
@@ -80,8 +85,22 @@ def workspace(settings: Settings, product_id: int) -> Path:
     return settings.staging_root / "products" / str(product_id)
 
 
+def retired_spec_id(spec_id: str, product_id: int) -> str:
+    """The ``spec_id`` a failed product keeps once its specification id is submitted again (``ID~failed-7``)."""
+    suffix = f"~failed-{product_id}"
+    return spec_id[: 200 - len(suffix)] + suffix
+
+
 def submit(settings: Settings, text: str | bytes, origin: str = "") -> Submitted:
-    """Record a specification (checked first); the same id again is the same product, never a second one."""
+    """Record a specification (checked first); the same id again is the same product, never a second one.
+
+    Except after a failure: a specification id whose product failed (nothing
+    archived) may be submitted again, with the same text or a corrected one,
+    once its cause is fixed. The failed product stays as history under
+    :func:`retired_spec_id`, its workspace is removed, and the submission is a
+    new product with a new merge run (``dp-<new id>``). An id that was archived,
+    or is still on its way, is merged once.
+    """
     spec = parse_spec(text)
     collection_for(spec.instrument)
     raw = text.encode() if isinstance(text, str) else text
@@ -90,6 +109,14 @@ def submit(settings: Settings, text: str | bytes, origin: str = "") -> Submitted
         try:
             with session_scope(settings.database_url) as session:
                 found = session.scalar(select(DataProduct).where(DataProduct.spec_id == spec.id))
+                retried = ""
+                if found is not None and found.state is ProductState.FAILED and found.granule_id is None:
+                    retried = f" (product {found.id} failed: {found.detail or 'no reason recorded'})"
+                    log.info("data product %s resubmitted after failure%s", spec.id, retried)
+                    found.spec_id = retired_spec_id(spec.id, found.id)  # kept as history, no longer the id's
+                    session.flush()
+                    shutil.rmtree(workspace(settings, found.id), ignore_errors=True)
+                    found = None
                 if found is not None:
                     if found.spec_digest != digest:
                         raise UserError(f"specification {spec.id} was already submitted with other content "
@@ -99,7 +126,7 @@ def submit(settings: Settings, text: str | bytes, origin: str = "") -> Submitted
                                      spec_text=raw.decode("utf-8"), spec_digest=digest, origin=origin[:255])
                 session.add(record)
                 session.flush()
-                return Submitted(record.id, spec.id, True, ProductState.SUBMITTED.value)
+                return Submitted(record.id, spec.id, True, ProductState.SUBMITTED.value, retried)
         except IntegrityError:  # submitted at the same moment by someone else: read theirs
             continue
     raise RetryableError(f"could not record specification {spec.id}")
@@ -217,7 +244,7 @@ def archive(settings: Settings, product_id: int) -> int | None:
     if record.state is not ProductState.MERGED:
         return None
     product = workspace(settings, product_id) / spec.target.file_name
-    placed: Path | None = None
+    placed: list[Path] = []
     try:
         verify_product(product)
         esdt = collection_for(spec.instrument)
@@ -227,17 +254,23 @@ def archive(settings: Settings, product_id: int) -> int | None:
             raise RetryableError(f"the archive file system has no room for {product.name} "
                                  f"({product.stat().st_size} bytes)")
         with session_scope(settings.database_url) as session:
-            granule = add_granule(session, settings, esdt, [NewFile(product, "SCIENCE")], checksum_type="MD5",
-                                  mode="link" if same_fs else "copy")
-            placed = granule_directory(settings, granule)
-            session.add(GranuleEvent(granule_id=granule.id, event="INSERT"))
-            found = session.get(DataProduct, product_id)
-            assert found is not None
-            found.state, found.granule_id = ProductState.ARCHIVED, granule.id
-            granule_id = granule.id
+            inserted: list[Granule] = []
+            event.listen(session, "pending_to_persistent",
+                         lambda _, obj: inserted.append(obj) if isinstance(obj, Granule) else None)
+            try:
+                granule = add_granule(session, settings, esdt, [NewFile(product, "SCIENCE")], checksum_type="MD5",
+                                      mode="link" if same_fs else "copy")
+                session.add(GranuleEvent(granule_id=granule.id, event="INSERT"))
+                found = session.get(DataProduct, product_id)
+                assert found is not None
+                found.state, found.granule_id = ProductState.ARCHIVED, granule.id
+                granule_id = granule.id
+                session.flush()
+            finally:  # the granule this transaction inserted: its directory goes if the transaction does not commit
+                placed = [granule_directory(settings, g) for g in inserted]
     except Exception as e:
-        if placed is not None:
-            shutil.rmtree(placed, ignore_errors=True)  # the transaction rolled back: nothing half-written stays
+        for directory in placed:  # the transaction rolled back: nothing half-written stays in the archive
+            shutil.rmtree(directory, ignore_errors=True)
         _failing(settings, product_id, e)
         raise
     shutil.rmtree(workspace(settings, product_id), ignore_errors=True)
@@ -251,6 +284,7 @@ def outcome(settings: Settings, product_id: int) -> str:
         return f"data product {record.spec_id} archived as granule {record.granule_id}: {record.detail}"
     if record.state is not ProductState.FAILED:
         _set(settings, product_id, state=ProductState.FAILED, detail=record.detail or "the run ended unfinished")
+    shutil.rmtree(workspace(settings, product_id), ignore_errors=True)  # a resubmission fetches again
     raise PermanentError(f"data product {record.spec_id} failed: {record.detail or 'the run ended unfinished'}")
 
 

@@ -9,16 +9,18 @@ from typing import Any
 
 import pytest
 
+from ardis_airflow import product_steps
 from distribution.inventory.archive import granule_ur
 from distribution.config import Settings
 from distribution.db import session_scope
 from distribution.models import Granule, GranuleEvent
 from distribution.orders.placing import Contact
-from distribution.products import pipeline
+from distribution.products import pipeline, verify_product
+from distribution.products._header import scan_hdus
 from distribution.products.models import ProductState
 from tests.dags.conftest import run_dag, task_states
 from tests.ftp_pull import order_and_pull
-from tests.unit.products.fits_files import listing3
+from tests.unit.products.fits_files import fcs_file, listing3
 from tests.unit.products.test_golden import EXPECTED_CARDS, header_cards
 
 pytestmark = pytest.mark.dags
@@ -30,7 +32,7 @@ def test_dp_merge_end_to_end_then_ftp_pull(dagbag: Any, sqlite_settings: Setting
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     settings = sqlite_settings
     monkeypatch.setenv("ARDIS_DP_COLLECTIONS", "TEST=ELT_TEST.001")
-    doc, _, _ = listing3(tmp_path)
+    doc, dcs, _ = listing3(tmp_path)
     product_id = pipeline.submit(settings, json.dumps(doc)).product_id
     run = run_dag(dagbag, "ardis_dp_merge", {"product_id": product_id})
     assert task_states(run) == dict.fromkeys(STEPS, "success")
@@ -54,6 +56,11 @@ def test_dp_merge_end_to_end_then_ftp_pull(dagbag: Any, sqlite_settings: Setting
     assert list(pulled) == ["TEST.2021-05-18T14:49:03.905.fits"]
     assert hashlib.md5(pulled["TEST.2021-05-18T14:49:03.905.fits"]).hexdigest() == md5
     assert pulled["TEST.2021-05-18T14:49:03.905.fits"] == archived.read_bytes()
+    delivered = tmp_path / "delivered.fits"
+    delivered.write_bytes(pulled["TEST.2021-05-18T14:49:03.905.fits"])
+    assert header_cards(delivered) == EXPECTED_CARDS and verify_product(delivered)
+    got, source = scan_hdus(delivered)[0], scan_hdus(dcs)[0]
+    assert delivered.read_bytes()[got.data_offset:got.end] == dcs.read_bytes()[source.data_offset:source.end]
 
 
 def test_dp_merge_missing_source_fails_with_its_reason(dagbag: Any, sqlite_settings: Settings, tmp_path: Path,
@@ -70,7 +77,20 @@ def test_dp_merge_missing_source_fails_with_its_reason(dagbag: Any, sqlite_setti
     assert states["merge"] == states["archive"] == "upstream_failed"
     record = pipeline.describe(settings, product_id)
     assert record.state is ProductState.FAILED and "missing.fits does not exist" in str(record.detail)
-    assert not list(settings.archive_root.rglob("*.fits"))
+    assert not [p for p in settings.archive_root.rglob("*") if p.is_file()]
+    assert not pipeline.workspace(settings, product_id).exists()
+
+    # The cause fixed (the file is there now), the same specification again: a new product, a run of its own.
+    fcs_file(tmp_path / "missing.fits")
+    again = pipeline.submit(settings, json.dumps(doc))
+    assert again.new and again.product_id != product_id and "missing.fits does not exist" in again.replaced
+    assert product_steps.discover() == [{"trigger_run_id": f"dp-{again.product_id}",
+                                         "conf": {"product_id": again.product_id},
+                                         "note": f"data product {again.product_id}"}]
+    retry = run_dag(dagbag, "ardis_dp_merge", {"product_id": again.product_id})
+    assert task_states(retry) == dict.fromkeys(STEPS, "success")
+    assert pipeline.describe(settings, again.product_id).state is ProductState.ARCHIVED
+    assert pipeline.describe(settings, product_id).state is ProductState.FAILED  # the failure stays as history
 
 
 def test_dp_dags_shape(dagbag: Any) -> None:

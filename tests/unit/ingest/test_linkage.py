@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from distribution.ingest import pan
-from distribution.ingest.linkage import LinkageProblem, Pointer, parse_linkage
+from distribution.ingest.linkage import LinkageProblem, Pointer, parse_linkage, render_linkage
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden"
 
@@ -33,3 +35,14 @@ def test_bad_linkage_files_are_preprocessing_errors(text: str, why: str) -> None
     with pytest.raises(LinkageProblem) as caught:
         parse_linkage(text)
     assert caught.value.disposition == pan.LINKAGE_PREPROCESSING_ERROR and why in str(caught.value)
+
+
+def test_the_writer_gives_the_figure_back_byte_for_byte() -> None:
+    text = (GOLDEN / "linkage_example.txt").read_text()
+    assert render_linkage(parse_linkage(text), comment="linkage for browse file <filename>") == text
+
+
+@given(st.lists(st.builds(Pointer, st.from_regex(r"[A-Za-z0-9_]{1,8}", fullmatch=True), st.integers(0, 999),
+                          st.from_regex(r"[A-Za-z0-9_.\-]{1,30}", fullmatch=True)), min_size=1, max_size=1200))
+def test_linkage_round_trip(pointers: list[Pointer]) -> None:
+    assert parse_linkage(render_linkage(pointers)) == pointers

@@ -159,3 +159,21 @@ def test_an_interrupted_merge_fetches_the_target_again(sqlite_settings: Settings
     pipeline.merge(settings, product)
     assert header_cards(ws / "TEST.2021-05-18T14:49:03.905.fits") == EXPECTED_CARDS
     assert not (ws / "merge-started").exists()
+
+
+def test_an_archived_product_fires_the_subscriptions_of_its_collection(sqlite_settings: Settings, tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from distribution.subscriptions.dispatch import dispatch_pending
+    from tests.unit.subscriptions.test_dispatch import firings, subscribe
+
+    settings = sqlite_settings
+    for k, v in COLLECTIONS.items():
+        monkeypatch.setenv(k, v)
+    subscription = subscribe(settings, "eso1", esdt=("ELT_TEST", 1))
+    doc, _, _ = listing3(tmp_path)
+    product = pipeline.submit(settings, json.dumps(doc)).product_id
+    pipeline.fetch(settings, product)
+    pipeline.merge(settings, product)
+    granule_id = pipeline.archive(settings, product)
+    dispatch_pending(settings)
+    assert firings(settings) == {(subscription, granule_id)}
