@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
+import distribution.phase3.models  # noqa: F401  (its tables join Base.metadata)
 import distribution.products.models  # noqa: F401  (its tables join Base.metadata)
 import distribution.subscriptions.models  # noqa: F401  (likewise)
 from distribution.models import Base

@@ -22,6 +22,7 @@ from typing import Any
 from distribution import db
 from distribution.cli import ingest as cli_ingest
 from distribution.cli import media as cli_media
+from distribution.cli import phase3 as cli_phase3
 from distribution.cli import products as cli_products
 from distribution.cli import setup as cli_setup
 from distribution.cli import subscriptions as cli_subscriptions
@@ -284,6 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_subscriptions.register(sub)
     cli_products.register(sub)
     cli_setup.register(sub)
+    cli_phase3.register(sub)
 
     return p
 

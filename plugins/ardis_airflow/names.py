@@ -14,7 +14,8 @@ from distribution.models import MediaType
 __all__ = [
     "ARCHIVE_CHECK_DAG", "DISPATCHER_DAG", "DISTRIBUTION_DAG", "HOUSEKEEPING_DAG", "INGEST_DAG", "MEDIA_DAGS", "PDR_POLL_DAG",
     "DELIVERY_POOL", "MEDIA_QUEUE", "POOLS", "SUBSCRIPTIONS_DAG", "SUBSCRIPTION_MAIL_DAG", "ALL_DAGS", "dag_for", "media_dag",
-    "DP_MERGE_DAG", "DP_POLL_DAG", "pdr_run_id", "product_run_id", "request_id_of_run", "request_run_id", "rewrite_run_id",
+    "DP_MERGE_DAG", "DP_POLL_DAG", "PHASE3_POLL_DAG", "PHASE3_RELEASE_DAG",
+    "pdr_run_id", "phase3_run_id", "product_run_id", "request_id_of_run", "request_run_id", "rewrite_run_id",
 ]
 
 DISTRIBUTION_DAG = "ardis_distribution"
@@ -29,6 +30,9 @@ SUBSCRIPTION_MAIL_DAG = "ardis_subscription_mail"
 #: ELT data products: one merge run per specification, and the drop-directory poll.
 DP_MERGE_DAG = "ardis_dp_merge"
 DP_POLL_DAG = "ardis_dp_poll"
+#: ESO Phase 3: one run per closed release (validation to publication), and the poll that starts them.
+PHASE3_RELEASE_DAG = "ardis_phase3_release"
+PHASE3_POLL_DAG = "ardis_phase3_poll"
 #: The physical media DAG of each drive kind.
 MEDIA_DAGS = {"optical": "ardis_media_optical", "tape": "ardis_media_tape"}
 #: One pool per drive kind, a slot per drive.
@@ -38,7 +42,8 @@ DELIVERY_POOL = "ardis_deliveries"
 #: The Celery queue of the tasks that touch a drive: only the drive host's worker listens on it.
 MEDIA_QUEUE = "media"
 ALL_DAGS = (DISTRIBUTION_DAG, DISPATCHER_DAG, HOUSEKEEPING_DAG, INGEST_DAG, PDR_POLL_DAG, SUBSCRIPTIONS_DAG,
-            SUBSCRIPTION_MAIL_DAG, DP_MERGE_DAG, DP_POLL_DAG, ARCHIVE_CHECK_DAG, *MEDIA_DAGS.values())
+            SUBSCRIPTION_MAIL_DAG, DP_MERGE_DAG, DP_POLL_DAG, ARCHIVE_CHECK_DAG, PHASE3_RELEASE_DAG, PHASE3_POLL_DAG,
+            *MEDIA_DAGS.values())
 
 _REQUEST = "request-"
 _REWRITE = "-rewrite-"
@@ -58,6 +63,11 @@ def dag_for(media_type: str) -> str:
 def product_run_id(product_id: int) -> str:
     """The run id of a data product's merge run."""
     return f"dp-{product_id}"
+
+
+def phase3_run_id(release_id: int, closings: int = 1) -> str:
+    """The run id of a Phase 3 release's validation run; a release closed again after an Error gets ``-<n>``."""
+    return f"phase3-{release_id}" + (f"-{closings}" if closings > 1 else "")
 
 
 def request_run_id(request_id: str) -> str:

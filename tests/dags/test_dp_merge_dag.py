@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import ftplib
 import hashlib
 import json
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -15,39 +13,19 @@ from ardis_airflow import product_steps
 from distribution.inventory.archive import granule_ur
 from distribution.config import Settings
 from distribution.db import session_scope
-from distribution.orders.pull_server import build_pull_server, load_or_create_secret, pull_password
-from distribution.models import Granule, GranuleEvent, MediaType, RequestState
-from distribution.orders.placing import Contact, RequestSpec, create_order, get_request
+from distribution.models import Granule, GranuleEvent
+from distribution.orders.placing import Contact
 from distribution.products import pipeline, verify_product
 from distribution.products._header import scan_hdus
 from distribution.products.models import ProductState
 from tests.dags.conftest import run_dag, task_states
+from tests.ftp_pull import order_and_pull
 from tests.unit.products.fits_files import fcs_file, listing3
 from tests.unit.products.test_golden import EXPECTED_CARDS, header_cards
 
 pytestmark = pytest.mark.dags
 
 STEPS = ["begin", "fetch", "merge", "archive", "outcome"]
-
-
-def _pull(settings: Settings, login: str, ftp_dir: str) -> dict[str, bytes]:
-    server = build_pull_server(settings.pull_root, "127.0.0.1", 0, load_or_create_secret(settings.home))
-    port = server.socket.getsockname()[1]
-    thread = threading.Thread(target=server.serve_forever, kwargs={"handle_exit": False}, daemon=True)
-    thread.start()
-    got: dict[str, bytes] = {}
-    try:
-        with ftplib.FTP() as ftp:
-            ftp.connect("127.0.0.1", port, timeout=10)
-            ftp.login(login, pull_password(load_or_create_secret(settings.home), login))
-            ftp.cwd(ftp_dir)
-            for name in ftp.nlst():
-                chunks: list[bytes] = []
-                ftp.retrbinary(f"RETR {name}", chunks.append)
-                got[name] = b"".join(chunks)
-    finally:
-        server.close_all()
-    return got
 
 
 def test_dp_merge_end_to_end_then_ftp_pull(dagbag: Any, sqlite_settings: Settings, tmp_path: Path,
@@ -73,17 +51,8 @@ def test_dp_merge_end_to_end_then_ftp_pull(dagbag: Any, sqlite_settings: Setting
     again = pipeline.submit(settings, json.dumps(doc))
     assert not again.new and again.product_id == product_id and pipeline.pending_products(settings) == []
 
-    with session_scope(settings.database_url) as session:
-        order = create_order(session, settings, Contact(user_id="eso1", email="eso1@example.org", checksum_list=True),
-                             [RequestSpec(MediaType.FTP_PULL, [ur])])
-        request_id = str(order.requests[0].request_id)
-    dist = run_dag(dagbag, "ardis_distribution", {"request_id": request_id})
-    assert task_states(dist)["outcome"] == "success"
-    with session_scope(settings.database_url) as session:
-        request = get_request(session, request_id)
-        assert request.state == RequestState.COMPLETE
-        login, ftp_dir = str(request.order.order_id), str(request.ftp_dir)
-    pulled = _pull(settings, login, ftp_dir)
+    pulled = order_and_pull(dagbag, settings, ur, Contact(user_id="eso1", email="eso1@example.org",
+                                                          checksum_list=True))
     assert list(pulled) == ["TEST.2021-05-18T14:49:03.905.fits"]
     assert hashlib.md5(pulled["TEST.2021-05-18T14:49:03.905.fits"]).hexdigest() == md5
     assert pulled["TEST.2021-05-18T14:49:03.905.fits"] == archived.read_bytes()

@@ -10,7 +10,7 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
-from ardis_airflow.web import api, console, portal
+from ardis_airflow.web import api, console, phase3, portal
 from ardis_airflow.web.portal import api as portal_api
 from ardis_airflow.web.security import current_user
 
@@ -35,6 +35,7 @@ def create_app() -> FastAPI:
     app = FastAPI(title="Ardis", docs_url=None, redoc_url=None, openapi_url=None,
                   description="Ardis's API inside Airflow: every route needs a logged-in Airflow user.")
     app.include_router(api.router, prefix="/api", dependencies=[Depends(current_user)])
+    app.include_router(phase3.router, prefix="/api", dependencies=[Depends(current_user)])
     app.include_router(portal_api.router, prefix="/api", dependencies=[Depends(current_user)])
     app.include_router(portal.router, prefix=portal.BASE, dependencies=[Depends(current_user)])
     app.add_exception_handler(HTTPException, _login_instead)
