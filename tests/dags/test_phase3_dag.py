@@ -54,7 +54,7 @@ def test_a_closed_release_through_every_state_then_ordered(dagbag: Any, sqlite_s
     assert sorted(p.name for p in area.iterdir()) == sorted(p.name for p in prepared.iterdir())
     workflow.close_release(settings, "196.B-0001/SURVEY1/DR1", PI)
     assert workflow.closed_without_run(settings) == [(world.release_id, 1)]
-    operator = Operator(airflow_api.api_url, [PHASE3_RELEASE_DAG], _scientist, interval=0.5)
+    operator = Operator(airflow_api.api_url, [PHASE3_RELEASE_DAG], _scientist, interval=0.5, login=airflow_api.login)
     operator.start()
     try:
         run = run_dag(dagbag, PHASE3_RELEASE_DAG, {"release_id": world.release_id})
