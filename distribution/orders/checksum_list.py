@@ -17,7 +17,7 @@ import hmac
 from distribution.checksums import picked
 from distribution.config import Settings
 from distribution.models import RequestFile
-from distribution.orders.pull_server import load_or_create_secret
+from distribution.secret import load_or_create_secret
 
 #: "Checksumming is applied only to files of FILE_TYPE SCIENCE, HDF-EOS or HDF" (ICD 4.3.6.3).
 CHECKSUMMED_FILE_TYPES = frozenset({"SCIENCE", "HDF-EOS", "HDF"})

@@ -34,7 +34,8 @@ from sqlalchemy import select
 from distribution.config import Settings
 from distribution.db import session_scope
 from distribution.errors import NotFound
-from distribution.orders.pull_server import load_or_create_secret, pull_password
+from distribution.orders.pull_server import pull_password
+from distribution.secret import load_or_create_secret
 from distribution.models import User
 from distribution.phase3.areas import phase3_root, upload_area
 from distribution.phase3.models import ReleaseState
