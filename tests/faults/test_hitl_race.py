@@ -21,6 +21,8 @@ import pytest
 from ardis_airflow.names import MEDIA_DAGS, POOLS, request_run_id
 from sqlalchemy import select
 
+from tests.faults.hitl_race_executor import LATE_AFTER_RESUME
+
 from distribution import db
 from devkit.operator import Operator, Waiting, shipping_clerk
 from devkit.airflow_stack import ROOT, AirflowStack
@@ -99,8 +101,11 @@ def test_answers_at_any_moment_complete_the_run(tmp_path: Path, monkeypatch: pyt
         stack.stop()
     scheduler_log = (tmp_path / "logs" / "scheduler.log").read_text(errors="replace")
     assert states == {rid: RequestState.COMPLETE for rid in request_ids}, scheduler_log[-4000:]
-    # The race really happened: the scheduler took a late report for a lost try at least once.
-    assert "but the task instance's state attribute is" in scheduler_log
+    # The race really happened: at least one asking step's end was reported only after its answer had
+    # handed the step to a worker again. (Whether the scheduler then logs "... but the task instance's
+    # state attribute is ..." depends on whether the resumed process still runs at that moment: Airflow
+    # 3.3 ignores the report while the executor holds the task, so that line is not asserted.)
+    assert LATE_AFTER_RESUME in scheduler_log, scheduler_log[-4000:]
     asked = [(step.run_id, step.task_id) for step, _, _ in clerk.answered]
     assert sorted(asked) == sorted((run, task) for run in delay_of for task in ("volume.load", "confirm_shipment"))
     with session_scope(url) as session:
