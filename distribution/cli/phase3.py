@@ -177,6 +177,18 @@ def _cmd_upload_password(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_upload_key(settings: Settings, args: argparse.Namespace) -> int:
+    from distribution.phase3.upload import add_upload_key, upload_keys
+
+    if args.action == "list":
+        print("\n".join(upload_keys(settings, args.user)) or f"{args.user} logs in by password only")
+        return 0
+    if not args.key_file:
+        raise UserError("upload-key add needs the public key file")
+    print(f"{args.user} may log in with {add_upload_key(settings, args.user, Path(args.key_file).read_text())}")
+    return 0
+
+
 def _as(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--as", dest="as_user", metavar="USER", help="speak as this Ardis user (PI or CoI)")
 
@@ -252,3 +264,8 @@ def register(sub: Any) -> None:
     pw = p3.add_parser("upload-password", help="a user's SFTP upload password (derived, never stored)")
     pw.add_argument("user")
     pw.set_defaults(func=_cmd_upload_password)
+    uk = p3.add_parser("upload-key", help="SSH public keys a user may log in to the upload server with")
+    uk.add_argument("action", choices=["add", "list"])
+    uk.add_argument("user")
+    uk.add_argument("key_file", nargs="?", help="add: the OpenSSH public key file (id_ed25519.pub)")
+    uk.set_defaults(func=_cmd_upload_key)
