@@ -128,3 +128,18 @@ def test_an_archived_release_offers_content_eso_and_its_description(client: Any,
         assert got.status_code == 200 and got.content == tar, url
         assert client.get(url, headers=_as("stranger1")).status_code == 404  # archived, not yet published
     assert client.get(f"{page}/CONTENT.ESO", headers=_as("stranger1")).status_code == 404
+
+
+def test_a_program_page_for_its_people_only(client: Any, sqlite_settings: Settings) -> None:
+    world = make_world(sqlite_settings)
+    page = f"{PAGES}/programs/196.B-0001"
+    shown = client.get(page, headers=_as("coi1"))
+    assert shown.status_code == 200
+    assert '<li>pi1 <span class="badge">PI</span></li>' in shown.text
+    assert '<li>coi1 <span class="badge">CoI</span></li>' in shown.text
+    assert "SURVEY1 <span" in shown.text and f'href="{PAGES}/releases/{world.release_id}"' in shown.text
+    assert client.get(page, headers=_as("ops1", "op")).status_code == 200
+    for who, url in (("stranger1", page), ("pi1", f"{PAGES}/programs/999.X-0000")):
+        hidden = client.get(url, headers=_as(who))
+        assert hidden.status_code == 404 and "coi1" not in hidden.text, (who, url)
+    assert f'href="{page}"' in client.get(f"{PAGES}/", headers=_as("pi1")).text

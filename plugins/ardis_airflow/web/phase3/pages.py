@@ -1,5 +1,5 @@
-"""The PIs' and CoIs' Phase 3 pages (``/ardis/portal/phase3/…``, seed 000): their releases, a release's state
-and history, its error report, where to upload, the close button, and once archived ``CONTENT.ESO`` and the
+"""The PIs' and CoIs' Phase 3 pages (``/ardis/portal/phase3/…``, seed 000): their releases, a program (PI,
+CoIs, collections), a release's state and history, its error report, where to upload, the close button, and once archived ``CONTENT.ESO`` and the
 release description.
 
 Server-rendered with Jinja2 under the portal's path, so a page GET without a
@@ -26,12 +26,12 @@ from ardis_airflow.web.phase3.api import description_response
 from ardis_airflow.web.security import CurrentUser, same_origin
 from distribution.config import load_settings
 from distribution.db import session_scope
-from distribution.errors import PermanentError
+from distribution.errors import NotFound, PermanentError
 from distribution.phase3.archiving import content_eso, description_path
 from distribution.phase3.content import CONTENT_NAME, DESCRIPTION_NAME
-from distribution.phase3.models import Phase3Release, ReleaseState
-from distribution.phase3.programs import Role, role_of
-from distribution.phase3.releases import can_see, history
+from distribution.phase3.models import Phase3Collection, Phase3Release, ReleaseState
+from distribution.phase3.programs import Role, get_program, members, role_of
+from distribution.phase3.releases import READERS, can_see, history
 
 __all__ = ["PAGES", "router"]
 
@@ -67,11 +67,35 @@ def releases_page(request: Request, user: CurrentUser) -> HTMLResponse:
     actor = actor_of(user)
     with session_scope(load_settings().database_url) as session:
         rows = [{"id": r.id, "path": r.path, "mode": r.mode, "state": r.state.value,
+                 "program": r.collection.program.code,
                  "role": role_of(session, r.collection.program, actor).value,
                  "updated": r.updated_at.isoformat(timespec="minutes")}
                 for r in session.scalars(select(Phase3Release).order_by(Phase3Release.id))
                 if can_see(session, r, actor)]
         return _page(request, "releases.html", user, rows=rows, operator=actor.operator)
+
+
+@router.get("/programs/{code}", response_class=HTMLResponse)
+def program_page(request: Request, code: str, user: CurrentUser) -> HTMLResponse:
+    """A program: its PI and CoIs, its collections and the releases the user may see (its people and operators)."""
+    actor = actor_of(user)
+    with session_scope(load_settings().database_url) as session:
+        try:
+            program = get_program(session, code)
+        except NotFound:
+            program = None
+        role = role_of(session, program, actor) if program is not None else Role.NONE
+        if program is None or role not in READERS:
+            return _message(request, user, HTTPException(404, f"no Phase 3 program {code!r} of yours"))
+        collections = session.scalars(select(Phase3Collection).where(Phase3Collection.program_id == program.id)
+                                      .order_by(Phase3Collection.name)).all()
+        releases = session.scalars(select(Phase3Release).where(Phase3Release.collection_id.in_(
+            [c.id for c in collections])).order_by(Phase3Release.id)).all()
+        facts = {"code": program.code, "title": program.title, "role": role.value,
+                 "members": [(who, r.value) for who, r in members(session, program)],
+                 "collections": [(c.name, c.esdt) for c in collections],
+                 "releases": [{"id": r.id, "path": r.path, "mode": r.mode, "state": r.state.value} for r in releases]}
+    return _page(request, "program.html", user, p=facts)
 
 
 @router.get("/releases/{release_id}", response_class=HTMLResponse)
@@ -86,6 +110,7 @@ def release_page(request: Request, release_id: int, user: CurrentUser) -> HTMLRe
         role = role_of(session, release.collection.program, actor)
         archived = release.state in (S.ARCHIVED, S.PUBLISHED)
         facts = {"id": release.id, "path": release.path, "mode": release.mode, "state": release.state.value,
+                 "program": release.collection.program.code,
                  "release_date": release.release_date.isoformat() if release.release_date else None,
                  "error_report": release.error_report if release.state is S.ERROR else None,
                  "history": history(release), "role": role.value,
