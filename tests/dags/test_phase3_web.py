@@ -14,8 +14,9 @@ from distribution.db import session_scope
 from distribution.phase3.archiving import archive_release
 from distribution.phase3.content import parse_content
 from distribution.phase3.releases import get_release
+from distribution.phase3.workflow import close_release, validate_closed
 from tests.airflow_rest import sync_ardis_dags, token
-from tests.unit.phase3.conftest import make_world
+from tests.unit.phase3.conftest import PI, make_world
 from tests.unit.phase3.fits_files import good_release
 from tests.unit.phase3.test_archiving import archive_raw, in_upload_area, to_be_archived
 
@@ -95,7 +96,7 @@ def test_who_sees_a_release_and_only_the_pi_closes_it(client: Any, sqlite_settin
     with session_scope(sqlite_settings.database_url) as session:
         assert get_release(session, world.release_id).state.value == "Open"
     closed = client.post(f"{page}/close", headers={"Origin": SERVER}, cookies=_cookie("pi1"), follow_redirects=False)
-    assert closed.status_code == 303 and closed.headers["location"] == f"{page}?closed=1"
+    assert closed.status_code == 303 and closed.headers["location"] == f"{page}?done=closed"
     shown = client.get(closed.headers["location"], headers=_as("pi1")).text
     assert 'id="state">Closed<' in shown and "Release closed" in shown and "close-release" not in shown
     assert "upload-instructions" not in shown  # the upload area is no longer the users'
@@ -143,3 +144,24 @@ def test_a_program_page_for_its_people_only(client: Any, sqlite_settings: Settin
         hidden = client.get(url, headers=_as(who))
         assert hidden.status_code == 404 and "coi1" not in hidden.text, (who, url)
     assert f'href="{page}"' in client.get(f"{PAGES}/", headers=_as("pi1")).text
+
+
+def test_a_release_in_error_is_reopened_by_its_people(client: Any, sqlite_settings: Settings) -> None:
+    world = make_world(sqlite_settings)
+    close_release(world.settings, str(world.release_id), PI)
+    assert validate_closed(world.settings, world.release_id)["state"] == "Error"  # no release-description.tar
+    page = f"{PAGES}/releases/{world.release_id}"
+    shown = client.get(page, headers=_as("coi1")).text
+    assert 'id="reopen-release"' in shown and "the release description release-description.tar is missing" in shown
+    assert "reopen-release" not in client.get(page, headers=_as("ops1", "op")).text
+    assert client.post(f"{page}/reopen", headers={"Origin": SERVER}, cookies=_cookie("stranger1")).status_code == 404
+    assert client.post(f"{page}/reopen", headers={"Origin": "https://evil.example"},
+                       cookies=_cookie("coi1")).status_code == 403
+    assert client.post(f"{page}/reopen", headers={"Origin": SERVER, **_as("ops1", "op")}).status_code == 403
+    done = client.post(f"{page}/reopen", headers={"Origin": SERVER}, cookies=_cookie("coi1"), follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"] == f"{page}?done=reopened"
+    after = client.get(done.headers["location"], headers=_as("coi1")).text
+    assert 'id="state">Open<' in after and 'id="upload-instructions"' in after and "error-report" not in after
+    assert client.post(f"{page}/reopen", headers={"Origin": SERVER}, cookies=_cookie("coi1")).status_code == 409
+    with session_scope(sqlite_settings.database_url) as session:
+        assert get_release(session, world.release_id).history[-1].actor == "coi1"

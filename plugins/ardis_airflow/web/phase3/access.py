@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 from distribution.errors import NotFound
 from distribution.phase3.models import Phase3Release, ReleaseState
 from distribution.phase3.programs import Actor
-from distribution.phase3.releases import ForbiddenTransition, can_see, close, get_release
+from distribution.phase3.releases import ForbiddenTransition, can_see, close, get_release, move
 
-__all__ = ["actor_of", "close_as", "describe", "visible"]
+__all__ = ["actor_of", "close_as", "describe", "reopen_as", "visible"]
 
 
 def actor_of(user: Any) -> Actor:
@@ -53,6 +53,18 @@ def close_as(session: Session, release_id: int, actor: Actor) -> Phase3Release:
         raise HTTPException(status.HTTP_409_CONFLICT, f"release {release.path} is {release.state.value}, not Open")
     try:
         close(session, release, Actor(actor.name))  # closing is the PI's, never the operator's
+    except ForbiddenTransition as e:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(e)) from e
+    return release
+
+
+def reopen_as(session: Session, release_id: int, actor: Actor) -> Phase3Release:
+    """The PI or a CoI opens a release in Error again to correct it: 404 unseen, 409 not in Error, 403 not theirs."""
+    release = visible(session, release_id, actor)
+    if release.state is not ReleaseState.ERROR:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"release {release.path} is {release.state.value}, not Error")
+    try:
+        move(session, release, ReleaseState.OPEN, Actor(actor.name), "reopened to correct it")
     except ForbiddenTransition as e:
         raise HTTPException(status.HTTP_403_FORBIDDEN, str(e)) from e
     return release

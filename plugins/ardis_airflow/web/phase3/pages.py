@@ -21,7 +21,7 @@ from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, Red
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 
-from ardis_airflow.web.phase3.access import actor_of, close_as, visible
+from ardis_airflow.web.phase3.access import actor_of, close_as, reopen_as, visible
 from ardis_airflow.web.phase3.api import description_response
 from ardis_airflow.web.security import CurrentUser, same_origin
 from distribution.config import load_settings
@@ -116,10 +116,11 @@ def release_page(request: Request, release_id: int, user: CurrentUser) -> HTMLRe
                  "history": history(release), "role": role.value,
                  "may_upload": release.state is S.OPEN and role in (Role.PI, Role.COI),
                  "may_close": release.state is S.OPEN and role is Role.PI and not actor.operator,
+                 "may_reopen": release.state is S.ERROR and role in (Role.PI, Role.COI) and not actor.operator,
                  "archived": archived,
                  "has_description": archived and description_path(session, release) is not None}
     return _page(request, "release.html", user, r=facts, upload_url=upload_url(request),
-                 closed=request.query_params.get("closed") == "1")
+                 done=request.query_params.get("done"))
 
 
 @router.get(f"/releases/{{release_id}}/{CONTENT_NAME}", response_class=PlainTextResponse)
@@ -149,10 +150,21 @@ def description_download(request: Request, release_id: int, user: CurrentUser) -
 @router.post("/releases/{release_id}/close", response_class=HTMLResponse, dependencies=[Depends(same_origin)])
 def close_release(request: Request, release_id: int, user: CurrentUser) -> Response:
     """"7. Close Release" (the PI only); the ``ardis_phase3_poll`` DAG then starts the validation run."""
+    return _move(request, release_id, user, close_as, "closed")
+
+
+@router.post("/releases/{release_id}/reopen", response_class=HTMLResponse, dependencies=[Depends(same_origin)])
+def reopen_release(request: Request, release_id: int, user: CurrentUser) -> Response:
+    """A release in Error is the PI's and CoIs' again: Open, its upload area theirs, to correct and close again."""
+    return _move(request, release_id, user, reopen_as, "reopened")
+
+
+def _move(request: Request, release_id: int, user: Any, how: Any, done: str) -> Response:
+    """Make the move, then back to the release page (303) saying what was done; a message page when refused."""
     with session_scope(load_settings().database_url) as session:
         try:
-            close_as(session, release_id, actor_of(user))
+            how(session, release_id, actor_of(user))
         except HTTPException as e:
             return _message(request, user, e)
-    target = f"{request.scope.get('root_path', '')}/portal{PAGES}/releases/{release_id}?closed=1"
+    target = f"{request.scope.get('root_path', '')}/portal{PAGES}/releases/{release_id}?done={done}"
     return RedirectResponse(target, status_code=303)
