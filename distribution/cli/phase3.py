@@ -12,6 +12,7 @@ as that Ardis user instead (a PI or CoI), and then the program's permissions app
 from __future__ import annotations
 
 import argparse
+import shutil
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -113,12 +114,10 @@ def _cmd_release_move(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _cmd_release_show(settings: Settings, args: argparse.Namespace) -> int:
-    from distribution.phase3.releases import can_see, find_release, history
+    from distribution.phase3.releases import history
 
     with db.session_scope(settings.database_url) as session:
-        release = find_release(session, args.release)
-        if not can_see(session, release, _actor(args)):
-            raise UserError(f"release {args.release} is not published: only its program's people may see it")
+        release = _visible_release(session, args)
         print(f"release {release.id}: {release.path}  {release.mode}  {release.state.value}"
               f"  release date {release.release_date or '-'}  run {release.airflow_run_id or '-'}")
         for when, who, frm, to, why in history(release):
@@ -142,20 +141,40 @@ def _cmd_release_list(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_release_content(settings: Settings, args: argparse.Namespace) -> int:
-    from distribution.phase3.archiving import content_eso
+def _visible_release(session: Any, args: argparse.Namespace) -> Any:
+    """``args.release`` when the ``--as`` user may see it; UserError otherwise."""
     from distribution.phase3.releases import can_see, find_release
 
+    release = find_release(session, args.release)
+    if not can_see(session, release, _actor(args)):
+        raise UserError(f"release {args.release} is not published: only its program's people may see it")
+    return release
+
+
+def _cmd_release_content(settings: Settings, args: argparse.Namespace) -> int:
+    from distribution.phase3.archiving import content_eso
+
     with db.session_scope(settings.database_url) as session:
-        release = find_release(session, args.release)
-        if not can_see(session, release, _actor(args)):
-            raise UserError(f"release {args.release} is not published: only its program's people may see it")
+        release = _visible_release(session, args)
         text = content_eso(session, release)
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8")
         print(f"CONTENT.ESO written to {args.out}")
     else:
         print(text, end="")
+    return 0
+
+
+def _cmd_release_description(settings: Settings, args: argparse.Namespace) -> int:
+    from distribution.phase3.archiving import description_path
+
+    with db.session_scope(settings.database_url) as session:
+        release = _visible_release(session, args)
+        path = description_path(session, release)
+        if path is None:
+            raise UserError(f"release {release.path} has no archived release-description.tar (archived releases only)")
+    shutil.copyfile(path, args.out)
+    print(f"release-description.tar of {release.path} written to {args.out}")
     return 0
 
 
@@ -174,6 +193,18 @@ def _cmd_upload_password(settings: Settings, args: argparse.Namespace) -> int:
     from distribution.phase3.upload import upload_password
 
     print(upload_password(load_or_create_secret(settings.home), args.user))
+    return 0
+
+
+def _cmd_upload_key(settings: Settings, args: argparse.Namespace) -> int:
+    from distribution.phase3.upload import add_upload_key, upload_keys
+
+    if args.action == "list":
+        print("\n".join(upload_keys(settings, args.user)) or f"{args.user} logs in by password only")
+        return 0
+    if not args.key_file:
+        raise UserError("upload-key add needs the public key file")
+    print(f"{args.user} may log in with {add_upload_key(settings, args.user, Path(args.key_file).read_text())}")
     return 0
 
 
@@ -241,6 +272,11 @@ def register(sub: Any) -> None:
             s.add_argument("--out", help="write it to this file")
         _as(s)
         s.set_defaults(func=func)
+    rd = rel.add_parser("description", help="the archived release-description.tar of a release")
+    rd.add_argument("release", help="id or program/collection/release")
+    rd.add_argument("--out", required=True, help="write it to this file")
+    _as(rd)
+    rd.set_defaults(func=_cmd_release_description)
     rl = rel.add_parser("list", help="the releases you may see")
     _as(rl)
     rl.set_defaults(func=_cmd_release_list)
@@ -252,3 +288,8 @@ def register(sub: Any) -> None:
     pw = p3.add_parser("upload-password", help="a user's SFTP upload password (derived, never stored)")
     pw.add_argument("user")
     pw.set_defaults(func=_cmd_upload_password)
+    uk = p3.add_parser("upload-key", help="SSH public keys a user may log in to the upload server with")
+    uk.add_argument("action", choices=["add", "list"])
+    uk.add_argument("user")
+    uk.add_argument("key_file", nargs="?", help="add: the OpenSSH public key file (id_ed25519.pub)")
+    uk.set_defaults(func=_cmd_upload_key)

@@ -10,7 +10,10 @@ server's identity is its host key, and the clients the seed names (FileZilla,
 lftp) speak it as well as curl and OpenSSH ``sftp`` do.
 
 A login is an Ardis user id; its password is derived from the server secret
-(``ardis phase3 upload-password``; nothing stored). The paths are
+(``ardis phase3 upload-password``; nothing stored). A user may also log in with
+an SSH key: ``ardis phase3 upload-key add USER FILE`` appends a public key to
+``<ARDIS_PHASE3_ROOT>/keys/<user>`` (OpenSSH ``authorized_keys`` lines; public
+keys only, so nothing secret is kept). The paths are
 ``/program/collection/release/file``: a user reaches only the releases where
 they are the PI or a CoI, and only while the release is Open ("FTP area becomes
 unavailable for the user" once it is closed). A release is one flat directory.
@@ -33,7 +36,8 @@ from sqlalchemy import select
 
 from distribution.config import Settings
 from distribution.db import session_scope
-from distribution.errors import NotFound
+from distribution.errors import NotFound, UserError
+from distribution.identifiers import check_user_id
 from distribution.orders.pull_server import pull_password
 from distribution.secret import load_or_create_secret
 from distribution.models import User
@@ -78,9 +82,52 @@ def release_area_for(settings: Settings, user_id: str, program: str, collection:
         return upload_area(settings, found)
 
 
+def keys_file(settings: Settings, user_id: str) -> Path:
+    """The user's authorized public keys (``authorized_keys`` lines) for upload logins."""
+    check_user_id(user_id)
+    return phase3_root(settings) / "keys" / user_id
+
+
+def add_upload_key(settings: Settings, user_id: str, public_key: str) -> str:
+    """Let ``user_id`` (an Ardis user) log in with this OpenSSH public key; returns its SHA256 fingerprint.
+
+    UserError for an unknown user or for text that is not one public key (a private key is refused too).
+    """
+    with session_scope(settings.database_url) as session:
+        if session.scalar(select(User.id).where(User.user_id == user_id)) is None:
+            raise UserError(f"no Ardis user {user_id}")
+    if "PRIVATE KEY" in public_key:
+        raise UserError("not an OpenSSH public key: that is a private key (send the .pub file; keep this one)")
+    try:
+        key = asyncssh.import_public_key(public_key.strip())
+    except (asyncssh.KeyImportError, ValueError) as e:
+        raise UserError(f"not an OpenSSH public key: {e}") from e
+    path = keys_file(settings, user_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = key.export_public_key("openssh").decode().strip()
+    known = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    if line not in known:
+        with path.open("a", encoding="utf-8") as f:
+            f.write(line + "\n")
+    return str(key.get_fingerprint("sha256"))
+
+
+def upload_keys(settings: Settings, user_id: str) -> list[str]:
+    """The fingerprints of the keys ``user_id`` may log in with."""
+    path = keys_file(settings, user_id)
+    if not path.exists():
+        return []
+    return [str(asyncssh.import_public_key(line).get_fingerprint("sha256"))
+            for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
 class _Auth(asyncssh.SSHServer):  # type: ignore[misc]
     def __init__(self, settings: Settings, secret: bytes) -> None:
         self.settings, self.secret = settings, secret
+
+    def _known(self, username: str) -> bool:
+        with session_scope(self.settings.database_url) as session:
+            return session.scalar(select(User.id).where(User.user_id == username)) is not None
 
     def begin_auth(self, username: str) -> bool:
         return True
@@ -89,12 +136,25 @@ class _Auth(asyncssh.SSHServer):  # type: ignore[misc]
         return True
 
     def validate_password(self, username: str, password: str) -> bool:
-        with session_scope(self.settings.database_url) as session:
-            known = session.scalar(select(User.id).where(User.user_id == username)) is not None
         ok = hmac.compare_digest(upload_password(self.secret, username).encode(), password.encode())
+        known = self._known(username)
         if not (known and ok):
             log.info("upload login refused for %r", username)
         return known and ok
+
+    def public_key_auth_supported(self) -> bool:
+        return True
+
+    def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
+        """The key is one of the user's (``ardis phase3 upload-key add``) and the user exists."""
+        try:
+            path = keys_file(self.settings, username)
+        except UserError:
+            return False
+        if not path.exists() or not self._known(username):
+            return False
+        offered = key.export_public_key("openssh").split()[:2]
+        return any(line.split()[:2] == offered for line in path.read_bytes().splitlines() if line.strip())
 
 
 class _ReleaseAreas(asyncssh.SFTPServer):  # type: ignore[misc]

@@ -1,6 +1,6 @@
 """ESO Phase 3 through real ``dag.test()`` runs: a release uploaded over SFTP by curl, closed, validated, approved
-through the REST API (the scientific validation), archived, published, then ordered by FtpPull; an invalid one
-goes back to the PI."""
+through the REST API (the scientific validation), archived, published, then ordered by FtpPull; an update release
+makes version 2 and keeps the old versions; an invalid one goes back to the PI."""
 
 from __future__ import annotations
 
@@ -20,12 +20,15 @@ from distribution.models import Granule
 from distribution.orders.placing import Contact
 from distribution.phase3 import workflow
 from distribution.phase3.upload import UploadServer
-from distribution.phase3.releases import get_release
+from distribution.phase3.archiving import archive_release, content_eso, in_archive, publish_release
+from distribution.phase3.content import parse_content
+from distribution.phase3.releases import create_release, get_release
+from distribution.phase3.validator import validate_release
 from tests.dags.conftest import run_dag, task_states
 from tests.ftp_pull import order_and_pull
-from tests.unit.phase3.conftest import PI, make_world
-from tests.unit.phase3.fits_files import good_release
-from tests.unit.phase3.test_archiving import archive_raw, in_upload_area
+from tests.unit.phase3.conftest import PI, World, make_world
+from tests.unit.phase3.fits_files import good_release, science_image
+from tests.unit.phase3.test_archiving import archive_raw, in_upload_area, to_be_archived
 from tests.unit.phase3.test_upload import curl_upload
 
 pytestmark = pytest.mark.dags
@@ -72,7 +75,73 @@ def test_a_closed_release_through_every_state_then_ordered(dagbag: Any, sqlite_s
         ur, md5 = granule_ur(img1, settings), img1.files[0].checksum_value
     got = order_and_pull(dagbag, settings, ur, Contact(user_id="user9", email="u9@example.org", checksum_list=True))
     assert hashlib.md5(got["img1.fits.1"]).hexdigest() == md5
-    assert got["img1.fits.1"] == (area / "img1.fits").read_bytes()
+    assert got["img1.fits.1"] == (prepared / "img1.fits").read_bytes()
+    assert not area.exists()  # archived: the upload area is gone, the archive has the files
+
+
+def _upload(world: World, files: list[Path], target: str) -> None:
+    server = UploadServer(world.settings).start()
+    try:
+        for path in files:
+            sent = curl_upload(world, server, "pi1", path, target)
+            assert sent.returncode == 0, sent.stderr
+    finally:
+        server.close()
+
+
+def test_an_update_run_makes_version_two_and_keeps_the_old_versions(dagbag: Any, sqlite_settings: Settings,
+                                                                     airflow_api: Any, tmp_path: Path) -> None:
+    """Seed "updating or superseding a release": download CONTENT.ESO, write CHANGES.USER, validate -m update,
+    upload the new img1.fits and CHANGES.USER over SFTP, close; a real run archives img1.fits as version 2
+    (REPLACE) and drops img2.fits.fz (DELETE); both old granules stay in the archive and can still be ordered."""
+    world = make_world(sqlite_settings)
+    settings = world.settings
+    archive_raw(world)
+    in_upload_area(world, world.release_id, good_release)
+    to_be_archived(world, world.release_id)  # the first release by domain steps (its run is the test above)
+    archive_release(settings, world.release_id)
+    publish_release(settings, world.release_id)
+    with session_scope(settings.database_url) as session:
+        update_id = create_release(session, PI, "196.B-0001", "SURVEY1", "DR1.1", mode="update").id
+        content = content_eso(session, get_release(session, world.release_id))
+        old = {g.local_granule_id: (g.id, granule_ur(g, settings), g.files[0].checksum_value)
+               for g in session.query(Granule).filter(Granule.local_granule_id.in_(["img1.fits", "img2.fits.fz"]))}
+    work = tmp_path / "update"
+    work.mkdir()
+    (work / "CONTENT.ESO").write_text(content)
+    science_image(work / "img1.fits", ASSON1="img1.weight.fits", ASSOC1="ANCILLARY.WEIGHTMAP", ASSON2="img1.png",
+                  ASSOC2="ANCILLARY.PREVIEW", PROV1="raw1.fits", seed=7)
+    (work / "CHANGES.USER").write_text("REPLACE img1.fits\nDELETE img2.fits.fz\n")
+    assert validate_release(work, "update", in_archive=in_archive(settings)).ok  # the PI's own check first
+    _upload(world, [work / "img1.fits", work / "CHANGES.USER"], "196.B-0001/SURVEY1/DR1.1/")
+    workflow.close_release(settings, "196.B-0001/SURVEY1/DR1.1", PI)
+    operator = Operator(airflow_api.api_url, [PHASE3_RELEASE_DAG], _scientist, interval=0.5, login=airflow_api.login)
+    operator.start()
+    try:
+        run = run_dag(dagbag, PHASE3_RELEASE_DAG, {"release_id": update_id})
+    finally:
+        operator.stop()
+    assert task_states(run) == dict.fromkeys(STEPS, "success")
+    with session_scope(settings.database_url) as session:
+        update = get_release(session, update_id)
+        assert [e.to_state.value for e in update.history] == [
+            "Open", "Closed", "Valid", "ToBeArchived", "Archived", "Published"]
+        new = session.query(Granule).filter_by(local_granule_id="img1.fits", granule_version=2).one()
+        assert [f.name for f in new.files] == ["img1.fits", "img1.png", "img1.weight.fits"]
+        assert new.public_release_date is not None and new.id != old["img1.fits"][0]
+        for granule_id, _, _ in old.values():
+            kept = session.get(Granule, granule_id)
+            assert kept is not None and kept.attributes["phase3_superseded_by"] == "196.B-0001/SURVEY1/DR1.1"
+            assert all(Path(f.archive_path).is_file() for f in kept.files)  # nothing deleted
+        after = parse_content(content_eso(session, update))
+        new_ur = granule_ur(new, settings)
+    assert sorted(after) == ["img1.fits", "img1.png", "img1.weight.fits"] and after["img1.fits"].release == "DR1.1"
+    contact = Contact(user_id="user9", email="u9@example.org", checksum_list=True)
+    got_new = order_and_pull(dagbag, settings, new_ur, contact)
+    assert got_new["img1.fits.1"] == (work / "img1.fits").read_bytes()
+    got_old = order_and_pull(dagbag, settings, old["img2.fits.fz"][1], contact)  # the deleted one: still there
+    # a one-file granule is pulled under its LocalGranuleID alone
+    assert hashlib.md5(got_old["img2.fits.fz"]).hexdigest() == old["img2.fits.fz"][2]
 
 
 def test_an_invalid_release_goes_back_to_the_pi(dagbag: Any, sqlite_settings: Settings) -> None:

@@ -38,6 +38,7 @@ def create_app() -> FastAPI:
     app.include_router(phase3.router, prefix="/api", dependencies=[Depends(current_user)])
     app.include_router(portal_api.router, prefix="/api", dependencies=[Depends(current_user)])
     app.include_router(portal.router, prefix=portal.BASE, dependencies=[Depends(current_user)])
+    app.include_router(phase3.pages, prefix=portal.BASE + phase3.PAGES, dependencies=[Depends(current_user)])
     app.add_exception_handler(HTTPException, _login_instead)
     console.install(app)
 

@@ -61,3 +61,24 @@ def test_programs_collections_releases_and_who_may(sqlite_settings: Settings,
     assert status == 1 and "CONTENT.ESO exists for archived releases only" in err
     status, out, _ = _run(capsys, "phase3", "program", "show", "196.B-0001")
     assert out.splitlines()[1:] == ["  PI  pi1", "  CoI coi1", "  collection SURVEY1 -> SURVEY1.001"]
+
+
+def test_an_archived_releases_description_comes_back(sqlite_settings: Settings, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from distribution.phase3.archiving import archive_release
+    from tests.unit.phase3.conftest import make_world
+    from tests.unit.phase3.test_archiving import archive_raw, in_upload_area, to_be_archived
+
+    world = make_world(sqlite_settings)
+    archive_raw(world)
+    tar = (in_upload_area(world, world.release_id, good_release) / "release-description.tar").read_bytes()
+    out = tmp_path / "got.tar"
+    status, _, err = _run(capsys, "phase3", "release", "description", "1", "--out", str(out), "--as", "pi1")
+    assert status == 1 and "archived releases only" in err
+    to_be_archived(world, world.release_id)
+    archive_release(world.settings, world.release_id)
+    status, _, err = _run(capsys, "phase3", "release", "description", "1", "--out", str(out), "--as", "stranger1")
+    assert status == 1 and "not published" in err and not out.exists()
+    assert _run(capsys, "phase3", "release", "description", "196.B-0001/SURVEY1/DR1", "--out", str(out),
+                "--as", "coi1")[0] == 0
+    assert out.read_bytes() == tar

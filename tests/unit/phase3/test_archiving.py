@@ -14,7 +14,9 @@ from distribution.db import session_scope
 from distribution.errors import PermanentError, UserError
 from distribution.models import Granule, GranuleEvent, MediaType, Notice
 from distribution.orders.placing import Contact, RequestSpec, create_order, get_request
-from distribution.phase3.archiving import archive_release, content_eso, publish_release
+from distribution.config import Settings
+from distribution.phase3.archiving import archive_release, clean_upload_area, content_eso, description_path, \
+    publish_release
 from distribution.phase3.areas import report_dir, upload_area
 from distribution.phase3.content import parse_content
 from distribution.phase3.models import Phase3ReleaseFile, ReleaseState
@@ -41,7 +43,7 @@ def archive_raw(world: World) -> None:
         add_granule(session, world.settings, "VIRCAM_RAW.001", [NewFile(raw)])
 
 
-def _to_be_archived(world: World, release_id: int) -> None:
+def to_be_archived(world: World, release_id: int) -> None:
     close_release(world.settings, str(release_id), PI)
     result = validate_closed(world.settings, release_id)
     if result["state"] != "Valid":
@@ -54,11 +56,14 @@ def test_archive_publish_and_order_by_ftp_pull(world: World) -> None:
     settings = world.settings
     archive_raw(world)
     area = in_upload_area(world, world.release_id, good_release)
-    _to_be_archived(world, world.release_id)
+    sent = {p.name: p.read_bytes() for p in area.iterdir()}
+    to_be_archived(world, world.release_id)
     assert (report_dir(settings, world.release_id) / "validator.toc").is_file()
     done = archive_release(settings, world.release_id)
+    assert not area.exists()  # the archive has copies: the upload area is gone
     again = archive_release(settings, world.release_id)  # once only: the same granules, nothing more
     assert (again.granule_ids, again.superseded) == (sorted(done.granule_ids), [])
+    assert clean_upload_area(settings, world.release_id) is False and not area.exists()
     with session_scope(settings.database_url) as session:
         release = get_release(session, world.release_id)
         assert release.state is S.ARCHIVED
@@ -66,7 +71,8 @@ def test_archive_publish_and_order_by_ftp_pull(world: World) -> None:
         layout = {g.local_granule_id: [(f.name, f.file_type) for f in g.files] for g in granules if g}
         assert layout == {"img1.fits": [("img1.fits", "SCIENCE"), ("img1.png", "ANCILLARY"),
                                         ("img1.weight.fits", "ANCILLARY")],
-                          "img2.fits.fz": [("img2.fits.fz", "SCIENCE")]}
+                          "img2.fits.fz": [("img2.fits.fz", "SCIENCE")],
+                          "DR1.release-description.tar": [("release-description.tar", "ANCILLARY")]}
         assert all(g.owner_group == "phase3:196.B-0001" and g.public_release_date is None for g in granules if g)
         assert all(g.collection.esdt == "SURVEY1.001" for g in granules if g)
         events = session.scalars(select(GranuleEvent.granule_id).where(GranuleEvent.event == "INSERT")).all()
@@ -74,9 +80,13 @@ def test_archive_publish_and_order_by_ftp_pull(world: World) -> None:
         img1 = next(g for g in granules if g and g.local_granule_id == "img1.fits")
         science = img1.files[0]
         assert science.checksum_type == "MD5"
-        assert science.checksum_value == hashlib.md5((area / "img1.fits").read_bytes()).hexdigest()
+        assert science.checksum_value == hashlib.md5(sent["img1.fits"]).hexdigest()
         content = parse_content(content_eso(session, release))
         ur = granule_ur(img1, settings)
+        described = description_path(session, release)
+        assert described is not None and described.read_bytes() == sent["release-description.tar"]
+        tar = next(g for g in granules if g and g.local_granule_id == "DR1.release-description.tar")
+        tar_ur = granule_ur(tar, settings)
     assert sorted(content) == ["img1.fits", "img1.png", "img1.weight.fits", "img2.fits.fz"]
     assert content["img1.png"].science == "img1.fits" and content["img1.fits"].checksum.startswith("MD5:")
 
@@ -84,6 +94,16 @@ def test_archive_publish_and_order_by_ftp_pull(world: World) -> None:
     with session_scope(settings.database_url) as session:
         assert get_release(session, world.release_id).state is S.PUBLISHED
         assert session.get(Granule, done.granule_ids[0]).public_release_date == when  # type: ignore[union-attr]
+    got = order_pulled(settings, ur)
+    # The pull area names files as the DN does (LocalGranuleID and the file's number in the granule).
+    assert got == {f"img1.fits.{i}": sent[name]
+                   for i, name in enumerate(["img1.fits", "img1.png", "img1.weight.fits"], 1)}
+    assert order_pulled(settings, tar_ur) == {"DR1.release-description.tar": sent["release-description.tar"]}
+
+
+def order_pulled(settings: Settings, ur: str) -> dict[str, bytes]:
+    """Order one granule by FtpPull, deliver it (domain steps, no DAG) and pull what the pull area holds."""
+    with session_scope(settings.database_url) as session:
         order = create_order(session, settings, Contact(user_id="user9", email="u9@example.org", checksum_list=True),
                              [RequestSpec(MediaType.FTP_PULL, [ur])])
         request_id = str(order.requests[0].request_id)
@@ -95,10 +115,7 @@ def test_archive_publish_and_order_by_ftp_pull(world: World) -> None:
         request = get_request(session, request_id)
         assert request.failure is None and request.ftp_dir, request.state  # delivered; the DN step is the DAG's
         login, ftp_dir = str(request.order.order_id), str(request.ftp_dir)
-    got = pull(settings, login, ftp_dir)
-    # The pull area names files as the DN does (LocalGranuleID and the file's number in the granule).
-    assert got == {f"img1.fits.{i}": (area / name).read_bytes()
-                   for i, name in enumerate(["img1.fits", "img1.png", "img1.weight.fits"], 1)}
+    return pull(settings, login, ftp_dir)
 
 
 def test_an_invalid_upload_goes_back_to_the_pi_with_the_report(world: World) -> None:
@@ -136,7 +153,7 @@ def test_update_replaces_one_file_deletes_another_and_keeps_the_old_versions(wor
     settings = world.settings
     archive_raw(world)
     in_upload_area(world, world.release_id, good_release)
-    _to_be_archived(world, world.release_id)
+    to_be_archived(world, world.release_id)
     first = archive_release(settings, world.release_id)
     publish_release(settings, world.release_id)
     with session_scope(settings.database_url) as session:
@@ -149,17 +166,19 @@ def test_update_replaces_one_file_deletes_another_and_keeps_the_old_versions(wor
                       ASSON2="img1.png", ASSOC2="ANCILLARY.PREVIEW", PROV1="raw1.fits", seed=7)
         (area / "CHANGES.USER").write_text("REPLACE img1.fits\nDELETE img2.fits.fz\n")
     area = in_upload_area(world, update_id, changes)
-    _to_be_archived(world, update_id)
+    replacement = (area / "img1.fits").read_bytes()
+    to_be_archived(world, update_id)
     second = archive_release(settings, update_id)
     assert second.superseded == ["img1.fits", "img1.png", "img1.weight.fits", "img2.fits.fz"]
     with session_scope(settings.database_url) as session:
         new = session.get(Granule, second.granule_ids[0])
         assert new is not None and new.local_granule_id == "img1.fits" and new.granule_version == 2
         assert [f.name for f in new.files] == ["img1.fits", "img1.png", "img1.weight.fits"]
-        assert new.files[0].checksum_value == hashlib.md5((area / "img1.fits").read_bytes()).hexdigest()
-        for granule_id in first.granule_ids:
-            old = session.get(Granule, granule_id)
-            assert old is not None and old.attributes["phase3_superseded_by"] == "196.B-0001/SURVEY1/DR1.1"
+        assert new.files[0].checksum_value == hashlib.md5(replacement).hexdigest()
+        olds = {g.local_granule_id: g.attributes for g in (session.get(Granule, i) for i in first.granule_ids) if g}
+        assert {lgid: a.get("phase3_superseded_by") for lgid, a in olds.items()} == {
+            "img1.fits": "196.B-0001/SURVEY1/DR1.1", "img2.fits.fz": "196.B-0001/SURVEY1/DR1.1",
+            "DR1.release-description.tar": None}  # DR1's description stays DR1's
         content = parse_content(content_eso(session, get_release(session, update_id)))
         rows = session.scalars(select(Phase3ReleaseFile).where(Phase3ReleaseFile.superseded_by == update_id)).all()
     assert {r.name: r.superseded_how for r in rows} == {"img1.fits": "REPLACE", "img1.png": "REPLACE",

@@ -1,7 +1,8 @@
 """The upload areas over SFTP (seed 000 "6. Upload Data"), driven by a real client: curl (libssh2).
 
-The PI and a CoI upload into their Open release with their own logins; a
-stranger, a wrong password, a closed release and a plain FTP client are refused.
+The PI and a CoI upload into their Open release with their own logins (a
+password, or an SSH key through OpenSSH's sftp); a stranger, a wrong password,
+an unknown key, a closed release and a plain FTP client are refused.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from distribution.db import session_scope
 from distribution.orders.pull_server import load_or_create_secret
 from distribution.phase3.areas import upload_area
 from distribution.phase3.releases import get_release
-from distribution.phase3.upload import UploadServer, host_key, upload_password
+from distribution.errors import UserError
+from distribution.phase3.upload import UploadServer, add_upload_key, host_key, upload_keys, upload_password
 from distribution.phase3.workflow import close_release
 from tests.unit.phase3.conftest import PI, World
 
@@ -82,3 +84,40 @@ def test_plain_ftp_is_refused(world: World, server: UploadServer) -> None:
     plain = subprocess.run(["curl", "-sS", "--max-time", "20", "--user", "pi1:x", f"ftp://127.0.0.1:{server.port}/"],
                            capture_output=True, text=True, timeout=60, check=False)
     assert plain.returncode != 0
+
+
+def _sftp_with_key(world: World, server: UploadServer, user: str, key: Path, batch: str
+                   ) -> subprocess.CompletedProcess[str]:
+    """OpenSSH's sftp with a private key only (no password, no agent), trusting the server's host key."""
+    known = key.parent / "known_hosts"
+    known.write_text(f"[127.0.0.1]:{server.port} {host_key(world.settings).export_public_key('openssh').decode()}")
+    return subprocess.run(
+        ["sftp", "-b", "-", "-P", str(server.port), "-i", str(key), "-o", "IdentitiesOnly=yes",
+         "-o", "IdentityAgent=none", "-o", "PasswordAuthentication=no", "-o", "KbdInteractiveAuthentication=no",
+         "-o", f"UserKnownHostsFile={known}", "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes",
+         f"{user}@127.0.0.1"], input=batch, capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_a_user_logs_in_with_an_ssh_key_once_it_is_added(world: World, server: UploadServer, tmp_path: Path) -> None:
+    key = tmp_path / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    data = tmp_path / "img1.png"
+    data.write_bytes(b"\x89PNG by key")
+    batch = f"cd {RELEASE}\nput {data}\n"
+    before = _sftp_with_key(world, server, "coi1", key, batch)
+    assert before.returncode != 0 and not (_area(world) / "img1.png").exists()
+    with pytest.raises(UserError, match="not an OpenSSH public key"):
+        add_upload_key(world.settings, "coi1", key.read_text())  # the private key is refused
+    with pytest.raises(UserError, match="no Ardis user"):
+        add_upload_key(world.settings, "nobody", (tmp_path / "id_ed25519.pub").read_text())
+    fingerprint = add_upload_key(world.settings, "coi1", (tmp_path / "id_ed25519.pub").read_text())
+    assert add_upload_key(world.settings, "coi1", (tmp_path / "id_ed25519.pub").read_text()) == fingerprint
+    assert upload_keys(world.settings, "coi1") == [fingerprint]  # added once
+    sent = _sftp_with_key(world, server, "coi1", key, batch)
+    assert sent.returncode == 0, sent.stderr
+    assert (_area(world) / "img1.png").read_bytes() == data.read_bytes()
+    other = _sftp_with_key(world, server, "pi1", key, batch)  # coi1's key is not pi1's
+    assert other.returncode != 0
+    close_release(world.settings, RELEASE, PI)
+    late = _sftp_with_key(world, server, "coi1", key, f"cd {RELEASE}\nput {data} late.png\n")
+    assert late.returncode != 0 and not (_area(world) / "late.png").exists()
