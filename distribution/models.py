@@ -230,6 +230,8 @@ class Request(Base):
     linked: Mapped[str] = mapped_column(String(32), default="", server_default="")
     #: ``tar.gz`` or ``tar.zst``: each granule goes as one compressed tar bundle (FtpPull); "" for plain files.
     bundle: Mapped[str] = mapped_column(String(8), default="", server_default="")
+    #: ``granule``: one bundle per granule; ``request``: the whole request in one bundle (a directory per granule).
+    bundle_per: Mapped[str] = mapped_column(String(8), default="granule", server_default="granule")
     userstring: Mapped[str] = mapped_column(String(255), default="")
     ftp_dir: Mapped[str | None] = mapped_column(String(255), nullable=True)
     ftp_expires_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)

@@ -126,6 +126,7 @@ def _cmd_order_create(settings: Settings, args: argparse.Namespace) -> int:
         userstring=args.userstring,
         linked=tuple(t for t in (args.with_linked or "").split(",") if t.strip()),
         bundle=args.bundle,
+        bundle_per=args.bundle_per,
         notify_email=args.notify_email,
     )
     check_spec(spec)
@@ -260,6 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--userstring", default="")
     create.add_argument("--bundle", choices=("tar.gz", "tar.zst"), default="",
                         help="FtpPull: each granule as one compressed tar bundle (ARDIS_BUNDLE_SPLIT_BYTES splits)")
+    create.add_argument("--bundle-per", choices=("granule", "request"), default="granule",
+                        help="with --bundle: one bundle per granule (default) or one for the whole request")
     create.add_argument("--with", dest="with_linked", default="", metavar="BROWSE,QA,PH",
                         help="send the browse, QA and/or production-history granules linked to each granule with it")
     create.add_argument("--notify-email", default="", help="where the DN goes (default: the user's e-mail)")

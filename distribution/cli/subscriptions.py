@@ -1,9 +1,11 @@
-"""``ardis subscription``: submit ICD e-mails, list, show, cancel and (operators only) backfill.
+"""``ardis subscription``: submit ICD e-mails, list, show, cancel and (operators only) backfill and linked.
 
 ``submit`` takes a request, update or cancellation (a bare body, or a whole
 e-mail whose Subject names it), applies it and prints the acknowledgment of
 Table 4.3.2-1; exit status 0 when accepted, 1 when failed. ``backfill`` is the
-operator's: the ICD allows no backfill by e-mail.
+operator's: the ICD allows no backfill by e-mail. ``submit --with`` and ``linked``
+set the browse, QA and production-history granules each order carries: Table
+4.3.1-1 has no field for them, so they are the operator's (as agreed with the SIPS).
 
 ``submit`` is the operator speaking for the subscriber: a User ID the archive
 does not know is created from the message; a known user's record is never
@@ -63,7 +65,7 @@ def _cmd_submit(settings: Settings, args: argparse.Namespace) -> int:
     body, subject = read_message(args.message_file)
     with db.session_scope(settings.database_url) as session:
         answer = answer_message(session, body, args.subject or subject, actor=_actor(), source="cli",
-                                conn_id=args.conn_id, connections=push_account)
+                                conn_id=args.conn_id, connections=push_account, linked=_linked(args.with_linked))
     print(f"Subject: {answer.subject}", file=sys.stderr)
     for note in answer.notes:
         print(f"note: {note}", file=sys.stderr)
@@ -102,6 +104,20 @@ def _cmd_show(settings: Settings, args: argparse.Namespace) -> int:
         print(f"{key}: {info[key] if info[key] is not None else '-'}")
     for h in info["history"]:
         print(f"  {h['at']}  {h['action']:<10} {h['actor']}  {json.dumps(h['detail']) if h['detail'] else ''}")
+    return 0
+
+
+def _linked(text: str) -> tuple[str, ...]:
+    """``BROWSE,QA`` as typed; ``none`` (or nothing) for no linked granules."""
+    return tuple(t for t in text.split(",") if t.strip() and t.strip().lower() != "none")
+
+
+def _cmd_linked(settings: Settings, args: argparse.Namespace) -> int:
+    from distribution.subscriptions.store import set_linked
+
+    with db.session_scope(settings.database_url) as session:
+        sub = set_linked(session, args.subscription_id, _linked(args.types), actor=_actor())
+        print(f"subscription {sub.id}: linked granules {sub.linked or 'none'}")
     return 0
 
 
@@ -151,6 +167,9 @@ def register(sub: Any) -> None:
     submit.add_argument("--subject", help="the e-mail's subject when the file has only the body")
     submit.add_argument("--conn-id", default="", help="Airflow connection with the push credentials "
                                                       "(default ardis_subscriber_<user id>)")
+    submit.add_argument("--with", dest="with_linked", default="", metavar="BROWSE,QA,PH",
+                        help="each order also sends the browse, QA and/or production-history granules linked "
+                             "to the granule (not an ICD e-mail field: the operator's choice)")
     submit.set_defaults(func=_cmd_submit)
     lst = cmds.add_parser("list", help="the subscriptions")
     lst.add_argument("--state", choices=[s.value for s in SubscriptionState])
@@ -160,6 +179,10 @@ def register(sub: Any) -> None:
     show.add_argument("subscription_id", type=db_id_argument("subscription"))
     show.add_argument("--json", action="store_true")
     show.set_defaults(func=_cmd_show)
+    linked = cmds.add_parser("linked", help="which linked granules the subscription's orders carry (operator)")
+    linked.add_argument("subscription_id", type=db_id_argument("subscription"))
+    linked.add_argument("types", metavar="BROWSE,QA,PH|none")
+    linked.set_defaults(func=_cmd_linked)
     cancel = cmds.add_parser("cancel", help="cancel a subscription (operator)")
     cancel.add_argument("subscription_id", type=db_id_argument("subscription"))
     cancel.set_defaults(func=_cmd_cancel)

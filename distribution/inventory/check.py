@@ -103,15 +103,15 @@ def check_archive(settings: Settings, pass_key: str, sample_percent: int = 100, 
         return report
     while True:
         with session_scope(settings.database_url) as session:
-            rows = list(session.scalars(select(GranuleFile).where(GranuleFile.id > report.after_id)
+            rows = list(session.scalars(select(GranuleFile.id).where(GranuleFile.id > report.after_id)
                                         .order_by(GranuleFile.id).limit(batch)))
-            for gf in rows:
-                if picked(f"{pass_key}:{gf.id}", sample_percent):
-                    report.checked += 1
-                    finding = _check_file(gf)
-                    if finding is not None:
-                        report.findings.append(finding)
-                report.after_id = gf.id
+            chosen = [i for i in rows if picked(f"{pass_key}:{i}", sample_percent)]  # only these rows are loaded
+            for gf in session.scalars(select(GranuleFile).where(GranuleFile.id.in_(chosen)).order_by(GranuleFile.id)):
+                report.checked += 1
+                finding = _check_file(gf)
+                if finding is not None:
+                    report.findings.append(finding)
+            report.after_id = rows[-1] if rows else report.after_id
         if not rows:
             break
         _save(settings, report)
@@ -122,23 +122,23 @@ def check_archive(settings: Settings, pass_key: str, sample_percent: int = 100, 
 
 
 def _extra_files(settings: Settings, pass_key: str, sample_percent: int) -> list[Finding]:
-    """Files under the archive root that no row lists (of the sampled share; a full pass loads the paths once)."""
-    findings = []
+    """Files under the archive root that no row lists (of the sampled share; a full pass loads the paths once,
+    a sample asks the database about its share in batches, not one query per file)."""
+    picked_paths = []
+    for dirpath, _, filenames in os.walk(settings.archive_root):
+        for name in sorted(filenames):
+            path = os.path.join(dirpath, name)
+            if sample_percent >= 100 or picked(f"{pass_key}:{path}", sample_percent):
+                picked_paths.append(path)
+    known: set[str] = set()
     with session_scope(settings.database_url) as session:
-        everything = (set(session.scalars(select(GranuleFile.archive_path))) if sample_percent >= 100 else None)
-        for dirpath, _, filenames in os.walk(settings.archive_root):
-            for name in sorted(filenames):
-                path = os.path.join(dirpath, name)
-                if everything is not None:
-                    known = path in everything
-                elif picked(f"{pass_key}:{path}", sample_percent):
-                    known = bool(session.scalar(select(func.count()).select_from(GranuleFile)
-                                                .where(GranuleFile.archive_path == path)))
-                else:
-                    continue
-                if not known:
-                    findings.append(Finding("extra", path, "on disk, in no granule"))
-    return findings
+        if sample_percent >= 100:
+            known = set(session.scalars(select(GranuleFile.archive_path)))
+        else:
+            for i in range(0, len(picked_paths), BATCH):
+                known.update(session.scalars(select(GranuleFile.archive_path)
+                                             .where(GranuleFile.archive_path.in_(picked_paths[i:i + BATCH]))))
+    return [Finding("extra", path, "on disk, in no granule") for path in picked_paths if path not in known]
 
 
 def _version_gaps(settings: Settings) -> list[Finding]:

@@ -297,8 +297,10 @@ def _deliver_pull(settings: Settings, session: Session, request: Request, todo: 
     target = pull_directory(settings, request)
     placed: list[Path] = []  # a failed try leaves nothing in the pull area that no DN announces
     with discarded_on_failure(placed):
+        if request.bundle and request.bundle_per == "request":
+            placed += _bundle_request(settings, request, todo, target)
         for rg in todo:
-            if request.bundle:
+            if request.bundle and request.bundle_per != "request":
                 placed += _bundle_granule(settings, request, rg, target)
             for rf in rg.files:
                 if not request.bundle and place(Path(str(rf.staged_path)), target / rf.dist_name) != "present":
@@ -320,6 +322,24 @@ def _bundle_granule(settings: Settings, request: Request, rg: RequestGranule, ta
     bundle = write_bundle(members, target / name, request.bundle, split_bytes=settings.bundle_split_bytes or None)
     rg.bundle = [{"name": p.path.name, "size": p.size, "checksum_type": bundle.checksum_type,
                   "checksum": p.checksum} for p in bundle.parts]
+    return [p.path for p in bundle.parts]
+
+
+def _bundle_request(settings: Settings, request: Request, todo: list[RequestGranule], target: Path) -> list[Path]:
+    """The whole request as one bundle (its parts), a directory per granule inside as on media.
+
+    The DN lists the parts once, under the first granule; the others are announced with no file
+    of their own (they are in that bundle, under their directory number)."""
+    members = [BundleMember(Path(str(rf.staged_path)), f"{rg.directory_number:05d}/{rf.dist_name}")
+               for rg in todo for rf in rg.files]
+    if not members:
+        return []
+    bundle = write_bundle(members, target / f"{request.request_id}.{request.bundle}", request.bundle,
+                          split_bytes=settings.bundle_split_bytes or None)
+    parts = [{"name": p.path.name, "size": p.size, "checksum_type": bundle.checksum_type, "checksum": p.checksum}
+             for p in bundle.parts]
+    for i, rg in enumerate(todo):
+        rg.bundle = parts if i == 0 else []
     return [p.path for p in bundle.parts]
 
 

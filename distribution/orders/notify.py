@@ -59,7 +59,8 @@ def build_notice(settings: Settings, request: Request) -> DistributionNotice:
     session = object_session(request)
     for rg in load_granules(session, request) if session is not None else request.granules:  # one pass, no N+1
         files: list[DnFile] = []
-        if rg.status == GranuleStatus.DELIVERED and rg.bundle:  # the bundle with its checksum, always
+        if rg.status == GranuleStatus.DELIVERED and request.bundle and rg.bundle is not None:  # the bundle, its checksum, always
+            # (a request's one bundle is listed under its first granule: [] for the others)
             files += [DnFile(p["name"], p["size"], p["checksum_type"], p["checksum"]) for p in rg.bundle]
         elif rg.status == GranuleStatus.DELIVERED:
             for rf in rg.files:

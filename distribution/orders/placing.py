@@ -62,10 +62,25 @@ class RequestSpec:
     notify_email: str = ""
     linked: tuple[str, ...] = ()  # BROWSE, QA, PH: the linked granules that go with each science granule
     bundle: str = ""  # tar.gz or tar.zst: each granule as one compressed tar bundle (FtpPull)
+    bundle_per: str = "granule"  # granule: a bundle per granule; request: one bundle for the whole request
 
+
+#: What one bundle holds: a granule's files, or the whole request's.
+BUNDLE_PER = ("granule", "request")
 
 #: The granules linked to a science granule at ingest that an order can ask to go with it.
 LINK_TYPES = ("BROWSE", "QA", "PH")
+
+
+def linked_types(asked: tuple[str, ...] | list[str]) -> str:
+    """The stored form of the linked granules asked (``BROWSE,QA,PH`` order, no repeats); UserError if unknown.
+
+    Orders and subscriptions keep the same form, so a subscription's choice passes to its orders unchanged."""
+    wanted = {t.strip().upper() for t in asked if t.strip()}
+    unknown = sorted(wanted - set(LINK_TYPES))
+    if unknown:
+        raise UserError(f"linked granules are {', '.join(LINK_TYPES)}, not {', '.join(unknown)}")
+    return ",".join(t for t in LINK_TYPES if t in wanted)
 
 
 def parse_media_type(text: str) -> MediaType:
@@ -147,11 +162,13 @@ def check_spec(spec: RequestSpec) -> None:
         raise UserError(f"not a valid e-mail address: {spec.notify_email!r}")
     if spec.bundle and spec.bundle not in ("tar.gz", "tar.zst"):
         raise UserError(f"a bundle is tar.gz or tar.zst, not {spec.bundle!r}")
+    if spec.bundle_per not in BUNDLE_PER:
+        raise UserError(f"a bundle is made per {' or per '.join(BUNDLE_PER)}, not per {spec.bundle_per!r}")
+    if spec.bundle_per != "granule" and not spec.bundle:
+        raise UserError("one bundle per request needs a bundle kind (tar.gz or tar.zst)")
     if spec.bundle and spec.media_type != MediaType.FTP_PULL:
         raise UserError(f"bundles are made for FtpPull requests only (not yet {spec.media_type.value})")
-    unknown = [t for t in spec.linked if t.strip().upper() not in LINK_TYPES]
-    if unknown:
-        raise UserError(f"linked granules are {', '.join(LINK_TYPES)}, not {', '.join(unknown)}")
+    linked_types(spec.linked)
 
 
 def create_order(
@@ -179,8 +196,9 @@ def create_order(
             conn_id=spec.destination.conn_id,
             userstring=spec.userstring,
             notify_email=spec.notify_email,
-            linked=",".join(t for t in LINK_TYPES if t in {x.strip().upper() for x in spec.linked}),
+            linked=linked_types(spec.linked),
             bundle=spec.bundle,
+            bundle_per=spec.bundle_per,
         )
         session.add(request)
         seen: set[int] = set()

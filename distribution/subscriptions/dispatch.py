@@ -129,7 +129,8 @@ def _order_spec(sub: Subscription, granule: Granule) -> RequestSpec:
         host, port = split_host(sub.host or "")
         media = MediaType.SCP if sub.method == DistributionMethod.SCP else MediaType.FTP_PUSH
         destination = Destination(host, port, sub.destination or "", sub.conn_id)
-    return RequestSpec(media, granules, destination, userstring=sub.notification_text, notify_email=sub.email)
+    return RequestSpec(media, granules, destination, userstring=sub.notification_text, notify_email=sub.email,
+                       linked=tuple(t for t in (sub.linked or "").split(",") if t))
 
 
 def fire(session: Session, settings: Settings, sub: Subscription, granule: Granule, *, kind: str,

@@ -68,6 +68,10 @@ class Subscription(Base):
     destination: Mapped[str | None] = mapped_column(String(1023), nullable=True)
     media_type: Mapped[str | None] = mapped_column(String(8), nullable=True)  # DLT, CD-ROM, DVD
     conn_id: Mapped[str] = mapped_column(String(255), default="")
+    #: Linked granules each firing's order asks for (``BROWSE,QA,PH`` or a part, as requests keep it); "" none.
+    #: Not a field of the ICD's e-mail (Table 4.3.1-1): the operator sets it (``ardis subscription submit --with``,
+    #: ``ardis subscription linked``), as the ICD leaves the distribution's details to the DAAC's agreement.
+    linked: Mapped[str] = mapped_column(String(32), default="", server_default="")
     state: Mapped[SubscriptionState] = mapped_column(_enum(SubscriptionState), default=SubscriptionState.ACTIVE)
     source: Mapped[str] = mapped_column(String(32), default="cli")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

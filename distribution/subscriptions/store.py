@@ -41,7 +41,7 @@ from distribution.orders.destinations import Address, host_problem, split_host
 from distribution.errors import NotFound, UserError
 from distribution.models import Collection
 from distribution.models import User as UserRecord
-from distribution.orders.placing import Contact, upsert_user
+from distribution.orders.placing import Contact, linked_types, upsert_user
 from distribution.subscriptions.models import (
     DistributionMethod,
     Subscription,
@@ -170,8 +170,10 @@ def _user_record(session: Session, user_id: str) -> UserRecord | None:
 
 def create_subscription(session: Session, request: SubscriptionRequest, *, actor: str, source: str = "cli",
                         conn_id: str = "", connections: ConnectionLookup | None = None,
-                        create_user: bool = True) -> Subscription:
+                        create_user: bool = True, linked: tuple[str, ...] = ()) -> Subscription:
     """A new active subscription from a parsed request; the user's record is never changed.
+
+    ``linked`` (BROWSE, QA, PH) goes into every order it places; it needs a distribution option.
 
     Refused: an ESDT the archive has no collection for (its INSERT is no
     subscribable event: the ICD's example reason), one already expired, an unknown
@@ -189,6 +191,7 @@ def create_subscription(session: Session, request: SubscriptionRequest, *, actor
         raise UserError("a Media distribution names DLT, CD-ROM or DVD")
     conn_id = conn_id or (default_conn_id(request.user.user_id) if request.distribution else "")
     check_destination(request.distribution, conn_id, connections)
+    links = _links(request.distribution, linked)
     user = _user_record(session, request.user.user_id)
     if user is None:
         if not create_user:
@@ -197,11 +200,34 @@ def create_subscription(session: Session, request: SubscriptionRequest, *, actor
                                             first_name=request.user.first_name, last_name=request.user.last_name,
                                             phone=request.telephone))
     sub = Subscription(user_pk=user.id, state=SubscriptionState.ACTIVE, source=source, created_at=now, updated_at=now,
-                       conn_id=conn_id)
+                       conn_id=conn_id, linked=links)
     _copy(sub, request)
     session.add(sub)
     session.flush()
-    record(session, sub, "created", actor, {"source": source, "request": request_values(request)})
+    detail: dict[str, Any] = {"source": source, "request": request_values(request)}
+    if links:
+        detail["linked"] = links
+    record(session, sub, "created", actor, detail)
+    return sub
+
+
+def _links(distribution: Distribution | None, linked: tuple[str, ...]) -> str:
+    links = linked_types(linked)
+    if links and distribution is None:
+        raise UserError("linked granules go with an order: the subscription needs a distribution option")
+    return links
+
+
+def set_linked(session: Session, subscription_id: int, linked: tuple[str, ...], *, actor: str) -> Subscription:
+    """The operator changes which linked granules the subscription's later orders carry (history kept)."""
+    sub = get_subscription(session, subscription_id)
+    if sub.state == SubscriptionState.CANCELLED:
+        raise UserError(f"subscription {sub.id} is cancelled")
+    links = _links(request_of(sub).distribution, linked)
+    if links != sub.linked:
+        record(session, sub, "updated", actor, {"changes": [{"field": "linked", "from": sub.linked, "to": links}]})
+        sub.linked, sub.updated_at = links, utcnow()
+        session.flush()
     return sub
 
 
@@ -312,13 +338,14 @@ def _notes(session: Session, message: Any) -> tuple[str, ...]:
 
 def answer_message(session: Session, text: str, subject: str | None, *, actor: str, source: str = "cli",
                    conn_id: str = "", sender: Sender | None = None,
-                   connections: ConnectionLookup | None = None) -> Answer:
+                   connections: ConnectionLookup | None = None, linked: tuple[str, ...] = ()) -> Answer:
     """Apply one subscription message and build its acknowledgment; a refusal changes nothing.
 
     ``sender`` is the e-mail door's judgement of the mail (None: the operator).
     The change runs in a savepoint, so a failure after part of it was written
     leaves the database as it was and the acknowledgment says why. The
-    acknowledgment keeps the message's lines as received (ICD 4.3.2).
+    acknowledgment keeps the message's lines as received (ICD 4.3.2). ``linked``
+    (the operator's door only) applies to a request.
     """
     kind = message_kind(read_lines(text, []))
     subject = subject if subject is not None else _DEFAULT_SUBJECT[kind]
@@ -342,7 +369,8 @@ def answer_message(session: Session, text: str, subject: str | None, *, actor: s
         with session.begin_nested():
             if isinstance(message, SubscriptionRequest):
                 sub = create_subscription(session, message, actor=actor, source=source, conn_id=conn_id,
-                                          connections=connections, create_user=sender is None)
+                                          connections=connections, create_user=sender is None,
+                                          linked=linked if sender is None else ())
             elif isinstance(message, SubscriptionUpdate):
                 sub = update_subscription(session, message, actor=actor, connections=connections)
             else:
@@ -364,7 +392,8 @@ def describe(sub: Subscription) -> dict[str, Any]:
         "expiration": format_date(sub.expires_at), "qualifier": sub.qualifier,
         "notification_text": sub.notification_text,
         "distribution": {"method": sub.method.value, "host": sub.host, "destination": sub.destination,
-                         "media": sub.media_type, "conn_id": sub.conn_id} if sub.method else None,
+                         "media": sub.media_type, "conn_id": sub.conn_id,
+                         "linked": sub.linked} if sub.method else None,
         "history": [{"at": h.at.isoformat(sep=" "), "action": h.action, "actor": h.actor, "detail": h.detail}
                     for h in sub.history],
     }

@@ -92,18 +92,25 @@ def test_a_missing_file_and_an_unknown_kind(tmp_path: Path) -> None:
         write_bundle([], tmp_path / "b.zip", "zip")
 
 
-def test_an_ftp_pull_request_gets_a_bundle_per_granule_with_its_checksum_in_the_dn(
-        sqlite_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    settings = sqlite_settings
-    object.__setattr__(settings, "bundle_split_bytes", 40_000)
+def _pulled(settings: Settings, tmp_path: Path, count: int | None, **bundle: str) -> tuple[str, list[str]]:
+    """The samples' first ``count`` granules (None: all) pulled with ``bundle``'s options, the DN in the outbox."""
     with session_scope(settings.database_url) as session:
         urs = [granule_ur(g, settings) for g in load_samples(session, settings, tmp_path / "in", scale=1 / 64)]
+        urs = urs[:count] if count is not None else urs
         order = create_order(session, settings, Contact("b1", "b1@example.org"),
-                             [RequestSpec(MediaType.FTP_PULL, urs[:2], bundle="tar.zst")])
+                             [RequestSpec(MediaType.FTP_PULL, urs, **bundle)])  # type: ignore[arg-type]
         request_id = str(order.requests[0].request_id)
     for step in (delivery.stage_request, delivery.verify_request, delivery.deliver_request):
         step(settings, request_id)
     notify_request(settings, request_id, lambda: OutboxFolder(settings.outbox_dir))
+    return request_id, urs
+
+
+def test_an_ftp_pull_request_gets_a_bundle_per_granule_with_its_checksum_in_the_dn(
+        sqlite_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = sqlite_settings
+    object.__setattr__(settings, "bundle_split_bytes", 40_000)
+    request_id, _ = _pulled(settings, tmp_path, 2, bundle="tar.zst")
     with session_scope(settings.database_url) as session:
         request = get_request(session, request_id)
         where = delivery.pull_directory(settings, request)
@@ -129,3 +136,35 @@ def test_bundles_are_for_ftp_pull_and_known_kinds() -> None:
         check_spec(RequestSpec(MediaType.FTP_PULL, ["x"], bundle="zip"))
     with pytest.raises(UserError, match="FtpPull requests only"):
         check_spec(RequestSpec(MediaType.DLT, ["x"], bundle="tar.gz"))
+
+
+def test_one_bundle_per_request_holds_every_granule_in_its_directory(
+        sqlite_settings: Settings, tmp_path: Path) -> None:
+    settings = sqlite_settings
+    request_id, urs = _pulled(settings, tmp_path, None, bundle="tar.gz", bundle_per="request")
+    with session_scope(settings.database_url) as session:
+        request = get_request(session, request_id)
+        where = delivery.pull_directory(settings, request)
+        inside = {f"{rg.directory_number:05d}/{rf.dist_name}": Path(str(rf.staged_path)).read_bytes()
+                  for rg in sorted(request.granules, key=lambda rg: rg.directory_number) for rf in rg.files}
+    [bundle] = where.iterdir()
+    assert bundle.name == f"{request_id}.tar.gz"  # one file in the pull area for the whole request
+    (eml,) = settings.outbox_dir.glob("*.eml")
+    dn = parse_dn(str(email.message_from_bytes(eml.read_bytes(), policy=default).get_content()))
+    assert [g.ur for g in dn.granules] == urs and len(urs) > 1
+    assert [(f.name, f.size, f.checksum_type, f.checksum_value) for f in dn.granules[0].files] == [
+        (bundle.name, bundle.stat().st_size, "CKSUM", checksum_file(bundle, "CKSUM"))]
+    assert all(not g.files and g.failure is None for g in dn.granules[1:])  # in the one bundle, listed once
+    with tarfile.open(fileobj=io.BytesIO(_decompressed([bundle], "tar.gz"))) as tar:
+        assert tar.getnames() == [*inside, "CHECKSUMS.cksum"]
+        for name, data in inside.items():
+            assert tar.extractfile(name).read() == data  # type: ignore[union-attr]
+        listing = tar.extractfile("CHECKSUMS.cksum").read().decode()  # type: ignore[union-attr]
+    assert listing.splitlines()[0].endswith(f"  {next(iter(inside))}")
+
+
+def test_a_bundle_per_request_needs_a_kind() -> None:
+    with pytest.raises(UserError, match="needs a bundle kind"):
+        check_spec(RequestSpec(MediaType.FTP_PULL, ["x"], bundle_per="request"))
+    with pytest.raises(UserError, match="per granule or per request"):
+        check_spec(RequestSpec(MediaType.FTP_PULL, ["x"], bundle="tar.gz", bundle_per="volume"))
