@@ -37,8 +37,8 @@ from distribution.subscriptions.qualifiers import Qualifier, evaluate, parse_qua
 from distribution.time import utcnow
 
 __all__ = ["COUNT_LIMIT", "SORTS", "FieldErrors", "GranuleSummary", "SearchPage", "SearchQuery", "box_overlaps",
-           "collections", "granule_detail", "matching_ids", "parse_search", "search_granules", "summaries",
-           "user_groups", "visible_granule"]
+           "collections", "granule_detail", "matching_ids", "parse_search", "search_granules", "search_statement",
+           "summaries", "user_groups", "visible_granule"]
 
 PAGE_SIZES = (10, 25, 50, 100)
 #: How many granules a qualifier search reads at most (the qualifier is applied to each in turn).
@@ -264,11 +264,16 @@ def _summary(granule: Granule, settings: Settings) -> GranuleSummary:
                           sum(f.size for f in granule.files), until)
 
 
+def search_statement(query: SearchQuery, groups: set[str] | None) -> Select[tuple[Granule]]:
+    """The granules ``query`` finds for ``groups``, in its order (no page): what a benchmark EXPLAINs."""
+    return _filtered(query, groups).order_by(*_ordering(query))
+
+
 def search_granules(session: Session, settings: Settings, query: SearchQuery,
                     groups: set[str] | None) -> SearchPage:
     """One page of the granules ``query`` finds that a member of ``groups`` may see (None: every granule)."""
     stmt = _filtered(query, groups)
-    newest = stmt.order_by(*_ordering(query))
+    newest = search_statement(query, groups)
     offset = (query.page - 1) * query.page_size
     page = SearchPage(query)
     if query.qualifier is None:
@@ -293,7 +298,7 @@ def search_granules(session: Session, settings: Settings, query: SearchQuery,
 
 def matching_ids(session: Session, query: SearchQuery, groups: set[str] | None, limit: int) -> list[int]:
     """The ids of the first ``limit`` granules ``query`` finds (in its order): "add every result" to a cart."""
-    stmt = _filtered(query, groups).order_by(*_ordering(query))
+    stmt = search_statement(query, groups)
     if query.qualifier is None:
         return list(session.scalars(stmt.with_only_columns(Granule.id).limit(limit)))
     found: list[int] = []
