@@ -27,6 +27,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from distribution.time import utcnow
@@ -129,6 +130,8 @@ class Granule(Base):
         Index("ix_granules_begin", "begin_time", "id"),
         Index("ix_granules_end", "end_time"),
         Index("ix_granules_latitude", "south", "north"),
+        # The longest granule bounds a time search from below (catalog._time_overlap): max() reads this index.
+        Index("ix_granules_span", text("(coalesce(end_time, begin_time) - begin_time)")).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
