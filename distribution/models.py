@@ -132,6 +132,11 @@ class Granule(Base):
         Index("ix_granules_latitude", "south", "north"),
         # The longest granule bounds a time search from below (catalog._time_overlap): max() reads this index.
         Index("ix_granules_span", text("(coalesce(end_time, begin_time) - begin_time)")).ddl_if(dialect="postgresql"),
+        # The tallest granule bounds a box search from the south (catalog._north_of_tallest).
+        Index("ix_granules_height", text("(north - south)")).ddl_if(dialect="postgresql"),
+        # A part of a LocalGranuleID (ILIKE '%…%'): trigrams on PostgreSQL (pg_trgm); a plain index on SQLite.
+        Index("ix_granules_lgid_trgm", "local_granule_id", postgresql_using="gin",
+              postgresql_ops={"local_granule_id": "gin_trgm_ops"}),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 from typing import Any
 
-from sqlalchemy import ColumnElement, DateTime, Select, and_, exists, func, literal, or_, select
+from sqlalchemy import ColumnElement, DateTime, Float, Select, and_, exists, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from distribution.inventory.archive import find_granule, granule_ur
@@ -235,6 +235,15 @@ def _after_longest(begin: datetime) -> ColumnElement[bool]:
     return or_(Granule.begin_time >= literal(begin, DateTime) - span, Granule.begin_time.is_(None))
 
 
+def _north_of_tallest(south: float) -> ColumnElement[bool]:
+    """A granule reaching north of ``south`` has its own south side at most the tallest granule's height below
+    it: with the box's north side, a range of the latitude index (the height is the max of ``ix_granules_height``;
+    PostgreSQL only, as ``_after_longest``)."""
+    other = aliased(Granule)
+    height = select(func.max(other.north - other.south)).scalar_subquery()
+    return Granule.south >= literal(south, Float) - height
+
+
 def _filtered(query: SearchQuery, groups: set[str] | None, dialect: str = "") -> Select[tuple[Granule]]:
     stmt = select(Granule).join(Collection).where(*_visible(groups))
     if not query.all_versions:  # the newest version of each LocalGranuleID
@@ -253,6 +262,8 @@ def _filtered(query: SearchQuery, groups: set[str] | None, dialect: str = "") ->
         stmt = stmt.where(Granule.begin_time <= query.end)
     if query.box:
         stmt = stmt.where(box_overlaps(query.box))
+        if dialect == "postgresql":
+            stmt = stmt.where(_north_of_tallest(query.box[3]))
     if query.text:
         ids = []
         if query.text.startswith(("UR:", "SC:")):

@@ -36,11 +36,17 @@ def upgrade() -> None:
         batch_op.create_index('ix_granules_latitude', ['south', 'north'], unique=False)
     if op.get_bind().dialect.name == 'postgresql':  # the longest granule, for time searches (catalog.py)
         op.create_index('ix_granules_span', 'granules', [sa.text('(coalesce(end_time, begin_time) - begin_time)')])
+        op.create_index('ix_granules_height', 'granules', [sa.text('(north - south)')])
+        op.execute('CREATE EXTENSION IF NOT EXISTS pg_trgm')  # trusted: the database's owner may create it
+    op.create_index('ix_granules_lgid_trgm', 'granules', ['local_granule_id'], postgresql_using='gin',
+                    postgresql_ops={'local_granule_id': 'gin_trgm_ops'})  # on SQLite a plain index
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == 'postgresql':
         op.drop_index('ix_granules_span', table_name='granules')
+        op.drop_index('ix_granules_height', table_name='granules')
+    op.drop_index('ix_granules_lgid_trgm', table_name='granules')
     with op.batch_alter_table('granules', schema=None) as batch_op:
         batch_op.drop_index('ix_granules_latitude')
         batch_op.drop_index('ix_granules_end')
