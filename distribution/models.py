@@ -20,12 +20,14 @@ from sqlalchemy import (
     Enum,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from distribution.time import utcnow
@@ -123,6 +125,18 @@ class Granule(Base):
     __tablename__ = "granules"
     __table_args__ = (
         UniqueConstraint("collection_id", "local_granule_id", "granule_version", name="uq_granule_lgid"),
+        # The portal's search orders and filters by these (benchmarks/bench_search.py, migration 0012).
+        Index("ix_granules_inserted", "inserted_at", "id"),
+        Index("ix_granules_begin", "begin_time", "id"),
+        Index("ix_granules_end", "end_time"),
+        Index("ix_granules_latitude", "south", "north"),
+        # The longest granule bounds a time search from below (catalog._time_overlap): max() reads this index.
+        Index("ix_granules_span", text("(coalesce(end_time, begin_time) - begin_time)")).ddl_if(dialect="postgresql"),
+        # The tallest granule bounds a box search from the south (catalog._north_of_tallest).
+        Index("ix_granules_height", text("(north - south)")).ddl_if(dialect="postgresql"),
+        # A part of a LocalGranuleID (ILIKE '%…%'): trigrams on PostgreSQL (pg_trgm); a plain index on SQLite.
+        Index("ix_granules_lgid_trgm", "local_granule_id", postgresql_using="gin",
+              postgresql_ops={"local_granule_id": "gin_trgm_ops"}),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -192,6 +206,20 @@ class User(Base):
     checksum_list: Mapped[bool] = mapped_column(Boolean, default=False)
     metadata_format: Mapped[str | None] = mapped_column(String(8), nullable=True)  # xml | met; None: the default
     groups: Mapped[str] = mapped_column(String(255), default="")
+
+
+class CartItem(Base):
+    """A granule in a portal user's cart (by Ardis user id, lower case: the record may not exist yet)."""
+
+    __tablename__ = "cart_items"
+    __table_args__ = (UniqueConstraint("user_id", "granule_id", name="uq_cart_item"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), index=True)
+    granule_id: Mapped[int] = mapped_column(ForeignKey("granules.id"), index=True)
+    added_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    granule: Mapped[Granule] = relationship()
 
 
 class Order(Base):

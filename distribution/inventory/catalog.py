@@ -2,11 +2,15 @@
 
 A search names any of: a collection (``ShortName.VVV``), a time range (a granule
 matches when its [begin, end] overlaps it), free text (a part of the
-LocalGranuleID, or a UR), and a qualifier in the subscription qualifier language
-(``QAPercentMissingData < 50 AND DayNightFlag = "Day"``, ``BoundingRectangle
-OVERLAPS (…)``; ``distribution.subscriptions.qualifiers``). Results are newest
-first, one page at a time, with a count; the newest version of each granule unless every version
-is asked for (``versions=all``).
+LocalGranuleID, or a UR), a bounding box (``west``/``east``/``north``/``south``
+in degrees; ``west > east`` crosses the antimeridian) matched against the
+granule's own box (stored at insert, so the database filters it), and a
+qualifier in the subscription qualifier language (``QAPercentMissingData < 50
+AND DayNightFlag = "Day"``; ``distribution.subscriptions.qualifiers``). Results
+are newest first unless sorted by time, size or id (ascending or descending),
+one page at a time, with a count (counted up to COUNT_LIMIT, then "more than");
+the newest version of each granule unless every version is asked for
+(``versions=all``).
 
 Data rights: a granule whose ``public_release_date`` lies in the future is
 proprietary and shown only to members of its ``owner_group`` (and to operators,
@@ -18,25 +22,32 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
+from typing import Any
 
-from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy import ColumnElement, DateTime, Float, Select, and_, exists, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from distribution.inventory.archive import find_granule, granule_ur
 from distribution.config import Settings
 from distribution.errors import NotFound, UserError
 from distribution.identifiers import parse_esdt, parse_ur
-from distribution.models import Collection, Granule
+from distribution.models import Collection, Granule, GranuleFile
 from distribution.subscriptions.dispatch import granule_metadata
 from distribution.subscriptions.qualifiers import Qualifier, evaluate, parse_qualifier
 from distribution.time import utcnow
 
-__all__ = ["FieldErrors", "GranuleSummary", "SearchPage", "SearchQuery", "collections", "granule_detail",
-           "parse_search", "search_granules", "user_groups", "visible_granule"]
+__all__ = ["COUNT_LIMIT", "SORTS", "FieldErrors", "GranuleSummary", "SearchPage", "SearchQuery", "box_overlaps",
+           "collections", "granule_detail", "matching_ids", "parse_search", "search_granules", "search_statement",
+           "summaries", "user_groups", "visible_granule"]
 
 PAGE_SIZES = (10, 25, 50, 100)
 #: How many granules a qualifier search reads at most (the qualifier is applied to each in turn).
 QUALIFIER_SCAN_LIMIT = 20_000
+#: A result count stops here ("more than 10,000"): counting a million rows is what makes a search slow.
+COUNT_LIMIT = 10_000
+#: What results may be sorted by (``sort``), each ascending or descending (``order``).
+SORTS = ("inserted", "time", "size", "id")
+BOX_SIDES = ("west", "east", "north", "south")
 
 
 class FieldErrors(UserError):
@@ -58,6 +69,10 @@ class SearchQuery:
     page_size: int = 25
     #: Every version of a granule (``versions=all``); by default only the newest of each (ICD: none is deleted)
     all_versions: bool = False
+    #: (west, east, north, south) in degrees; west > east crosses the antimeridian
+    box: tuple[float, float, float, float] | None = None
+    sort: str = "inserted"
+    descending: bool = True
 
 
 @dataclass(frozen=True)
@@ -78,7 +93,8 @@ class SearchPage:
     query: SearchQuery
     granules: list[GranuleSummary] = field(default_factory=list)
     total: int = 0
-    #: True when a qualifier search stopped after QUALIFIER_SCAN_LIMIT granules (the total is a lower bound).
+    #: True when a qualifier search stopped after QUALIFIER_SCAN_LIMIT granules, or the count at COUNT_LIMIT
+    #: (the total is a lower bound).
     truncated: bool = False
 
     @property
@@ -99,10 +115,41 @@ def _moment(text: str, end_of_day: bool) -> datetime:
     return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
 
 
+def _box(fields: Mapping[str, str], errors: dict[str, str]) -> tuple[float, float, float, float] | None:
+    """The bounding box of the four fields, all or none; each wrong side named."""
+    given = {k: fields.get(k, "").strip() for k in BOX_SIDES}
+    if not any(given.values()):
+        return None
+    sides: dict[str, float] = {}
+    for name, text in given.items():
+        limit = 180.0 if name in ("west", "east") else 90.0
+        try:
+            sides[name] = float(text)
+        except ValueError:
+            errors[name] = f"degrees from -{limit:g} to {limit:g}" if text else "give all four sides of the box"
+            continue
+        if not -limit <= sides[name] <= limit:
+            errors[name] = f"degrees from -{limit:g} to {limit:g}"
+    if len(sides) < 4:
+        return None
+    if sides["south"] > sides["north"]:
+        errors["south"] = "the south side is north of the north side"
+        return None
+    return sides["west"], sides["east"], sides["north"], sides["south"]
+
+
 def parse_search(fields: Mapping[str, str]) -> SearchQuery:
-    """A search from form fields (``collection``, ``begin``, ``end``, ``text``, ``qualifier``, ``page``,
-    ``page_size``, ``versions=all``); FieldErrors names each field that is wrong."""
+    """A search from form fields (``collection``, ``begin``, ``end``, ``text``, ``qualifier``, ``west``,
+    ``east``, ``north``, ``south``, ``sort``, ``order``, ``page``, ``page_size``, ``versions=all``);
+    FieldErrors names each field that is wrong."""
     errors: dict[str, str] = {}
+    box = _box(fields, errors)
+    sort = fields.get("sort", "").strip().lower() or "inserted"
+    if sort not in SORTS:
+        errors["sort"] = "one of " + ", ".join(SORTS)
+    order = fields.get("order", "").strip().lower() or "desc"
+    if order not in ("asc", "desc"):
+        errors["order"] = "asc or desc"
     collection = fields.get("collection", "").strip()
     if collection:
         try:
@@ -137,7 +184,8 @@ def parse_search(fields: Mapping[str, str]) -> SearchQuery:
         raise FieldErrors(errors)
     return SearchQuery(collection.upper() if collection else "", moments["begin"], moments["end"], free,
                        qualifier, page, size if size in PAGE_SIZES else 25,
-                       all_versions=fields.get("versions", "").strip().lower() == "all")
+                       all_versions=fields.get("versions", "").strip().lower() == "all", box=box, sort=sort,
+                       descending=order == "desc")
 
 
 def user_groups(text: str) -> set[str]:
@@ -153,7 +201,50 @@ def _visible(groups: set[str] | None) -> list[object]:
     return [or_(public, Granule.owner_group.in_(sorted(groups)))] if groups else [public]
 
 
-def _filtered(query: SearchQuery, groups: set[str] | None) -> Select[tuple[Granule]]:
+def box_overlaps(box: tuple[float, float, float, float]) -> ColumnElement[bool]:
+    """Granules whose box overlaps ``box``; either may cross the antimeridian (west > east)."""
+    west, east, north, south = box
+    latitude = and_(Granule.south <= north, Granule.north >= south)
+    crossing = Granule.west > Granule.east
+    if west <= east:  # a granule crossing the antimeridian covers [west, 180] and [-180, east]
+        longitude = or_(and_(~crossing, Granule.west <= east, Granule.east >= west),
+                        and_(crossing, or_(Granule.west <= east, Granule.east >= west)))
+    else:  # the box covers [west, 180] and [-180, east]: a crossing granule always meets it in longitude
+        longitude = or_(crossing, Granule.east >= west, Granule.west <= east)
+    return and_(latitude, longitude)
+
+
+def _size() -> Any:
+    return select(func.coalesce(func.sum(GranuleFile.size), 0)).where(GranuleFile.granule_id == Granule.id) \
+        .correlate(Granule).scalar_subquery()
+
+
+def _ordering(query: SearchQuery) -> list[Any]:
+    key = {"inserted": Granule.inserted_at, "time": Granule.begin_time, "size": _size(), "id": Granule.id}[query.sort]
+    if query.descending:
+        return [key.desc(), Granule.id.desc()]
+    return [key.asc(), Granule.id.asc()]
+
+
+def _after_longest(begin: datetime) -> ColumnElement[bool]:
+    """A granule ending after ``begin`` began at most the longest granule's span before it: a lower bound on
+    ``begin_time`` that lets the index answer a time search (the span is the max of an index, ``ix_granules_span``;
+    PostgreSQL only, where timestamps subtract to intervals)."""
+    other = aliased(Granule)
+    span = select(func.max(func.coalesce(other.end_time, other.begin_time) - other.begin_time)).scalar_subquery()
+    return or_(Granule.begin_time >= literal(begin, DateTime) - span, Granule.begin_time.is_(None))
+
+
+def _north_of_tallest(south: float) -> ColumnElement[bool]:
+    """A granule reaching north of ``south`` has its own south side at most the tallest granule's height below
+    it: with the box's north side, a range of the latitude index (the height is the max of ``ix_granules_height``;
+    PostgreSQL only, as ``_after_longest``)."""
+    other = aliased(Granule)
+    height = select(func.max(other.north - other.south)).scalar_subquery()
+    return Granule.south >= literal(south, Float) - height
+
+
+def _filtered(query: SearchQuery, groups: set[str] | None, dialect: str = "") -> Select[tuple[Granule]]:
     stmt = select(Granule).join(Collection).where(*_visible(groups))
     if not query.all_versions:  # the newest version of each LocalGranuleID
         newer = aliased(Granule)
@@ -164,10 +255,15 @@ def _filtered(query: SearchQuery, groups: set[str] | None) -> Select[tuple[Granu
         short, version = parse_esdt(query.collection)
         stmt = stmt.where(func.upper(Collection.short_name) == short.upper(), Collection.version_id == version)
     if query.begin:
-        stmt = stmt.where(or_(Granule.end_time >= query.begin,
-                              Granule.end_time.is_(None) & (Granule.begin_time >= query.begin)))
+        stmt = stmt.where(func.coalesce(Granule.end_time, Granule.begin_time) >= query.begin)
+        if dialect == "postgresql":
+            stmt = stmt.where(_after_longest(query.begin))
     if query.end:
         stmt = stmt.where(Granule.begin_time <= query.end)
+    if query.box:
+        stmt = stmt.where(box_overlaps(query.box))
+        if dialect == "postgresql":
+            stmt = stmt.where(_north_of_tallest(query.box[3]))
     if query.text:
         ids = []
         if query.text.startswith(("UR:", "SC:")):
@@ -189,15 +285,23 @@ def _summary(granule: Granule, settings: Settings) -> GranuleSummary:
                           sum(f.size for f in granule.files), until)
 
 
+def search_statement(query: SearchQuery, groups: set[str] | None, dialect: str = "") -> Select[tuple[Granule]]:
+    """The granules ``query`` finds for ``groups``, in its order (no page), for the database ``dialect``."""
+    return _filtered(query, groups, dialect).order_by(*_ordering(query))
+
+
 def search_granules(session: Session, settings: Settings, query: SearchQuery,
                     groups: set[str] | None) -> SearchPage:
     """One page of the granules ``query`` finds that a member of ``groups`` may see (None: every granule)."""
-    stmt = _filtered(query, groups)
-    newest = stmt.order_by(Granule.inserted_at.desc(), Granule.id.desc())
+    dialect = session.get_bind().dialect.name
+    stmt = _filtered(query, groups, dialect)
+    newest = search_statement(query, groups, dialect)
     offset = (query.page - 1) * query.page_size
     page = SearchPage(query)
     if query.qualifier is None:
-        page.total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        counted = session.scalar(select(func.count()).select_from(
+            stmt.with_only_columns(Granule.id).limit(COUNT_LIMIT + 1).subquery())) or 0
+        page.total, page.truncated = min(counted, COUNT_LIMIT), counted > COUNT_LIMIT
         rows = session.scalars(newest.options(selectinload(Granule.files), selectinload(Granule.collection))
                                .offset(offset).limit(query.page_size)).all()
         page.granules = [_summary(g, settings) for g in rows]
@@ -212,6 +316,28 @@ def search_granules(session: Session, settings: Settings, query: SearchQuery,
     page.total = len(matched)
     page.granules = [_summary(g, settings) for g in matched[offset:offset + query.page_size]]
     return page
+
+
+def matching_ids(session: Session, query: SearchQuery, groups: set[str] | None, limit: int) -> list[int]:
+    """The ids of the first ``limit`` granules ``query`` finds (in its order): "add every result" to a cart."""
+    stmt = search_statement(query, groups, session.get_bind().dialect.name)
+    if query.qualifier is None:
+        return list(session.scalars(stmt.with_only_columns(Granule.id).limit(limit)))
+    found: list[int] = []
+    for granule in session.scalars(stmt.limit(QUALIFIER_SCAN_LIMIT).execution_options(yield_per=500)):
+        if len(found) >= limit:
+            break
+        if evaluate(query.qualifier, granule_metadata(granule)):
+            found.append(granule.id)
+    return found
+
+
+def summaries(session: Session, settings: Settings, ids: list[int], groups: set[str] | None) -> list[GranuleSummary]:
+    """The granules of ``ids`` that ``groups`` may see, in the order of ``ids``."""
+    found = {g.id: g for g in session.scalars(select(Granule).where(Granule.id.in_(ids), *_visible(groups))
+                                               .options(selectinload(Granule.files),
+                                                        selectinload(Granule.collection)))}
+    return [_summary(found[i], settings) for i in ids if i in found]
 
 
 def visible_granule(session: Session, reference: str, groups: set[str] | None) -> Granule:

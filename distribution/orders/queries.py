@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from distribution.config import Settings
 from distribution.errors import NotFound
-from distribution.models import GranuleStatus, Notice, Order, Request, RequestGranule, User
+from distribution.models import GranuleStatus, Notice, Order, Request, RequestGranule, User, Volume
 from distribution.orders.placing import cancel_order, describe_order
 
 __all__ = ["OrderRow", "cancel_readable", "find_user", "order_by_token", "order_details", "readable_order",
@@ -77,6 +77,13 @@ def _notices(session: Session, request: Request) -> list[dict[str, Any]]:
             for n in rows]
 
 
+def _volumes(session: Session, request: Request) -> list[dict[str, Any]]:
+    """A media request's discs or tapes as planned, with their state (none before planning)."""
+    rows = session.scalars(select(Volume).where(Volume.request_pk == request.id).order_by(Volume.number))
+    return [{"media_id": v.media_id, "label": f"Media {v.number} of {v.count}", "medium": v.medium,
+             "state": v.state.value, "bytes": v.planned_bytes} for v in rows]
+
+
 def _progress(request: Request) -> dict[str, int]:
     granules: list[RequestGranule] = list(request.granules)
     done = [rg for rg in granules if rg.status == GranuleStatus.DELIVERED]
@@ -101,6 +108,7 @@ def order_details(session: Session, settings: Settings, order: Order) -> dict[st
             else None, "purged": request.pull_purged_at is not None,
             "url": f"ftp://{settings.ftp_host}:{settings.ftp_port}/{request.ftp_dir.strip('/')}/"}
         shown["notices"] = _notices(session, request)
+        shown["volumes"] = _volumes(session, request)
         by_granule = {rg.directory_number: rg for rg in request.granules}
         for granule in shown["granules"]:
             rg = by_granule[granule["directory"]]

@@ -97,3 +97,67 @@ def test_the_newest_version_unless_every_version_is_asked_for(settings: Settings
         assert {g.ur for g in shown} == set(again)
     assert _search(settings, versions="all")[1] == 8
     assert _search(settings, text="13684")[0] == ["AST_L1BT_00305042002163000_13684"]
+
+
+def _boxes(settings: Settings, tmp_path: Path) -> list[str]:
+    """Four granules with known boxes: over Europe, over the antimeridian (170E..170W), over Hawaii, none."""
+    _archive(settings, tmp_path)
+    with session_scope(settings.database_url) as session:
+        granules = session.query(Granule).order_by(Granule.id).all()
+        for g, box in zip(granules, [(0.0, 20.0, 60.0, 40.0), (170.0, -170.0, 10.0, -10.0),
+                                     (-161.0, -154.0, 23.0, 18.0), (None, None, None, None)]):
+            g.west, g.east, g.north, g.south = box
+        return [g.local_granule_id or "" for g in granules]
+
+
+def test_search_by_bounding_box_and_across_the_antimeridian(settings: Settings, tmp_path: Path) -> None:
+    europe, dateline, hawaii, _ = _boxes(settings, tmp_path)
+    box = {"west": "10", "east": "30", "north": "50", "south": "45"}
+    assert _search(settings, **box)[0] == [europe]
+    assert _search(settings, **{**box, "north": "39", "south": "30"})[1] == 0  # south of it
+    # A box crossing the antimeridian (175E .. 160W) meets both the dateline granule and Hawaii's.
+    assert sorted(_search(settings, west="175", east="-160", north="30", south="-5")[0]) == sorted([dateline, hawaii])
+    # A box inside the granule that itself crosses: 178E..179E and -175..-172
+    assert _search(settings, west="178", east="179", north="1", south="0")[0] == [dateline]
+    assert _search(settings, west="-175", east="-172", north="1", south="0")[0] == [dateline]
+    # Both cross: always meet in longitude.
+    assert _search(settings, west="179", east="-179", north="1", south="0")[0] == [dateline]
+    assert _search(settings, west="-150", east="-100", north="90", south="-90")[1] == 0
+    assert _search(settings, west="-180", east="180", north="90", south="-90")[1] == 3  # no box: never matched
+
+
+def test_bad_boxes_and_sorts_are_named() -> None:
+    for fields, names in [({"west": "10"}, {"east", "north", "south"}),
+                          ({"west": "181", "east": "0", "north": "1", "south": "0"}, {"west"}),
+                          ({"west": "0", "east": "1", "north": "1", "south": "2"}, {"south"}),
+                          ({"west": "x", "east": "1", "north": "91", "south": "0"}, {"west", "north"}),
+                          ({"sort": "colour", "order": "up"}, {"sort", "order"})]:
+        with pytest.raises(FieldErrors) as caught:
+            parse_search(fields)
+        assert set(caught.value.errors) == names, fields
+
+
+def test_sort_by_time_size_and_id_both_ways(settings: Settings, tmp_path: Path) -> None:
+    _archive(settings, tmp_path)
+    with session_scope(settings.database_url) as session:
+        rows = [(g.id, g.begin_time, sum(f.size for f in g.files), g.local_granule_id)
+                for g in session.query(Granule)]
+    for sort, key in [("time", 1), ("size", 2), ("id", 0)]:
+        expected = [r[3] for r in sorted(rows, key=lambda r: (r[key], r[0]))]
+        assert _search(settings, sort=sort, order="asc")[0] == expected, sort
+        assert _search(settings, sort=sort, order="desc")[0] == expected[::-1], sort
+    assert len({r[2] for r in rows}) == 4  # the sizes differ, so the size order is a real test
+
+
+def test_counts_stop_at_the_limit_and_every_result_up_to_a_limit(settings: Settings, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from distribution.inventory import catalog
+    _archive(settings, tmp_path)
+    monkeypatch.setattr(catalog, "COUNT_LIMIT", 3)
+    with session_scope(settings.database_url) as session:
+        page = search_granules(session, settings, parse_search({}), None)
+        assert (page.total, page.truncated, len(page.granules)) == (3, True, 4)
+        ids = catalog.matching_ids(session, parse_search({"sort": "id", "order": "asc"}), None, 3)
+        assert ids == sorted(g.id for g in session.query(Granule))[:3]
+        night = catalog.matching_ids(session, parse_search({"qualifier": 'DayNightFlag = "night"'}), None, 10)
+        assert len(night) == _search(settings, qualifier='DayNightFlag = "night"')[1]

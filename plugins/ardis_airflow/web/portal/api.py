@@ -1,5 +1,5 @@
 """The portal's data as JSON (``/ardis/api/search``, ``/ardis/api/orders``, ``/ardis/api/orders/{id}``,
-``POST /ardis/api/orders/{id}/cancel``).
+``POST /ardis/api/orders/{id}/cancel``, ``/ardis/api/cart`` with ``POST …/cart/add`` and ``…/cart/remove``).
 
 Same rules as the pages (``people.Viewer``): a user reads their own orders and
 the granules they may see; an operator everything. Scripts send a Bearer token.
@@ -13,15 +13,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Body, Depends, HTTPException, Request, status
 from sqlalchemy.orm import Session
 
 from ardis_airflow.web.portal.people import Viewer
 from ardis_airflow.web.security import CurrentUser, same_origin
-from distribution.inventory.catalog import FieldErrors, parse_search, search_granules
+from distribution.inventory.catalog import FieldErrors, GranuleSummary, parse_search, search_granules
+from distribution.orders.cart import CART_LIMIT, add_granules, add_search, cart_contents, remove_granules
+from distribution.shipping.estimate import estimate_order
 from distribution.config import Settings, load_settings
 from distribution.db import session_scope
 from distribution.errors import NotFound, UserError
+from distribution.orders.profile import profile_values, save_profile
 from distribution.orders.queries import cancel_readable, order_details, readable_order, user_orders
 
 __all__ = ["router"]
@@ -32,7 +35,9 @@ router = APIRouter(tags=["Ardis portal"])
 @router.get("/search")
 def search(request: Request, user: CurrentUser) -> dict[str, Any]:
     """Granules by ``collection``, ``begin``/``end`` (overlap), ``text`` (LocalGranuleID part or UR),
-    ``qualifier``, ``page``, ``page_size``; 400 names each wrong field."""
+    ``qualifier``, the box ``west``/``east``/``north``/``south`` (degrees; west > east crosses the
+    antimeridian), ``sort`` (inserted, time, size, id) and ``order`` (asc, desc), ``page``, ``page_size``;
+    400 names each wrong field. ``total`` is counted up to 10,000 (``truncated``: more)."""
     settings = load_settings()
     try:
         query = parse_search(dict(request.query_params))
@@ -41,8 +46,12 @@ def search(request: Request, user: CurrentUser) -> dict[str, Any]:
     with session_scope(settings.database_url) as session:
         page = search_granules(session, settings, query, Viewer(user, session).groups)
     return {"total": page.total, "truncated": page.truncated, "page": query.page, "pages": page.pages,
-            "granules": [{**g.__dict__, "begin": _iso(g.begin), "end": _iso(g.end), "inserted": _iso(g.inserted),
-                          "proprietary_until": _iso(g.proprietary_until)} for g in page.granules]}
+            "granules": _granules(page.granules)}
+
+
+def _granules(rows: list[GranuleSummary]) -> list[dict[str, Any]]:
+    return [{**g.__dict__, "begin": _iso(g.begin), "end": _iso(g.end), "inserted": _iso(g.inserted),
+             "proprietary_until": _iso(g.proprietary_until)} for g in rows]
 
 
 def _iso(value: Any) -> str | None:
@@ -86,3 +95,76 @@ def cancel(user: CurrentUser, order_id: str) -> dict[str, Any]:
     409 when nothing is left to cancel."""
     cancelled = _on_order(user, lambda session, _settings, owner: cancel_readable(session, order_id, owner))
     return {"order_id": order_id, "cancelled": cancelled}
+
+
+def _cart(session: Session, settings: Settings, viewer: Viewer) -> dict[str, Any]:
+    granules = cart_contents(session, settings, viewer.name, viewer.groups) if viewer.valid_id else []
+    estimate = estimate_order(session, [int(g.ur.rsplit(":", 1)[1]) for g in granules])
+    return {"granules": _granules(granules), "limit": CART_LIMIT,
+            "estimate": {"granules": estimate.granules, "files": estimate.files, "bytes": estimate.bytes,
+                         "volumes": estimate.volumes}}
+
+
+@router.get("/cart")
+def cart(user: CurrentUser) -> dict[str, Any]:
+    """Your cart: its granules, their size, and the volumes each medium would take (null: a granule too large)."""
+    settings = load_settings()
+    with session_scope(settings.database_url) as session:
+        return _cart(session, settings, Viewer(user, session))
+
+
+@router.post("/cart/add", dependencies=[Depends(same_origin)])
+def cart_add(user: CurrentUser, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
+    """Add ``{"granules": [UR, …]}``, or every result of ``{"search": {field: value, …}}`` up to the cart's
+    limit (the fields of ``GET /search``); 404 for a granule you may not see, 409 past the limit."""
+    settings = load_settings()
+    with session_scope(settings.database_url) as session:
+        viewer = Viewer(user, session)
+        try:
+            if "search" in body:
+                query = parse_search({str(k): str(v) for k, v in dict(body["search"]).items()})
+                added = add_search(session, viewer.name, query, viewer.groups)
+            else:
+                added = add_granules(session, viewer.name, [str(u) for u in body.get("granules", [])], viewer.groups)
+        except FieldErrors as e:
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, {"errors": e.errors}) from e
+        except NotFound as e:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, str(e)) from e
+        except UserError as e:
+            raise HTTPException(status.HTTP_409_CONFLICT, str(e)) from e
+        return {"added": added, **_cart(session, settings, viewer)}
+
+
+@router.post("/cart/remove", dependencies=[Depends(same_origin)])
+def cart_remove(user: CurrentUser, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
+    """Remove ``{"granules": [UR, …]}``, or everything (``{"all": true}``)."""
+    settings = load_settings()
+    with session_scope(settings.database_url) as session:
+        viewer = Viewer(user, session)
+        urs = None if body.get("all") else [str(u) for u in body.get("granules", [])]
+        return {"removed": remove_granules(session, viewer.name, urs), **_cart(session, settings, viewer)}
+
+
+@router.get("/profile")
+def profile(user: CurrentUser) -> dict[str, Any]:
+    """Your details as orders use them (empty until you save them or place an order)."""
+    settings = load_settings()
+    with session_scope(settings.database_url) as session:
+        viewer = Viewer(user, session)
+        return {"user_id": viewer.name, "exists": viewer.record is not None, **profile_values(viewer.record)}
+
+
+@router.post("/profile", dependencies=[Depends(same_origin)])
+def profile_save(user: CurrentUser, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
+    """Save every field (``email``, ``first_name``, ``last_name``, ``organization``, ``phone``,
+    ``shipping_address``, ``checksum_list``) as given; 400 names each wrong field."""
+    settings = load_settings()
+    with session_scope(settings.database_url) as session:
+        viewer = Viewer(user, session)
+        if not viewer.valid_id:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"{viewer.name!r} cannot be an Ardis user id")
+        try:
+            record = save_profile(session, viewer.name, {**body, "checksum_list": bool(body.get("checksum_list"))})
+        except FieldErrors as e:
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, {"errors": e.errors}) from e
+        return {"user_id": viewer.name, "exists": True, **profile_values(record)}

@@ -17,21 +17,25 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
 
 from ardis_airflow.names import dag_for, request_run_id
 from ardis_airflow.web.api import trigger_run
 from ardis_airflow.web.portal.orderform import METHODS, blank_form, read_form
 from ardis_airflow.web.portal.people import Viewer
 from ardis_airflow.web.security import CurrentUser, same_origin
-from distribution.inventory.catalog import PAGE_SIZES, FieldErrors, SearchQuery, collections, granule_detail, parse_search, \
-    search_granules
+from distribution.inventory.catalog import PAGE_SIZES, SORTS, FieldErrors, SearchQuery, collections, granule_detail, \
+    parse_search, search_granules, visible_granule
+from distribution.orders.cart import CART_LIMIT, cart_contents, remove_granules
+from distribution.shipping.estimate import Estimate, estimate_order
+from distribution.shipping.paperwork import packing_list_path
 from distribution.config import Settings, load_settings
 from distribution.db import session_scope
 from distribution.errors import NotFound, UserError
 from distribution.orders.queries import cancel_readable, order_by_token, order_details, readable_order, user_orders
 from distribution.orders.placing import create_order
 
-__all__ = ["BASE", "router"]
+__all__ = ["BASE", "router", "search_fields", "show"]
 
 HERE = Path(__file__).resolve().parent
 #: Where the portal's pages are, inside the plugin app (mounted at /ardis).
@@ -41,16 +45,20 @@ _static = StaticFiles(directory=HERE / "static")
 router = APIRouter(tags=["Ardis portal"], include_in_schema=False)
 
 
-def _page(request: Request, name: str, viewer: Viewer, code: int = 200, **context: Any) -> HTMLResponse:
+def show(request: Request, name: str, viewer: Viewer, code: int = 200, **context: Any) -> HTMLResponse:
     prefix = request.scope.get("root_path", "") + BASE
     return templates.TemplateResponse(request, name, {"viewer": viewer, "base": prefix,
                                                       "root": request.scope.get("root_path", ""),
                                                       "methods": METHODS, **context}, status_code=code)
 
 
+#: The search form's fields (kept in page links and in "add every result to the cart").
+search_fields = ("collection", "begin", "end", "text", "qualifier", "west", "east", "north", "south", "sort",
+                 "order", "page", "page_size", "versions")
+
+
 def _search_fields(request: Request) -> dict[str, str]:
-    return {k: v for k, v in request.query_params.items()
-            if k in ("collection", "begin", "end", "text", "qualifier", "page", "page_size")}
+    return {k: v for k, v in request.query_params.items() if k in search_fields}
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -69,9 +77,11 @@ def search_page(request: Request, user: CurrentUser) -> HTMLResponse:
         if fields and not errors:
             results = search_granules(session, settings, query, viewer.groups)
         paging = {k: v for k, v in fields.items() if k != "page"}
-        return _page(request, "search.html", viewer, 400 if errors else 200, fields=fields, errors=errors,
-                     results=results, collections=collections(session), page_sizes=PAGE_SIZES,
-                     page_link=lambda n: "?" + urlencode({**paging, "page": n}))
+        here = request.scope.get("root_path", "") + BASE + "/" + ("?" + urlencode(fields) if fields else "")
+        return show(request, "search.html", viewer, 400 if errors else 200, fields=fields, errors=errors,
+                    results=results, collections=collections(session), page_sizes=PAGE_SIZES, sorts=SORTS,
+                    page_link=lambda n: "?" + urlencode({**paging, "page": n}), here=here,
+                    added=request.query_params.get("added"), cart_limit=CART_LIMIT)
 
 
 @router.get("/granule", response_class=HTMLResponse)
@@ -82,29 +92,45 @@ def granule_page(request: Request, user: CurrentUser, ur: str = "") -> HTMLRespo
         try:
             detail = granule_detail(session, settings, ur, viewer.groups)
         except UserError as e:
-            return _page(request, "message.html", viewer, 404, title="Granule not found", message=str(e))
-        return _page(request, "granule.html", viewer, detail=detail, ur=ur)
+            return show(request, "message.html", viewer, 404, title="Granule not found", message=str(e))
+        return show(request, "granule.html", viewer, detail=detail, ur=ur)
 
 
 @router.get("/order", response_class=HTMLResponse)
 def order_form(request: Request, user: CurrentUser) -> HTMLResponse:
-    """The order form for the granules named by ``granules`` (repeated)."""
+    """The order form for the granules named by ``granules`` (repeated), or those in the cart (``cart=1``),
+    prefilled from the profile, with the estimated size and volumes."""
     settings = load_settings()
     with session_scope(settings.database_url) as session:
         viewer = Viewer(user, session)
         if refusal := _refusal(request, viewer):
             return refusal
-        values = blank_form(user, viewer.record, request.query_params.getlist("granules"))
-        return _page(request, "order_form.html", viewer, values=values, errors={})
+        from_cart = request.query_params.get("cart") == "1"
+        urs = [g.ur for g in cart_contents(session, settings, viewer.name, viewer.groups)] if from_cart \
+            else request.query_params.getlist("granules")
+        values = blank_form(user, viewer.record, urs)
+        values["from_cart"] = from_cart
+        return show(request, "order_form.html", viewer, values=values, errors={},
+                    estimate=_estimate(session, urs, viewer.groups))
+
+
+def _estimate(session: Session, urs: list[str], groups: set[str] | None) -> Estimate:
+    ids = []
+    for ur in urs:
+        try:
+            ids.append(visible_granule(session, ur, groups).id)
+        except UserError:
+            continue
+    return estimate_order(session, ids)
 
 
 def _refusal(request: Request, viewer: Viewer) -> HTMLResponse | None:
     if not viewer.valid_id:
-        return _page(request, "message.html", viewer, 403, title="No Ardis account",
+        return show(request, "message.html", viewer, 403, title="No Ardis account",
                      message=f"Your Airflow username {viewer.name!r} cannot be an Ardis user id (1-32 letters, "
                              "digits, '.', '_' or '-'). Ask an operator for an Airflow account Ardis can use.")
     if not viewer.may_order:
-        return _page(request, "message.html", viewer, 403, title="You may not order",
+        return show(request, "message.html", viewer, 403, title="You may not order",
                      message="Your Airflow account may not start Ardis's distribution runs, so it cannot place "
                              "orders. Ask an operator for the Airflow role that may run ardis_distribution.")
     return None
@@ -136,8 +162,13 @@ def _place(request: Request, user: Any, fields: dict[str, Any], settings: Settin
                     order_id, request_ids = str(order.order_id), [str(r.request_id) for r in order.requests]
             except UserError as e:
                 form.complain(e)
+            else:
+                if form.values.get("from_cart") in ("1", True):  # ordered: out of the cart
+                    remove_granules(session, viewer.name, form.spec.granules)
         if form.errors:
-            return _page(request, "order_form.html", viewer, 400, values=form.values, errors=form.errors)
+            form.values["from_cart"] = form.values.get("from_cart") in ("1", True)
+            return show(request, "order_form.html", viewer, 400, values=form.values, errors=form.errors,
+                        estimate=_estimate(session, form.values["granules"], viewer.groups))
     for request_id in request_ids:
         try:
             trigger_run(request_id, user)
@@ -154,7 +185,7 @@ def orders_page(request: Request, user: CurrentUser, page: int = 1) -> HTMLRespo
     with session_scope(settings.database_url) as session:
         viewer = Viewer(user, session)
         rows, total = user_orders(session, viewer.owner, max(1, page), 25)
-        return _page(request, "orders.html", viewer, rows=rows, total=total, page=max(1, page),
+        return show(request, "orders.html", viewer, rows=rows, total=total, page=max(1, page),
                      pages=max(1, -(-total // 25)))
 
 
@@ -167,13 +198,18 @@ def order_page(request: Request, user: CurrentUser, order_id: str) -> HTMLRespon
         try:
             order = readable_order(session, order_id, viewer.owner)
         except NotFound as e:
-            return _page(request, "message.html", viewer, 404, title="Order not found", message=str(e))
+            return show(request, "message.html", viewer, 404, title="Order not found", message=str(e))
+        order_id = str(order.order_id)
         details = order_details(session, settings, order)
         for shown in details["requests"]:
             shown["run_id"] = run_id = shown["airflow_run_id"] or request_run_id(shown["request_id"])
             shown["run_link"] = f"/dags/{dag_for(shown['media_type'])}/runs/{quote(run_id, safe='')}"
+            printed = [r for r in order.requests if str(r.request_id) == shown["request_id"]
+                       and packing_list_path(settings, r).is_file()]
+            shown["packing_list"] = (f"{request.scope.get('root_path', '')}{BASE}/orders/{order_id}/requests/"
+                                     f"{shown['request_id']}/packing-list.pdf") if printed else None
         live = any(r["state"] not in ("complete", "partial", "failed", "cancelled") for r in details["requests"])
-        return _page(request, "order.html", viewer, order=details, live=live,
+        return show(request, "order.html", viewer, order=details, live=live,
                      placed=request.query_params.get("placed") == "1")
 
 
@@ -186,9 +222,9 @@ def cancel_page(request: Request, user: CurrentUser, order_id: str) -> Response:
         try:
             cancel_readable(session, order_id, viewer.owner)
         except NotFound as e:
-            return _page(request, "message.html", viewer, 404, title="Order not found", message=str(e))
+            return show(request, "message.html", viewer, 404, title="Order not found", message=str(e))
         except UserError as e:
-            return _page(request, "message.html", viewer, 409, title="Nothing to cancel", message=str(e))
+            return show(request, "message.html", viewer, 409, title="Nothing to cancel", message=str(e))
     return RedirectResponse(f"{request.scope.get('root_path', '')}{BASE}/orders/{order_id}", status.HTTP_303_SEE_OTHER)
 
 

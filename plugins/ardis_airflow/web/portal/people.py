@@ -34,6 +34,7 @@ from ardis_airflow.web.security import may_run
 from distribution.inventory.catalog import user_groups
 from distribution.errors import UserError
 from distribution.identifiers import check_user_id
+from distribution.orders.cart import cart_size
 from distribution.orders.queries import find_user
 from distribution.subscriptions.store import default_conn_id
 
@@ -89,6 +90,7 @@ class Viewer:
         except UserError:
             self.record, self.valid_id = None, False
         self.email = self.record.email if self.record else ""
+        self.cart = cart_size(session, self.name) if self.valid_id else 0
 
     @property
     def groups(self) -> set[str] | None:
