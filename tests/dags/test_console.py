@@ -76,6 +76,9 @@ def test_an_answer_to_no_waiting_step_is_a_message_on_the_page(airflow_app: Any,
     other = airflow_app.post(STEP.replace(MEDIA_DAGS["optical"], "ardis_distribution"),
                              headers={"Origin": SERVER, **_bearer("op")}, json={"chosen_options": ["burner-1"]})
     assert (other.status_code, other.json()["detail"]) == (404, "ardis_distribution is not a media DAG")
+    back = airflow_app.get("/ardis/console", params={"dag": MEDIA_DAGS["optical"], "run": "request-0100000001",
+                                                      "task": "volume.load", "map_index": 0}, headers=cookie)
+    assert back.status_code == 200 and 'id="message"' not in back.text  # no such step: nothing to say
     steps = airflow_app.get("/ardis/console/api/steps", headers=_bearer("op")).json()
     assert (steps["count"], steps["steps"], steps["unknown"]) == (0, [], "")
 
