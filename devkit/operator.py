@@ -22,24 +22,16 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from distribution.answers import WaitingStep
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Waiting:
-    """One step waiting for an answer."""
-
-    dag_id: str
-    run_id: str
-    task_id: str
-    map_index: int
-    subject: str
-    options: list[str]
-    created_at: datetime | None = None
+#: One step waiting for an answer.
+Waiting = WaitingStep
 
 
 #: Decides an answer: (chosen options, params input), or None to leave the step waiting.

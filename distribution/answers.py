@@ -38,6 +38,23 @@ class StepKey:
 
 
 @dataclass(frozen=True)
+class WaitingStep:
+    """A step that waits for a person's answer in Airflow (the stand-in operator and the console list them)."""
+
+    dag_id: str
+    run_id: str
+    task_id: str
+    map_index: int
+    subject: str
+    options: list[str]
+    created_at: datetime | None = None
+
+    @property
+    def key(self) -> StepKey:
+        return StepKey(self.run_id, self.task_id, self.map_index)
+
+
+@dataclass(frozen=True)
 class Answer:
     """What the person chose and entered, who they were and when they answered."""
 

@@ -238,7 +238,12 @@ def cancel_order(session: Session, order_id: str) -> list[Request]:
     open_requests = [r for r in order.requests if not r.state.is_terminal]
     if not open_requests:
         raise UserError(f"order {order_id} has no request left to cancel")
-    for request in open_requests:
+    return cancel_requests(session, open_requests)
+
+
+def cancel_requests(session: Session, requests: list[Request]) -> list[Request]:
+    """Mark these unfinished requests cancelled: delivered granules stay, the rest are cancelled."""
+    for request in requests:
         request.state = RequestState.CANCELLED
         request.failure = "The request was cancelled"
         for rg in request.granules:
@@ -247,7 +252,7 @@ def cancel_order(session: Session, order_id: str) -> list[Request]:
                 rg.failure_explanation = "Request Canceled"
         request.updated_at = utcnow()
     session.flush()
-    return open_requests
+    return requests
 
 
 def describe_order(settings: Settings, order: Order) -> dict[str, Any]:

@@ -136,6 +136,13 @@ def packing_list_path(settings: Settings, request: Request) -> Path:
     return under(settings.home / "packing_lists", f"{request.request_id}.pdf")
 
 
+def packing_list_file(settings: Settings, request_id: str) -> Path | None:
+    """The request's printed packing list, None while it has none (printed once every volume is verified)."""
+    with session_scope(settings.database_url) as session:
+        path = packing_list_path(settings, get_request(session, request_id))
+    return path if path.is_file() else None
+
+
 def _print(settings: Settings, request: Request, notice: MediaNotice) -> str:
     path = packing_list_path(settings, request)
     path.parent.mkdir(parents=True, exist_ok=True)

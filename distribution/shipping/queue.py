@@ -113,3 +113,9 @@ def drive_states(session: Session, settings: Settings, kind: str) -> list[DriveS
         else:
             states.append(DriveStatus(spec.name, kind, spec.device, "idle"))
     return states
+
+
+def volume_ids(session: Session, request_id: str) -> list[str]:
+    """The Media_IDs of a request's volumes, in order (an operator names one of them to rewrite)."""
+    return list(session.scalars(select(Volume.media_id).join(Volume.request)
+                                .where(Request.request_id == request_id).order_by(Volume.number)))

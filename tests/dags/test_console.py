@@ -6,17 +6,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ardis_airflow.names import MEDIA_DAGS
 
 from distribution.config import Settings
 from distribution.models import MediaType
 from distribution.orders import delivery
-from distribution.shipping import production
+from distribution.shipping import paperwork, production
 from tests.airflow_rest import token
-from tests.dags.test_web_app import _bearer, _order, airflow_app, no_request_runs  # noqa: F401  (fixtures)
+from tests.dags.test_web_app import SERVER, _bearer, _order, airflow_app, no_request_runs  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.dags
 CONSOLE_PATHS = ("/ardis/console", "/ardis/console/api/media/optical", "/ardis/console/api/media/tape",
-                 "/ardis/console/api/orders", "/ardis/console/api/ingest")
+                 "/ardis/console/api/orders", "/ardis/console/api/ingest", "/ardis/console/api/steps",
+                 "/ardis/console/static/console.css", "/ardis/console/requests/0100000001/packing-list.pdf",
+                 "/ardis/console/requests/0100000001")
+STEP = f"/ardis/console/api/steps/{MEDIA_DAGS['optical']}/request-0100000001/volume.load/0"
+ACTIONS = ("/ardis/console/steps/answer", STEP, "/ardis/console/requests/0100000001/cancel",
+           "/ardis/console/requests/0100000001/resend", "/ardis/console/requests/0100000001/extend")
 
 
 def built_volume(settings: Settings, tmp_path: Path) -> tuple[str, str]:
@@ -36,6 +42,90 @@ def test_users_and_viewers_get_403(airflow_app: Any) -> None:  # noqa: F811
             answer = airflow_app.get(path, headers=_bearer(role))
             assert answer.status_code == 403, (role, path, answer.text)
             assert "operators" in answer.json()["detail"]
+
+
+def test_users_and_viewers_may_not_act(airflow_app: Any) -> None:  # noqa: F811
+    for role in ("viewer", "user"):
+        for path in ACTIONS:
+            answer = airflow_app.post(path, headers={"Origin": SERVER, **_bearer(role)},
+                                      json={"chosen_options": ["burner-1"]})
+            assert answer.status_code == 403, (role, path, answer.text)
+    for path in ACTIONS:  # anonymous: 401, never a redirect for a POST
+        assert airflow_app.post(path, headers={"Origin": SERVER, "Accept": "text/html"},
+                                follow_redirects=False).status_code == 401
+
+
+def test_an_answer_from_another_site_is_refused(airflow_app: Any) -> None:  # noqa: F811
+    cookie = {"Cookie": f"_token={token('op1', 'op')}"}
+    for origin in ({"Origin": "https://evil.example"}, {}):
+        answer = airflow_app.post("/ardis/console/steps/answer", headers={**cookie, **origin},
+                                  data={"dag_id": MEDIA_DAGS["optical"], "run_id": "request-0100000001",
+                                        "task_id": "volume.load", "map_index": "0", "action": "load",
+                                        "drive": "burner-1"})
+        assert answer.status_code == 403, answer.text
+
+
+def test_an_answer_to_no_waiting_step_is_a_message_on_the_page(airflow_app: Any,  # noqa: F811
+                                                               sqlite_settings: Settings) -> None:
+    cookie = {"Cookie": f"_token={token('op1', 'op')}", "Origin": SERVER}
+    page = airflow_app.post("/ardis/console/steps/answer", headers=cookie, data={
+        "dag_id": MEDIA_DAGS["optical"], "run_id": "request-0100000001", "task_id": "volume.load",
+        "map_index": "0", "action": "load", "drive": "burner-1", "media_serial": "X1"})
+    assert page.status_code == 404 and "text/html" in page.headers["content-type"]
+    assert 'id="message"' in page.text and "no step volume.load[0] waits in run request-0100000001" in page.text
+    other = airflow_app.post(STEP.replace(MEDIA_DAGS["optical"], "ardis_distribution"),
+                             headers={"Origin": SERVER, **_bearer("op")}, json={"chosen_options": ["burner-1"]})
+    assert (other.status_code, other.json()["detail"]) == (404, "ardis_distribution is not a media DAG")
+    back = airflow_app.get("/ardis/console", params={"dag": MEDIA_DAGS["optical"], "run": "request-0100000001",
+                                                      "task": "volume.load", "map_index": 0}, headers=cookie)
+    assert back.status_code == 200 and 'id="message"' not in back.text  # no such step: nothing to say
+    steps = airflow_app.get("/ardis/console/api/steps", headers=_bearer("op")).json()
+    assert (steps["count"], steps["steps"], steps["unknown"]) == (0, [], "")
+
+
+def test_the_packing_list_opens_for_operators(airflow_app: Any, sqlite_settings: Settings,  # noqa: F811
+                                              tmp_path: Path) -> None:
+    request_id, media_id = built_volume(sqlite_settings, tmp_path)
+    url = f"/ardis/console/requests/{request_id}/packing-list.pdf"
+    assert airflow_app.get(url, headers=_bearer("op")).status_code == 404  # not printed yet
+    paperwork.print_packing_list(sqlite_settings, request_id)
+    pdf = airflow_app.get(url, headers=_bearer("op"))
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF") and pdf.headers["content-disposition"].startswith("inline")
+    assert airflow_app.get(url, headers=_bearer("user")).status_code == 403
+    assert airflow_app.get("/ardis/console/requests/0999999999/packing-list.pdf",
+                           headers=_bearer("op")).status_code == 404
+
+
+def test_the_console_wears_the_portals_style(airflow_app: Any, sqlite_settings: Settings) -> None:  # noqa: F811
+    page = airflow_app.get("/ardis/console", headers={"Cookie": f"_token={token('op1', 'op')}"})
+    assert "/ardis/portal/static/portal.css" in page.text and "/ardis/console/static/console.css" in page.text
+    assert "<style" not in page.text and 'id="steps-badge"' in page.text
+    css = airflow_app.get("/ardis/console/static/console.css", headers=_bearer("op"))
+    assert css.status_code == 200 and "main.console" in css.text
+
+
+def test_a_request_page_and_its_actions(airflow_app: Any, sqlite_settings: Settings,  # noqa: F811
+                                        tmp_path: Path) -> None:
+    request_id, media_id = built_volume(sqlite_settings, tmp_path)
+    op = {"Cookie": f"_token={token('op1', 'op')}", "Origin": SERVER}
+    page = airflow_app.get(f"/ardis/console/requests/{request_id}", headers=op)
+    assert page.status_code == 200, page.text
+    assert f"Request {request_id} · DVD" in page.text and "Cancel the request" in page.text
+    assert 'href="/dags/ardis_media_optical/runs/test"' in page.text  # the run the request recorded
+    assert "Airflow has no run test (yet)." in page.text and "Resend the notice" not in page.text
+    resend = airflow_app.post(f"/ardis/console/requests/{request_id}/resend", headers=op)
+    assert resend.status_code == 409 and f"request {request_id} has no notice to resend yet" in resend.text
+    extend = airflow_app.post(f"/ardis/console/requests/{request_id}/extend", headers=op, data={"days": "3"})
+    assert extend.status_code == 409 and "has no pull area" in extend.text
+    cancel = airflow_app.post(f"/ardis/console/requests/{request_id}/cancel", headers=op)
+    assert cancel.status_code == 200 and f"Request {request_id} cancelled" in cancel.text
+    assert '<span class="state s-cancelled">cancelled</span>' in cancel.text and "Cancel the request" not in cancel.text
+    again = airflow_app.post(f"/ardis/console/requests/{request_id}/cancel", headers=op)
+    assert again.status_code == 409 and "nothing to cancel" in again.text
+    assert airflow_app.post(f"/ardis/console/requests/{request_id}/cancel",
+                            headers={**op, "Origin": "https://evil.example"}).status_code == 403
+    assert airflow_app.get("/ardis/console/requests/0999999999", headers=op).status_code == 404
 
 
 def test_a_browser_without_login_goes_to_the_login_page(airflow_app: Any) -> None:  # noqa: F811

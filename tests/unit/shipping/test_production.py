@@ -72,7 +72,9 @@ def test_dvd_request_end_to_end(settings: Settings, tmp_path: Path) -> None:
         assert hashlib.md5((out / path).read_bytes()).hexdigest() == md5
     on_disc = parse_media_dn((out / f"{request_id}.txt").read_text())
     assert on_disc.volumes[0].media_id == media_id and not on_disc.rejected
+    assert paperwork.packing_list_file(settings, request_id) is None  # not printed yet: the console links none
     pdf = Path(paperwork.print_packing_list(settings, request_id))
+    assert paperwork.packing_list_file(settings, request_id) == pdf
     assert pdf.read_bytes().startswith(b"%PDF")
     with pytest.raises(UserError):
         production.mark_bad(settings, "NO_SUCH_MEDIA")

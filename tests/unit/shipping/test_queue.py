@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from distribution.config import Settings
 from distribution.db import session_scope
 from distribution.models import MediaType, Order, Request, RequestState, User, Volume, VolumeState
-from distribution.shipping.queue import STAGES, drive_states, media_queue
+from distribution.shipping.queue import STAGES, drive_states, media_queue, volume_ids
 
 NOW = datetime(2026, 12, 7, 12, 0, 0)
 
@@ -68,3 +68,13 @@ def test_drive_states(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> No
     assert states["burner-2"].state == "idle"
     assert states["burner-3"].state == "failed" and "not there" in states["burner-3"].detail
     assert [(d.name, d.state) for d in tapes] == [("tape-1", "idle")]
+
+
+def test_volume_ids_of_a_request(settings: Settings) -> None:
+    with session_scope(settings.database_url) as session:
+        _request(session, "R000000001", MediaType.DVD, [VolumeState.VERIFIED, VolumeState.VERIFIED])
+        _request(session, "R000000002", MediaType.DLT, [VolumeState.BUILT])
+    with session_scope(settings.database_url) as session:
+        assert volume_ids(session, "R000000001") == ["R000000001-1", "R000000001-2"]
+        assert volume_ids(session, "R000000002") == ["R000000002-1"]
+        assert volume_ids(session, "R000000009") == []

@@ -2,12 +2,23 @@
 
 Operators only (``access``); the pages and their JSON read Ardis's domain queries
 (``distribution.shipping.queue``, ``distribution.orders.overview``,
-``distribution.ingest.glance``). ``install(app)`` adds the routes to the plugin app.
+``distribution.ingest.glance``); an operator's answers to the media steps go to
+Airflow's own API (``steps``), the other actions to the domain (``actions``).
+``install(app)`` adds the routes to the plugin app.
 """
 
 from __future__ import annotations
 
+from fastapi import FastAPI
+
+from ardis_airflow.web.console import actions, requestpage, routes
 from ardis_airflow.web.console.access import is_page
-from ardis_airflow.web.console.routes import install
 
 __all__ = ["install", "is_page"]
+
+
+def install(app: FastAPI) -> None:
+    """The console's routes (its look is the portal's stylesheet; ``web.app`` sends a page to the login)."""
+    app.include_router(routes.router)
+    app.include_router(actions.router)
+    app.include_router(requestpage.router)

@@ -1,0 +1,72 @@
+"""What an operator does to one request from the console: cancel it, resend its DN, extend its pull area;
+and what each step of it last failed with.
+
+Each is one small transaction on Ardis's rows; a refusal is a ``UserError`` with
+the sentence the operator sees. Sending a resent notice is the caller's (the
+outbox, ``notices.outbox.send_pending``), as for every notice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from distribution.errors import UserError
+from distribution.models import Notice, Request
+from distribution.notices.outbox import enqueue_notice
+from distribution.orders.placing import cancel_requests, get_request
+from distribution.time import utcnow
+
+__all__ = ["MAX_EXTENSION_DAYS", "cancel_request", "extend_pull_area", "resend_notice", "step_errors"]
+
+#: The longest an operator extends a pull area at once.
+MAX_EXTENSION_DAYS = 30
+
+
+def cancel_request(session: Session, request_id: str) -> Request:
+    """Cancel one request that has not finished (its run sends the cancellation DN)."""
+    request = get_request(session, request_id)
+    if request.state.is_terminal:
+        raise UserError(f"request {request_id} has finished ({request.state.value}): nothing to cancel")
+    cancel_requests(session, [request])
+    return request
+
+
+def extend_pull_area(session: Session, request_id: str, days: int, now: datetime | None = None) -> datetime:
+    """Keep a request's FTP pull area ``days`` longer (from its expiry, or from now if it has passed)."""
+    if not 1 <= days <= MAX_EXTENSION_DAYS:
+        raise UserError(f"extend by 1 to {MAX_EXTENSION_DAYS} days")
+    request = get_request(session, request_id)
+    if not request.ftp_dir or request.ftp_expires_at is None:
+        raise UserError(f"request {request_id} has no pull area")
+    if request.pull_purged_at is not None:
+        raise UserError(f"the pull area of request {request_id} was removed {request.pull_purged_at:%Y-%m-%d %H:%M}")
+    request.ftp_expires_at = max(request.ftp_expires_at, now or utcnow()) + timedelta(days=days)
+    session.flush()
+    return request.ftp_expires_at
+
+
+def resend_notice(session: Session, request_id: str) -> Notice:
+    """A new outbox row with the request's last notice (its DN), to be sent once more; the first stays as sent."""
+    request = get_request(session, request_id)
+    last = session.scalar(select(Notice).where(Notice.request_pk == request.id, ~Notice.dedupe_key.contains(":resend-"))
+                          .order_by(Notice.id.desc()).limit(1))
+    if last is None:
+        raise UserError(f"request {request_id} has no notice to resend yet")
+    again = session.scalar(select(func.count()).select_from(Notice)
+                           .where(Notice.dedupe_key.startswith(f"{last.dedupe_key}:resend-"))) or 0
+    return enqueue_notice(session, dedupe_key=f"{last.dedupe_key}:resend-{again + 1}", kind=last.kind,
+                          recipient=last.recipient, subject=last.subject, body=last.body, request_pk=request.id)
+
+
+def step_errors(session: Session, request_id: str) -> dict[str, str]:
+    """The last error each step left on the request's granules (``<step> failed - why``), by step."""
+    errors: dict[str, str] = {}
+    for rg in get_request(session, request_id).granules:
+        for text in (rg.failure_explanation, rg.last_error):
+            if text and " failed - " in text:
+                step, why = text.split(" failed - ", 1)
+                errors[step.strip()] = why.strip()
+    return errors

@@ -1,0 +1,102 @@
+"""One request in the console (``/console/requests/{id}``): what its user sees, plus its run and the actions.
+
+The page shows the request as the portal's order page does (state, progress,
+granules, pull area, shipment, the notices as sent), the link to its Airflow run,
+each task's state and the last error each step left, and the operator's actions:
+cancel, resend the DN, extend the pull area (``distribution.orders.operations``).
+The actions are POSTs (Origin checked, operators only) that come back to the page
+with what happened on top.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+
+from ardis_airflow.connections import notice_transport
+from ardis_airflow.names import dag_for, request_run_id
+from ardis_airflow.web.console import steps
+from ardis_airflow.web.console.access import CONSOLE, Operator, operator
+from ardis_airflow.web.console.routes import templates, waiting
+from ardis_airflow.web.security import same_origin
+from distribution.config import load_settings
+from distribution.db import session_scope
+from distribution.errors import ArdisError, NotFound, UserError
+from distribution.notices.outbox import send_pending
+from distribution.orders import operations
+from distribution.orders.placing import get_request
+from distribution.orders.queries import order_details
+from distribution.shipping import paperwork
+
+router = APIRouter(prefix=CONSOLE + "/requests", dependencies=[Depends(operator)], tags=["Ardis console"])
+
+
+def _view(request_id: str) -> dict[str, Any]:
+    """The request as its user sees it, its run and tasks, and each step's last error; NotFound."""
+    settings = load_settings()
+    with session_scope(settings.database_url) as session:
+        request = get_request(session, request_id)
+        details = order_details(session, settings, request.order)
+        [shown] = [r for r in details["requests"] if r["request_id"] == request_id]
+        errors = operations.step_errors(session, request_id)
+    dag_id = dag_for(shown["media_type"])
+    run_id = shown["airflow_run_id"] or request_run_id(request_id)
+    tasks = steps.run_tasks(dag_id, run_id)
+    in_run = {t.task_id.split(".")[-1] for t in tasks}
+    return {"order": details, "r": shown, "dag_id": dag_id, "run_id": run_id, "errors": errors, "tasks": tasks,
+            "other_errors": {step: why for step, why in errors.items() if step not in in_run},
+            "run_link": f"/dags/{dag_id}/runs/{quote(run_id, safe='')}",
+            "packing_list": paperwork.packing_list_file(settings, request_id) is not None}
+
+
+def _page(request: Request, user: Any, request_id: str, message: str = "", code: int = 200) -> HTMLResponse:
+    root = request.scope.get("root_path", "")
+    context: dict[str, Any] = {"user": user.get_name(), "base": root + CONSOLE, "static": root + "/portal/static",
+                               "portal": root + "/portal", "steps": [], "message": message, "code": code,
+                               "extend_max": operations.MAX_EXTENSION_DAYS}
+    try:
+        context.update(_view(request_id))
+        context["steps"] = waiting()[0]
+    except NotFound as e:
+        return templates.TemplateResponse(request, "request.html", {**context, "message": str(e), "code": 404,
+                                                                    "r": None}, status_code=404)
+    return templates.TemplateResponse(request, "request.html", context, status_code=code)
+
+
+@router.get("/{request_id}", response_class=HTMLResponse)
+def request_page(request: Request, user: Operator, request_id: str) -> HTMLResponse:
+    """The request: the user's view, its Airflow run and tasks, the last error of each step, the actions."""
+    return _page(request, user, request_id)
+
+
+@router.post("/{request_id}/{action}", response_class=HTMLResponse, dependencies=[Depends(same_origin)])
+async def request_action(request: Request, user: Operator, request_id: str, action: str) -> HTMLResponse:
+    """``cancel``, ``resend`` (the DN) or ``extend`` (the pull area, ``days``); the page with the outcome."""
+    form = await request.form()
+    settings = load_settings()
+    try:
+        with session_scope(settings.database_url) as session:
+            if action == "cancel":
+                operations.cancel_request(session, request_id)
+                done = f"Request {request_id} cancelled: its run sends the cancellation notice"
+            elif action == "resend":
+                notice_id = operations.resend_notice(session, request_id).id
+                done = f"The notice of request {request_id} is sent again"
+            elif action == "extend":
+                until = operations.extend_pull_area(session, request_id, int(str(form.get("days") or 0)))
+                done = f"The pull area of request {request_id} is kept until {until:%Y-%m-%d %H:%M} UTC"
+            else:
+                return _page(request, user, request_id, f"no action {action!r}", 404)
+        if action == "resend":
+            send_pending(settings.database_url, notice_transport(settings), notice_ids=[notice_id],
+                         mail_from=settings.mail_from)
+    except (UserError, NotFound) as e:
+        return _page(request, user, request_id, str(e), 409 if isinstance(e, UserError) else 404)
+    except ValueError:
+        return _page(request, user, request_id, "days: a whole number", 400)
+    except ArdisError as e:  # the mail relay refused: the notice stays in the outbox, housekeeping retries it
+        return _page(request, user, request_id, f"queued, not sent yet: {e}", 502)
+    return _page(request, user, request_id, done)

@@ -1,0 +1,227 @@
+"""The media steps that wait for a person, and the console's answers to them.
+
+Which steps wait is read from Airflow's database (read only: ``hitl_detail`` of
+the media DAGs' task instances still parked). An answer goes the way the Airflow
+UI's own goes: ``PATCH /api/v2/dags/{dag}/dagRuns/{run}/taskInstances/{task}/{map}/hitlDetails``
+on this api-server, sent by the server with the operator's own token (from the
+request), so Airflow checks the operator's rights and assignment and writes its
+rows itself. Before that, the answer is recorded in Ardis's database
+(``distribution.answers``; the first answer recorded for a step is final), so a
+console answer is never lost: if the PATCH does not land, the step's retry takes
+it, and the next operator who answers sends the recorded answer to Airflow
+instead of their own and is told who answered first.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from airflow.configuration import conf
+from airflow.models.hitl import HITLDetail
+from airflow.models.taskinstance import TaskInstance
+from airflow.utils.session import create_session
+from airflow.utils.state import TaskInstanceState
+from fastapi import Request
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from ardis_airflow.media_steps import SHIPPED
+from ardis_airflow.names import MEDIA_DAGS, request_id_of_run
+from distribution.answers import Answer, WaitingStep, record_answer, recorded_answer
+from distribution.config import load_settings
+from distribution.db import session_scope
+from distribution.shipping.queue import volume_ids
+from distribution.time import utcnow
+
+__all__ = ["Refused", "Step", "TaskState", "answer_step", "describe", "operator_token", "run_tasks", "waiting_steps"]
+
+_MEDIA_ID = re.compile(r"Media_ID \*\*([^*\s]+)\*\*")
+_PARKED = (TaskInstanceState.AWAITING_INPUT, TaskInstanceState.DEFERRED)
+
+
+class Refused(Exception):
+    """The answer was not taken: ``status`` (404, 400, 403, 409, 502) and a sentence for the operator."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+@dataclass(frozen=True)
+class Step(WaitingStep):
+    """One media step that waits for a person: its request and, for a load, its volume."""
+
+    request_id: str = ""
+    media_id: str = ""  # the volume a load step is about ('' for the shipment)
+
+    @property
+    def action(self) -> str:
+        """What the console's form for it asks: ``load``, ``ship`` or ``other`` (answered in Airflow's UI)."""
+        if self.task_id.endswith("load"):
+            return "load"
+        return "ship" if self.task_id == "confirm_shipment" else "other"
+
+
+def _step(row: HITLDetail) -> Step:
+    ti = row.task_instance
+    found = _MEDIA_ID.search(row.body or "")
+    request_id = str((ti.dag_run.conf or {}).get("request_id") or request_id_of_run(ti.run_id) or "")
+    return Step(ti.dag_id, ti.run_id, ti.task_id, -1 if ti.map_index is None else int(ti.map_index), row.subject,
+                list(row.options or []), row.created_at, request_id, found.group(1) if found else "")
+
+
+def waiting_steps() -> list[Step]:
+    """The media DAGs' steps parked for an answer nobody has given yet, oldest first."""
+    with create_session() as session:
+        rows = session.scalars(
+            select(HITLDetail).join(TaskInstance, TaskInstance.id == HITLDetail.ti_id)
+            .options(joinedload(HITLDetail.task_instance).joinedload(TaskInstance.dag_run))
+            .where(TaskInstance.dag_id.in_(list(MEDIA_DAGS.values())), TaskInstance.state.in_(_PARKED),
+                   HITLDetail.responded_at.is_(None))
+            .order_by(HITLDetail.created_at)).unique()
+        return [_step(row) for row in rows]
+
+
+def _detail(dag_id: str, run_id: str, task_id: str, map_index: int) -> tuple[Step, str | None]:
+    """The step and who answered it in Airflow (None: nobody yet); 404 for no such step."""
+    if dag_id not in MEDIA_DAGS.values():
+        raise Refused(404, f"{dag_id} is not a media DAG")
+    with create_session() as session:
+        row = session.scalar(
+            select(HITLDetail).join(TaskInstance, TaskInstance.id == HITLDetail.ti_id)
+            .options(joinedload(HITLDetail.task_instance).joinedload(TaskInstance.dag_run))
+            .where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id, TaskInstance.task_id == task_id,
+                   TaskInstance.map_index == map_index))
+        if row is None:
+            raise Refused(404, f"no step {task_id}[{map_index}] waits in run {run_id}")
+        who = row.responded_by or {}
+        answered = str(who.get("name") or who.get("id") or "someone") if row.responded_at is not None else None
+        return _step(row), answered
+
+
+def operator_token(request: Request) -> str:
+    """The operator's own token: the Bearer token of a script, or the Airflow UI's ``_token`` cookie."""
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    return request.cookies.get("_token", "")
+
+
+def api_base() -> str:
+    """This api-server's base URL as the server reaches itself (``[api] base_url``, else 127.0.0.1 and its port)."""
+    base = conf.get("api", "base_url", fallback="") or ""
+    return base.rstrip("/") or f"http://127.0.0.1:{conf.getint('api', 'port', fallback=8080)}"
+
+
+def _patch(step: Step, answer: Answer, token: str) -> tuple[int, str]:
+    """Airflow's own answer endpoint, as the operator; (HTTP status, detail)."""
+    path = (f"/api/v2/dags/{step.dag_id}/dagRuns/{urllib.parse.quote(step.run_id, safe='')}/taskInstances/"
+            f"{urllib.parse.quote(step.task_id, safe='')}/{step.map_index}/hitlDetails")
+    body = json.dumps({"chosen_options": answer.chosen_options, "params_input": answer.params_input}).encode()
+    request = urllib.request.Request(api_base() + path, data=body, method="PATCH", headers={
+        "Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, ""
+    except urllib.error.HTTPError as e:
+        raw = e.read()
+        try:
+            detail = str(json.loads(raw).get("detail", ""))
+        except ValueError:
+            detail = raw[:200].decode(errors="replace")
+        return e.code, detail
+    except (urllib.error.URLError, OSError) as e:
+        return 502, f"Airflow's API did not answer: {e}"
+
+
+def _volumes(step: Step) -> list[str]:
+    with session_scope(load_settings().database_url) as session:
+        return volume_ids(session, step.request_id)
+
+
+def _check(step: Step, chosen: list[str], params: dict[str, str]) -> None:
+    if len(chosen) != 1 or chosen[0] not in step.options:
+        raise Refused(400, f"choose one of {', '.join(step.options)}")
+    if step.action == "ship" and chosen[0] == SHIPPED and not (params.get("carrier") and
+                                                                 params.get("tracking_number")):
+        raise Refused(400, "a shipment needs the carrier and the tracking number")
+    if step.action == "ship" and chosen[0] != SHIPPED and params.get("bad_media_id") not in _volumes(step):
+        raise Refused(400, f"name a volume of request {step.request_id} to rewrite")
+
+
+def answer_step(dag_id: str, run_id: str, task_id: str, map_index: int, chosen: list[str],
+                params: dict[str, str], user_name: str, token: str) -> Step:
+    """Answer a waiting step as the operator; the step. Refused: 409 "already answered by …", 400, 403, 404, 502."""
+    step, answered_in_airflow = _detail(dag_id, run_id, task_id, map_index)
+    url = load_settings().database_url
+    earlier = recorded_answer(url, step.key)
+    if answered_in_airflow is not None:
+        raise Refused(409, f"already answered by {earlier.responded_by if earlier else answered_in_airflow}")
+    if earlier is None:
+        _check(step, chosen, params)
+        earlier = record_answer(url, step.key, Answer(chosen, params, user_name, utcnow()), step.request_id)
+        if earlier.responded_by != user_name or (earlier.chosen_options, earlier.params_input) != (chosen, params):
+            raise Refused(409, f"already answered by {earlier.responded_by}")  # in the moment between
+    elif earlier.responded_by != user_name:
+        # recorded, but its PATCH never landed (or is under way): Airflow gets the answer that counts
+        _patch(step, earlier, token)
+        raise Refused(409, f"already answered by {earlier.responded_by}")
+    status, detail = _patch(step, earlier, token)
+    if status == 409:
+        _, who = _detail(dag_id, run_id, task_id, map_index)
+        if who != user_name:
+            raise Refused(409, f"already answered by {who}")
+    elif status >= 300:
+        raise Refused(status, f"Airflow did not take the answer: {detail} (it is recorded; answer again to resend)")
+    return step
+
+
+def answered(dag_id: str, run_id: str, task_id: str, map_index: int) -> str:
+    """What was answered to a step, as the page says it after the answer ('' when unknown or not answered)."""
+    try:
+        step, _ = _detail(dag_id, run_id, task_id, map_index)
+    except Refused:
+        return ""
+    kept = recorded_answer(load_settings().database_url, step.key)
+    return describe(step, kept.chosen_options, kept.params_input) if kept and kept.chosen_options else ""
+
+
+def describe(step: Step, chosen: list[str], params: dict[str, str]) -> str:
+    """What the operator did, in a sentence for the page."""
+    if step.action == "load":
+        serial = f" serial {params['media_serial']}" if params.get("media_serial") else ""
+        return f"Volume {step.media_id or step.map_index + 1}: blank medium{serial} loaded in {chosen[0]}"
+    if step.action == "ship" and chosen[0] == SHIPPED:
+        return f"Request {step.request_id} shipped with {params.get('carrier')} {params.get('tracking_number')}"
+    if step.action == "ship":
+        return f"Request {step.request_id}: volume {params.get('bad_media_id')} marked bad, to be written again"
+    return f"{step.subject}: {', '.join(chosen)}"
+
+
+@dataclass(frozen=True)
+class TaskState:
+    """One task instance of a request's run, as Airflow has it."""
+
+    task_id: str
+    map_index: int
+    state: str
+    try_number: int
+    ended: datetime | None
+
+
+def run_tasks(dag_id: str, run_id: str) -> list[TaskState]:
+    """The task instances of a run (read from Airflow's database), in the order they started."""
+    with create_session() as session:
+        rows = session.scalars(select(TaskInstance).where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id)
+                               .order_by(TaskInstance.start_date.is_(None), TaskInstance.start_date,
+                                         TaskInstance.task_id, TaskInstance.map_index))
+        return [TaskState(ti.task_id, -1 if ti.map_index is None else int(ti.map_index),
+                          getattr(ti.state, "value", ti.state) or "none", int(ti.try_number or 0), ti.end_date)
+                for ti in rows]
