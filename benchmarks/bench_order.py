@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import Result
+from benchmarks.common import Result, fresh_home
 
 GRANULES = int(os.environ.get("ARDIS_BENCH_ORDER_GRANULES", "10000"))
 REPEAT = int(os.environ.get("ARDIS_BENCH_REPEAT", "5"))
@@ -29,17 +29,11 @@ STEPS = ("stage", "verify", "deliver", "notify")
 
 def _build(root: Path) -> Path:
     """An archive of GRANULES one-file granules (1 KiB each, MD5 known) and REPEAT FtpPull requests of all."""
-    from distribution import db
-    from distribution.config import load_settings
     from distribution.db import session_scope
     from distribution.models import (Collection, Granule, GranuleFile, MediaType, Order, Request,
                                      RequestGranule, User)
 
-    os.environ["ARDIS_HOME"] = str(root / "home")
-    os.environ.pop("ARDIS_DATABASE_URL", None)
-    settings = load_settings()
-    settings.ensure_dirs()
-    db.upgrade(settings.database_url)
+    settings = fresh_home(root)
     with session_scope(settings.database_url) as session:
         collection = Collection(short_name="BENCH", version_id=1)
         user = User(user_id="bench", email="bench@example.org")
