@@ -16,8 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import Result
-from distribution import db
+from benchmarks.common import Result, fresh_home
 from distribution.config import load_settings
 from distribution.db import session_scope
 from distribution.orders.delivery import stage_request
@@ -29,11 +28,7 @@ REPEAT = int(os.environ.get("ARDIS_BENCH_REPEAT", "5"))
 
 
 def _build(root: Path) -> str:
-    os.environ["ARDIS_HOME"] = str(root / "home")
-    os.environ.pop("ARDIS_DATABASE_URL", None)
-    settings = load_settings()
-    settings.ensure_dirs()
-    db.upgrade(settings.database_url)
+    settings = fresh_home(root)
     with session_scope(settings.database_url) as session:
         collection = Collection(short_name="BENCH", version_id=1)
         user = User(user_id="bench", email="bench@example.org")

@@ -91,3 +91,16 @@ def report(results: list[Result]) -> None:
     for r in results:
         print(r.row())
     save(results)
+
+
+def fresh_home(root: Path):  # -> distribution.config.Settings (imported late: the benchmarks import cheaply)
+    """An empty Ardis home under ``root`` with its SQLite database migrated, made the process's settings."""
+    from distribution import db
+    from distribution.config import load_settings
+
+    os.environ["ARDIS_HOME"] = str(root / "home")
+    os.environ.pop("ARDIS_DATABASE_URL", None)
+    settings = load_settings()
+    settings.ensure_dirs()
+    db.upgrade(settings.database_url)
+    return settings

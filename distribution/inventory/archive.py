@@ -13,11 +13,12 @@ is still checked.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from distribution.checksums import INTERNAL_CHECKSUM_TYPE, checksum_file, checksum_types, copy_with_checksum
 from distribution.config import Settings
@@ -224,13 +225,20 @@ def granule_versions(session: Session, esdt: str, lgid: str) -> list[Granule]:
     ))
 
 
-def newer_version_exists(session: Session, granule: Granule) -> bool:
-    """Whether this is an older version of its LocalGranuleID (its distributed names then carry the version)."""
-    if granule.local_granule_id is None:
-        return False
-    newest = session.scalar(select(func.max(Granule.granule_version)).where(
-        Granule.collection_id == granule.collection_id, Granule.local_granule_id == granule.local_granule_id))
-    return bool(newest and newest > granule.granule_version)
+def superseded(session: Session, granule_ids: Sequence[int]) -> set[int]:
+    """Which of these granules have a newer version of their LocalGranuleID: one query per 500 ids (a request
+    of 10,000 granules asks 20 times, not 10,000)."""
+    newer = aliased(Granule)
+    found: set[int] = set()
+    ids = list(granule_ids)
+    for start in range(0, len(ids), 500):
+        found.update(session.scalars(
+            select(Granule.id).where(Granule.id.in_(ids[start:start + 500]),
+                                     Granule.local_granule_id.is_not(None))
+            .where(select(newer.id).where(newer.collection_id == Granule.collection_id,
+                                          newer.local_granule_id == Granule.local_granule_id,
+                                          newer.granule_version > Granule.granule_version).exists())))
+    return found
 
 
 def linked_granules(session: Session, granule_id: int, link_types: list[str]) -> list[Granule]:

@@ -11,6 +11,7 @@ raised so the step shows as failed.
 from __future__ import annotations
 
 import logging
+import os
 from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
@@ -19,7 +20,7 @@ from pathlib import Path
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from distribution.inventory.archive import first_internal_type, linked_granules, newer_version_exists
+from distribution.inventory.archive import first_internal_type, linked_granules, superseded
 from distribution.orders.bundles import BundleMember, write_bundle
 from distribution.orders.claims import FileClaims
 from distribution.config import Settings
@@ -146,7 +147,7 @@ def stage_request(settings: Settings, request_id: str) -> dict[str, int]:
     """Link (or copy) every file of every pending granule into the staging area; the rows are written
     in bulk (one INSERT of many rows for new files, one UPDATE by primary key for a retry's)."""
     counts: Counter[str] = Counter()
-    placed: list[Path] = []  # what this try made: removed if it fails (a full disk gets its space back)
+    placed: list[str] = []  # what this try made: removed if it fails (a full disk gets its space back)
     with session_scope(settings.database_url) as session, discarded_on_failure(placed), session.no_autoflush:
         request = get_request(session, request_id)
         if not _open(request):
@@ -157,10 +158,13 @@ def stage_request(settings: Settings, request_id: str) -> dict[str, int]:
         seen_names: dict[str, int] = {}
         new_rows: list[dict[str, object]] = []
         old_rows: list[dict[str, object]] = []
-        for rg in load_granules(session, request):
-            if rg.status not in (GranuleStatus.PENDING, GranuleStatus.STAGED):
-                continue
-            plan = _files_of(session, rg.granule, request.linked, fmt)
+        pending = [rg for rg in load_granules(session, request)
+                   if rg.status in (GranuleStatus.PENDING, GranuleStatus.STAGED)]
+        older = superseded(session, [rg.granule_id for rg in pending])
+        staged_ids: list[int] = []
+        base = str(root)
+        for rg in pending:
+            plan = _files_of(session, rg.granule, request.linked, fmt, older)
             names = [name for _, name, _ in plan]
             clash = next((n for n in names if seen_names.get(n, rg.directory_number) != rg.directory_number), None)
             clash = clash or next((n for n in names if names.count(n) > 1), None)
@@ -171,18 +175,21 @@ def stage_request(settings: Settings, request_id: str) -> dict[str, int]:
             existing = {rf.granule_file_id: rf for rf in rg.files}
             rows: list[tuple[GranuleFile, str, str, int | None]] = []
             try:
+                folder = f"{base}/{rg.directory_number:05d}/"  # strings, not Paths: 10,000 files a request
+                os.makedirs(folder, exist_ok=True)  # once here rather than after a failed link per granule
                 for gf, name, listed in plan:
-                    staged = root / f"{rg.directory_number:05d}" / name
+                    staged = folder + name
                     dist_size: int | None = None
                     if gf.file_type == "METADATA":  # in the user's format, with the files' checksums
-                        dist_size = write_staged_text(staged, distributed_metadata(Path(gf.archive_path), fmt, listed))
+                        dist_size = write_staged_text(Path(staged),
+                                                      distributed_metadata(Path(gf.archive_path), fmt, listed))
                         how = "written"
                     else:
-                        how = place(Path(gf.archive_path), staged)
+                        how = place(gf.archive_path, staged)
                     counts[how] += 1
                     if how != "present":
                         placed.append(staged)
-                    rows.append((gf, name, str(staged), dist_size))
+                    rows.append((gf, name, staged, dist_size))
             except FileVanished as e:
                 log.warning("request %s, granule %s: %s", request.request_id, rg.directory_number, e)
                 _fail(rg, f"{RETRIEVAL_FAILED} ({public_reason(e)})")
@@ -195,7 +202,9 @@ def stage_request(settings: Settings, request_id: str) -> dict[str, int]:
                                      "staged_path": staged_path, "dist_size": dist_size})
             for name in names:
                 seen_names[name] = rg.directory_number
-            rg.status = GranuleStatus.STAGED
+            staged_ids.append(rg.id)
+        if staged_ids:  # by primary key in one executemany, not one ORM flush per granule
+            session.execute(update(RequestGranule), [{"id": i, "status": GranuleStatus.STAGED} for i in staged_ids])
         if new_rows:
             session.execute(insert(RequestFile.__table__), new_rows)  # Core executemany: no ORM per row
         if old_rows:
@@ -203,16 +212,19 @@ def stage_request(settings: Settings, request_id: str) -> dict[str, int]:
     return dict(counts)
 
 
-def _files_of(session: Session, granule: Granule, linked: str,
-              fmt: str) -> list[tuple[GranuleFile, str, list[FileChecksum]]]:
+def _files_of(session: Session, granule: Granule, linked: str, fmt: str,
+              older: set[int]) -> list[tuple[GranuleFile, str, list[FileChecksum]]]:
     """Each file to stage for a science granule with the distribution name it takes, and for a metadata
     file the files its granule's metadata lists: the granule's own files, then those of the browse, QA and
-    production-history granules linked to it that the request asks for (same directory, same DN entry)."""
+    production-history granules linked to it that the request asks for (same directory, same DN entry).
+    ``older`` holds the request's granules known to have a newer version (looked up once per request)."""
     wanted = [t for t in linked.split(",") if t]
     plan: list[tuple[GranuleFile, str, list[FileChecksum]]] = []
-    for g in [granule, *linked_granules(session, granule.id, wanted)]:
+    links = linked_granules(session, granule.id, wanted)
+    older = older | superseded(session, [g.id for g in links]) if links else older
+    for g in [granule, *links]:
         names = distribution_names(g.local_granule_id, g.files, f".{fmt}")
-        if newer_version_exists(session, g):  # an older version ordered: its names say which
+        if g.id in older:  # an older version ordered: its names say which
             names = with_version(names, str(g.local_granule_id), g.granule_version)
         listed = [FileChecksum(n, f.size, f.checksum_type, f.checksum_origin, f.checksum_value)
                   for f, n in zip(g.files, names, strict=True) if f.file_type != "METADATA"]
@@ -245,34 +257,42 @@ def verify_request(settings: Settings, request_id: str) -> dict[str, int]:
                     )
                 )
         results = {r.key: r for r in verify_files(checks, workers=settings.verify_workers)}
-        record_internal_checksums(staged, results)
+        record_internal_checksums(session, staged, results)
         failed = 0
         now = utcnow()
+        verified_files: list[dict[str, object]] = []
+        verified: list[dict[str, object]] = []
         for rg in staged:
             errors = [f"{rf.dist_name}: {results[rf.id].error}" for rf in rg.files if not results[rf.id].ok]
             if errors:
                 _fail(rg, "checksum verification failed - " + "; ".join(errors))
                 failed += 1
                 continue
-            for rf in rg.files:
-                rf.verified_at = now
-            rg.status = GranuleStatus.VERIFIED
+            verified_files += [{"id": rf.id, "verified_at": now} for rf in rg.files]
+            verified.append({"id": rg.id, "status": GranuleStatus.VERIFIED})
+        # By primary key, a few executemany statements for the whole request: no ORM flush per row.
+        if verified_files:
+            session.execute(update(RequestFile), verified_files)
+        if verified:
+            session.execute(update(RequestGranule), verified)
         return {"verified": len(staged) - failed, "failed": failed, "files": len(checks)}
 
 
-def record_internal_checksums(staged: list[RequestGranule], results: dict[object, VerifyResult]) -> None:
-    """Rows without an internal checksum get the one just computed, if the file passed every other check.
+def record_internal_checksums(session: Session, staged: list[RequestGranule],
+                              results: dict[object, VerifyResult]) -> None:
+    """Rows without an internal checksum get the one just computed, if the file passed every other check
+    (written by primary key in one executemany).
 
     From then on a change to the file is caught; a change made before this first
     verification cannot be told from the original.
     """
-    for rg in staged:
-        for rf in rg.files:
-            gf, result = rf.granule_file, results[rf.id]
-            if gf.internal_checksum_value is None and result.ok and result.internal_value:
-                gf.internal_checksum_type = first_internal_type(gf)
-                gf.internal_checksum_value = result.internal_value
-                gf.internal_checksum_origin = "first verification"
+    rows = [{"id": rf.granule_file.id, "internal_checksum_type": first_internal_type(rf.granule_file),
+             "internal_checksum_value": results[rf.id].internal_value,
+             "internal_checksum_origin": "first verification"}
+            for rg in staged for rf in rg.files
+            if rf.granule_file.internal_checksum_value is None and results[rf.id].ok and results[rf.id].internal_value]
+    if rows:
+        session.execute(update(GranuleFile), list({row["id"]: row for row in rows}.values()))
 
 
 def deliver_request(settings: Settings, request_id: str, credentials: Credentials | None = None) -> dict[str, int]:
@@ -288,14 +308,19 @@ def deliver_request(settings: Settings, request_id: str, credentials: Credential
             delivered = _deliver_pull(settings, session, request, todo)
         else:
             delivered = _deliver_push(settings, session, request, todo, credentials)
-        if request.finished_at is None and any(rg.status == GranuleStatus.DELIVERED for rg in request.granules):
+        if request.finished_at is None and (delivered or any(rg.status == GranuleStatus.DELIVERED
+                                                             for rg in request.granules)):
             request.finished_at = utcnow()
         return {"delivered": delivered}
 
 
 def _deliver_pull(settings: Settings, session: Session, request: Request, todo: list[RequestGranule]) -> int:
+    """Link the verified files into the pull area; the rows are written by primary key in bulk."""
     target = pull_directory(settings, request)
-    placed: list[Path] = []  # a failed try leaves nothing in the pull area that no DN announces
+    base = str(target)  # strings, not Paths: 10,000 files a request
+    placed: list[str | Path] = []  # a failed try leaves nothing in the pull area that no DN announces
+    now = utcnow()
+    files: list[dict[str, object]] = []
     with discarded_on_failure(placed):
         if request.bundle and request.bundle_per == "request":
             placed += _bundle_request(settings, request, todo, target)
@@ -303,11 +328,16 @@ def _deliver_pull(settings: Settings, session: Session, request: Request, todo: 
             if request.bundle and request.bundle_per != "request":
                 placed += _bundle_granule(settings, request, rg, target)
             for rf in rg.files:
-                if not request.bundle and place(Path(str(rf.staged_path)), target / rf.dist_name) != "present":
-                    placed.append(target / rf.dist_name)
-                rf.delivered_at = rf.delivered_at or utcnow()
-            rg.status = GranuleStatus.DELIVERED
-    if not any(rg.status == GranuleStatus.DELIVERED for rg in request.granules):
+                destination = f"{base}/{rf.dist_name}"
+                if not request.bundle and place(str(rf.staged_path), destination) != "present":
+                    placed.append(destination)
+                if rf.delivered_at is None:
+                    files.append({"id": rf.id, "delivered_at": now})
+        if files:
+            session.execute(update(RequestFile), files)
+        if todo:
+            session.execute(update(RequestGranule), [{"id": rg.id, "status": GranuleStatus.DELIVERED} for rg in todo])
+    if not todo and not any(rg.status == GranuleStatus.DELIVERED for rg in request.granules):
         return 0  # nothing was placed: no pull directory to announce
     request.ftp_dir = f"/{request.request_id}"
     if request.ftp_expires_at is None:

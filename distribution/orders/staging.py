@@ -84,12 +84,19 @@ def write_staged_text(dst: Path, text: str) -> int:
     return len(data)
 
 
-def place(src: Path, dst: Path) -> str:
-    """Hard-link ``src`` at ``dst`` (copy across filesystems); idempotent.
+def place(source: str | Path, destination: str | Path) -> str:
+    """Hard-link ``source`` at ``destination`` (copy across filesystems); idempotent.
 
-    Returns ``"link"``, ``"copy"`` or ``"present"`` (already staged by an earlier try).
+    Returns ``"link"``, ``"copy"`` or ``"present"`` (already staged by an earlier try). Strings are
+    welcome: the usual case is one ``link`` system call and no ``Path`` made.
     """
-    for _ in range(3):  # the link alone in the usual case: one system call per file
+    try:
+        os.link(source, destination)
+        return "link"
+    except OSError:
+        pass  # the paths are needed from here on
+    src, dst = Path(source), Path(destination)
+    for _ in range(3):
         try:
             os.link(src, dst)
             return "link"
@@ -137,7 +144,7 @@ def _os_error(e: OSError, path: Path) -> Exception:
 
 
 @contextmanager
-def discarded_on_failure(placed: list[Path]) -> Iterator[None]:
+def discarded_on_failure(placed: Sequence[str | Path]) -> Iterator[None]:
     """Files a try placed (listed in ``placed`` as it goes) are removed when the try fails."""
     try:
         yield
@@ -146,10 +153,10 @@ def discarded_on_failure(placed: list[Path]) -> Iterator[None]:
         raise
 
 
-def discard(paths: Iterable[Path]) -> int:
+def discard(paths: Iterable[str | Path]) -> int:
     """Remove files a failed try placed (and their folders left empty), so they hold no space; returns the count."""
     removed = 0
-    for path in paths:
+    for path in map(Path, paths):
         try:
             path.unlink()
             removed += 1
