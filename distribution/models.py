@@ -20,11 +20,13 @@ from sqlalchemy import (
     Enum,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -198,6 +200,10 @@ class Order(Base):
     """An order: one or more requests placed together by one user."""
 
     __tablename__ = "orders"
+    #: A form's one-time token (``source`` = ``portal:<token>``) makes one order per user, whoever races.
+    __table_args__ = (Index("uq_order_portal_token", "user_id", "source", unique=True,
+                            sqlite_where=text("source LIKE 'portal:%'"),
+                            postgresql_where=text("source LIKE 'portal:%'")),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     order_id: Mapped[str | None] = mapped_column(String(10), unique=True, nullable=True)

@@ -10,7 +10,7 @@ is asked for (``versions=all``).
 
 Data rights: a granule whose ``public_release_date`` lies in the future is
 proprietary and shown only to members of its ``owner_group`` (and to operators,
-who pass ``groups=None``).
+who pass ``groups=None``); the rule is ``distribution.inventory.rights``.
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 
-from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from distribution.inventory.archive import find_granule, granule_ur
+from distribution.inventory.rights import access_clause, proprietary_until, user_groups
 from distribution.config import Settings
 from distribution.errors import NotFound, UserError
 from distribution.identifiers import parse_esdt, parse_ur
@@ -140,17 +141,8 @@ def parse_search(fields: Mapping[str, str]) -> SearchQuery:
                        all_versions=fields.get("versions", "").strip().lower() == "all")
 
 
-def user_groups(text: str) -> set[str]:
-    """A user's groups as recorded (comma or blank separated)."""
-    return {g for g in text.replace(",", " ").split() if g}
-
-
-def _visible(groups: set[str] | None) -> list[object]:
-    if groups is None:
-        return []
-    today = utcnow().date()
-    public = or_(Granule.public_release_date.is_(None), Granule.public_release_date <= today)
-    return [or_(public, Granule.owner_group.in_(sorted(groups)))] if groups else [public]
+def _visible(groups: set[str] | None) -> list[ColumnElement[bool]]:
+    return access_clause(groups, utcnow())
 
 
 def _filtered(query: SearchQuery, groups: set[str] | None) -> Select[tuple[Granule]]:
@@ -181,9 +173,7 @@ def _filtered(query: SearchQuery, groups: set[str] | None) -> Select[tuple[Granu
 
 
 def _summary(granule: Granule, settings: Settings) -> GranuleSummary:
-    today = utcnow().date()
-    until = granule.public_release_date if granule.public_release_date and granule.public_release_date > today \
-        else None
+    until = proprietary_until(granule, utcnow())
     return GranuleSummary(granule_ur(granule, settings), granule.collection.esdt, granule.local_granule_id or "",
                           granule.begin_time, granule.end_time, granule.inserted_at, len(granule.files),
                           sum(f.size for f in granule.files), until)

@@ -16,6 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from distribution.inventory.archive import find_granule, granule_ur
+from distribution.inventory.rights import check_access
 from distribution.config import Settings, metadata_format
 from distribution.errors import NotFound, UserError
 from distribution.identifiers import check_user_id, format_id
@@ -155,9 +156,15 @@ def check_spec(spec: RequestSpec) -> None:
 
 
 def create_order(
-    session: Session, settings: Settings, contact: Contact, specs: list[RequestSpec], source: str = "cli"
+    session: Session, settings: Settings, contact: Contact, specs: list[RequestSpec], source: str = "cli",
+    *, operator: bool = False,
 ) -> Order:
-    """Create an order with one request per spec; ids are assigned on flush."""
+    """Create an order with one request per spec; ids are assigned on flush.
+
+    Data rights: every granule must be one the user may have now (``check_access``:
+    NotEntitled names the first that is not); ``operator`` is an operator's own
+    order, which may hold any granule.
+    """
     if not specs:
         raise UserError("an order needs at least one request")
     for spec in specs:
@@ -165,6 +172,7 @@ def create_order(
     user = upsert_user(session, contact)
     if any(not spec.media_type.is_electronic for spec in specs) and not user.shipping_address.strip():
         raise UserError("physical media are shipped: the user needs a shipping address")
+    now = utcnow()
     order = Order(user=user, source=source)
     session.add(order)
     session.flush()
@@ -186,6 +194,7 @@ def create_order(
         seen: set[int] = set()
         for number, ref in enumerate(spec.granules, start=1):
             granule = find_granule(session, ref)
+            check_access(user, granule, ref, now, operator=operator)
             if granule.id in seen:
                 raise UserError(f"granule listed twice in one request: {ref}")
             seen.add(granule.id)

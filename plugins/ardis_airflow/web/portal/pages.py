@@ -132,7 +132,8 @@ def _place(request: Request, user: Any, fields: dict[str, Any], settings: Settin
             assert form.contact is not None and form.spec is not None
             try:
                 with session.begin_nested():
-                    order = create_order(session, settings, form.contact, [form.spec], source=form.source)
+                    order = create_order(session, settings, form.contact, [form.spec], source=form.source,
+                                         operator=viewer.operator)
                     order_id, request_ids = str(order.order_id), [str(r.request_id) for r in order.requests]
             except UserError as e:
                 form.complain(e)
