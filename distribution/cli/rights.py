@@ -26,7 +26,7 @@ def _release_date(text: str) -> date:
 
 def _cmd_granule_rights(settings: Settings, args: argparse.Namespace) -> int:
     from distribution.inventory.archive import find_granule, granule_ur
-    from distribution.inventory.rights import proprietary_until, set_rights
+    from distribution.inventory.rights import NOT_RELEASED, proprietary_until, set_rights
     from distribution.time import utcnow
 
     changing = args.public or args.release_date is not None or args.group is not None
@@ -40,7 +40,8 @@ def _cmd_granule_rights(settings: Settings, args: argparse.Namespace) -> int:
             group = None if args.public else (args.group if args.group is not None else granule.owner_group)
             set_rights(session, granule, release, group)
         until = proprietary_until(granule, utcnow())
-        state = f"proprietary until {until} (group {granule.owner_group})" if until else "public"
+        when = "not released yet" if until == NOT_RELEASED else f"until {until}"
+        state = f"proprietary {when} (group {granule.owner_group})" if until else "public"
         print(f"{granule_ur(granule, settings)}\t{state}"
               + (f"\trelease date {granule.public_release_date}" if granule.public_release_date and not until
                  else ""))
