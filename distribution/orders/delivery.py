@@ -20,6 +20,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from distribution.inventory.archive import first_internal_type, linked_granules, newer_version_exists
+from distribution.inventory.rights import groups_of, may_access
 from distribution.orders.bundles import BundleMember, write_bundle
 from distribution.orders.claims import FileClaims
 from distribution.config import Settings
@@ -48,6 +49,7 @@ from distribution.orders.push import Endpoint, Pusher, open_pusher
 from distribution.orders.verify import FileCheck, VerifyResult, verify_files
 
 RETRIEVAL_FAILED = "Granule retrieval failed. Please contact User Services"
+NOT_ENTITLED = "Granule is proprietary and not available to the user. Please contact User Services"
 
 log = logging.getLogger(__name__)
 
@@ -157,8 +159,12 @@ def stage_request(settings: Settings, request_id: str) -> dict[str, int]:
         seen_names: dict[str, int] = {}
         new_rows: list[dict[str, object]] = []
         old_rows: list[dict[str, object]] = []
+        groups = None if request.order.rights_waived else groups_of(request.order.user)
         for rg in load_granules(session, request):
             if rg.status not in (GranuleStatus.PENDING, GranuleStatus.STAGED):
+                continue
+            if not may_access(groups, rg.granule, utcnow()):  # rights changed since the order: nothing leaves
+                _fail(rg, NOT_ENTITLED)
                 continue
             plan = _files_of(session, rg.granule, request.linked, fmt)
             names = [name for _, name, _ in plan]

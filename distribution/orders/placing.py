@@ -174,7 +174,7 @@ def create_order(
     if any(not spec.media_type.is_electronic for spec in specs) and not user.shipping_address.strip():
         raise UserError("physical media are shipped: the user needs a shipping address")
     now = utcnow()
-    order = Order(user=user, source=source)
+    order = Order(user=user, source=source, rights_waived=operator)
     session.add(order)
     session.flush()
     order.order_id = format_id(settings.id_prefix, order.id)

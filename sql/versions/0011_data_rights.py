@@ -1,4 +1,5 @@
-"""data rights: subscription firings withheld until the subscriber may have the granule; one order per form token
+"""data rights: subscription firings withheld until the subscriber may have the granule; an operator's order waives
+rights; one order per form token
 
 Revision ID: 0011
 Revises: 0010
@@ -38,6 +39,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_subscription_withheld_settled_at'), ['settled_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_subscription_withheld_subscription_id'), ['subscription_id'],
                               unique=False)
+    with op.batch_alter_table('orders', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('rights_waived', sa.Boolean(), server_default=sa.false(), nullable=False))
     # A form posted twice before this revision made two orders: the later ones keep their order, not the token.
     op.execute(sa.text(
         "UPDATE orders SET source = 'portal' WHERE " + _PORTAL + " AND id NOT IN "
@@ -49,6 +52,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index('uq_order_portal_token', table_name='orders')
+    with op.batch_alter_table('orders', schema=None) as batch_op:
+        batch_op.drop_column('rights_waived')
     with op.batch_alter_table('subscription_withheld', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_subscription_withheld_subscription_id'))
         batch_op.drop_index(batch_op.f('ix_subscription_withheld_settled_at'))
