@@ -12,6 +12,7 @@ and proprietary too; one with neither is public. Operators may do everything; ca
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, or_
@@ -22,6 +23,9 @@ from distribution.models import Granule, User
 
 __all__ = ["NOT_RELEASED", "NotEntitled", "access_clause", "check_access", "groups_of", "may_access", "proprietary_until",
            "set_rights", "set_user_groups", "user_groups"]
+
+
+_GROUP = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
 
 class NotEntitled(UserError):
@@ -75,8 +79,9 @@ def check_access(user: User, granule: Granule, reference: str, now: datetime, *,
 
 
 def _check_group(group: str) -> None:
-    if not 0 < len(group) <= 64 or not group.replace("-", "").replace("_", "").replace(".", "").isalnum():
-        raise UserError(f"a group is 1-64 letters, digits, '-', '_' or '.': {group!r}")
+    if not _GROUP.fullmatch(group):
+        raise UserError(f"a group is 1-64 letters, digits, '-', '_', '.' or ':' (Phase 3: phase3:<program>): "
+                        f"{group!r}")
 
 
 def set_rights(session: Session, granule: Granule, release_date: date | None, group: str | None) -> Granule:

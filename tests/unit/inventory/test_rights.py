@@ -98,7 +98,9 @@ def test_setting_rights_and_groups(settings: Settings) -> None:
         assert (granule.public_release_date, granule.owner_group) == (None, None)
         user = User(user_id="u1", email="u1@example.org", groups="a")
         session.add(user)
-        assert set_user_groups(session, user, {"pi-team", "b"}, {"a"}) == {"b", "pi-team"}
-        assert user_groups(user.groups) == {"b", "pi-team"} and user.groups == "b,pi-team"
+        assert set_user_groups(session, user, {"pi-team", "b", "phase3:196.B-0001"}, {"a"}) == {
+            "b", "pi-team", "phase3:196.B-0001"}
+        assert user_groups(user.groups) == {"b", "pi-team", "phase3:196.B-0001"}
+        assert user.groups == "b,phase3:196.B-0001,pi-team"
         with pytest.raises(UserError, match="a group is"):
             set_user_groups(session, user, {"x;y"}, set())
