@@ -26,6 +26,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
+    text,
 )
 from sqlalchemy import text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -226,12 +228,18 @@ class Order(Base):
     """An order: one or more requests placed together by one user."""
 
     __tablename__ = "orders"
+    #: A form's one-time token (``source`` = ``portal:<token>``) makes one order per user, whoever races.
+    __table_args__ = (Index("uq_order_portal_token", "user_id", "source", unique=True,
+                            sqlite_where=text("source LIKE 'portal:%'"),
+                            postgresql_where=text("source LIKE 'portal:%'")),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     order_id: Mapped[str | None] = mapped_column(String(10), unique=True, nullable=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     source: Mapped[str] = mapped_column(String(32), default="cli")
+    #: An operator's own order: data rights do not apply to it (checked again when each request is staged).
+    rights_waived: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     user: Mapped[User] = relationship()
     requests: Mapped[list[Request]] = relationship(back_populates="order", order_by="Request.id")

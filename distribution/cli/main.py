@@ -24,6 +24,7 @@ from distribution.cli import ingest as cli_ingest
 from distribution.cli import media as cli_media
 from distribution.cli import phase3 as cli_phase3
 from distribution.cli import products as cli_products
+from distribution.cli import rights as cli_rights
 from distribution.cli import setup as cli_setup
 from distribution.cli import subscriptions as cli_subscriptions
 from distribution.config import Settings, load_settings
@@ -289,6 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_products.register(sub)
     cli_setup.register(sub)
     cli_phase3.register(sub)
+    cli_rights.register(sub)
 
     return p
 

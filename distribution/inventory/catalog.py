@@ -14,7 +14,7 @@ the newest version of each granule unless every version is asked for
 
 Data rights: a granule whose ``public_release_date`` lies in the future is
 proprietary and shown only to members of its ``owner_group`` (and to operators,
-who pass ``groups=None``).
+who pass ``groups=None``); the rule is ``distribution.inventory.rights``.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from sqlalchemy import ColumnElement, DateTime, Float, Select, and_, exists, fun
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from distribution.inventory.archive import find_granule, granule_ur
+from distribution.inventory.rights import access_clause, proprietary_until, user_groups
 from distribution.config import Settings
 from distribution.errors import NotFound, UserError
 from distribution.identifiers import parse_esdt, parse_ur
@@ -188,17 +189,8 @@ def parse_search(fields: Mapping[str, str]) -> SearchQuery:
                        descending=order == "desc")
 
 
-def user_groups(text: str) -> set[str]:
-    """A user's groups as recorded (comma or blank separated)."""
-    return {g for g in text.replace(",", " ").split() if g}
-
-
-def _visible(groups: set[str] | None) -> list[object]:
-    if groups is None:
-        return []
-    today = utcnow().date()
-    public = or_(Granule.public_release_date.is_(None), Granule.public_release_date <= today)
-    return [or_(public, Granule.owner_group.in_(sorted(groups)))] if groups else [public]
+def _visible(groups: set[str] | None) -> list[ColumnElement[bool]]:
+    return access_clause(groups, utcnow())
 
 
 def box_overlaps(box: tuple[float, float, float, float]) -> ColumnElement[bool]:
@@ -277,9 +269,7 @@ def _filtered(query: SearchQuery, groups: set[str] | None, dialect: str = "") ->
 
 
 def _summary(granule: Granule, settings: Settings) -> GranuleSummary:
-    today = utcnow().date()
-    until = granule.public_release_date if granule.public_release_date and granule.public_release_date > today \
-        else None
+    until = proprietary_until(granule, utcnow())
     return GranuleSummary(granule_ur(granule, settings), granule.collection.esdt, granule.local_granule_id or "",
                           granule.begin_time, granule.end_time, granule.inserted_at, len(granule.files),
                           sum(f.size for f in granule.files), until)

@@ -21,6 +21,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from distribution.inventory.archive import first_internal_type, linked_granules, superseded
+from distribution.inventory.rights import groups_of, may_access
 from distribution.orders.bundles import BundleMember, write_bundle
 from distribution.orders.claims import FileClaims
 from distribution.config import Settings
@@ -49,6 +50,7 @@ from distribution.orders.push import Endpoint, Pusher, open_pusher
 from distribution.orders.verify import FileCheck, VerifyResult, verify_files
 
 RETRIEVAL_FAILED = "Granule retrieval failed. Please contact User Services"
+NOT_ENTITLED = "Granule is proprietary and not available to the user. Please contact User Services"
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +165,11 @@ def stage_request(settings: Settings, request_id: str) -> dict[str, int]:
         older = superseded(session, [rg.granule_id for rg in pending])
         staged_ids: list[int] = []
         base = str(root)
+        groups = None if request.order.rights_waived else groups_of(request.order.user)
         for rg in pending:
+            if not may_access(groups, rg.granule, utcnow()):  # rights changed since the order: nothing leaves
+                _fail(rg, NOT_ENTITLED)
+                continue
             plan = _files_of(session, rg.granule, request.linked, fmt, older)
             names = [name for _, name, _ in plan]
             clash = next((n for n in names if seen_names.get(n, rg.directory_number) != rg.directory_number), None)

@@ -10,12 +10,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import false, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from distribution.inventory.archive import find_granule, granule_ur
+from distribution.inventory.rights import check_access
 from distribution.config import Settings, metadata_format
 from distribution.errors import NotFound, UserError
 from distribution.identifiers import check_user_id, format_id
@@ -172,9 +174,15 @@ def check_spec(spec: RequestSpec) -> None:
 
 
 def create_order(
-    session: Session, settings: Settings, contact: Contact, specs: list[RequestSpec], source: str = "cli"
+    session: Session, settings: Settings, contact: Contact, specs: list[RequestSpec], source: str = "cli",
+    *, operator: bool = False,
 ) -> Order:
-    """Create an order with one request per spec; ids are assigned on flush."""
+    """Create an order with one request per spec; ids are assigned on flush.
+
+    Data rights: every granule must be one the user may have now (``check_access``:
+    NotEntitled names the first that is not); ``operator`` is an operator's own
+    order, which may hold any granule.
+    """
     if not specs:
         raise UserError("an order needs at least one request")
     for spec in specs:
@@ -182,7 +190,8 @@ def create_order(
     user = upsert_user(session, contact)
     if any(not spec.media_type.is_electronic for spec in specs) and not user.shipping_address.strip():
         raise UserError("physical media are shipped: the user needs a shipping address")
-    order = Order(user=user, source=source)
+    now = utcnow()
+    order = Order(user=user, source=source, rights_waived=operator)
     session.add(order)
     session.flush()
     order.order_id = format_id(settings.id_prefix, order.id)
@@ -204,6 +213,7 @@ def create_order(
         seen: set[int] = set()
         for number, ref in enumerate(spec.granules, start=1):
             granule = find_granule(session, ref)
+            check_access(user, granule, ref, now, operator=operator)
             if granule.id in seen:
                 raise UserError(f"granule listed twice in one request: {ref}")
             seen.add(granule.id)
@@ -212,6 +222,35 @@ def create_order(
         request.request_id = format_id(settings.id_prefix, request.id)
     session.flush()
     return order
+
+
+def place_once(session: Session, settings: Settings, contact: Contact, specs: list[RequestSpec], source: str,
+               *, operator: bool = False) -> tuple[Order, bool]:
+    """``create_order`` for a form's one-time token (``source``): (the order, whether this call made it).
+
+    A form sent twice — a double click, the back button, two posts at once — makes one
+    order: the unique index on (user, ``portal:`` source) refuses the second insert,
+    which then finds the first order (its transaction has committed by then).
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        # A writer from the first statement (waiting its turn): a transaction that read first and wrote after
+        # another's commit would fail with "database is locked" (its snapshot is stale), not find the order.
+        session.execute(update(User).where(false()).values(id=User.id))
+    if (done := order_by_token(session, contact.user_id, source)) is not None:
+        return done, False
+    try:
+        with session.begin_nested():
+            return create_order(session, settings, contact, specs, source, operator=operator), True
+    except IntegrityError:
+        if (done := order_by_token(session, contact.user_id, source)) is None:
+            raise
+        return done, False
+
+
+def order_by_token(session: Session, owner: str, source: str) -> Order | None:
+    """The order ``owner`` placed with ``source`` (a form's one-time token): a resubmitted form finds it."""
+    return session.scalar(select(Order).join(User).where(func.lower(User.user_id) == owner.strip().lower(),
+                                                         Order.source == source))
 
 
 def get_order(session: Session, order_id: str) -> Order:

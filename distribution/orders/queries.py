@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 from distribution.config import Settings
 from distribution.errors import NotFound
 from distribution.models import GranuleStatus, Notice, Order, Request, RequestGranule, User, Volume
-from distribution.orders.placing import cancel_order, describe_order
+from distribution.orders.placing import cancel_order, describe_order, order_by_token
 
 __all__ = ["OrderRow", "cancel_readable", "find_user", "order_by_token", "order_details", "readable_order",
            "user_orders"]
@@ -62,12 +62,6 @@ def cancel_readable(session: Session, order_id: str, owner: str | None) -> list[
     NotFound for someone else's order, UserError when nothing is left to cancel."""
     order = readable_order(session, order_id, owner)
     return [str(r.request_id) for r in cancel_order(session, str(order.order_id))]
-
-
-def order_by_token(session: Session, owner: str, source: str) -> Order | None:
-    """The order ``owner`` placed with ``source`` (a form's one-time token): a resubmitted form finds it."""
-    return session.scalar(select(Order).join(User).where(func.lower(User.user_id) == owner.strip().lower(),
-                                                         Order.source == source))
 
 
 def _notices(session: Session, request: Request) -> list[dict[str, Any]]:

@@ -25,6 +25,13 @@ Media requests get their run from ``ardis_dispatcher`` (the media DAGs).
 
 ``backfill`` is the operator's door (the ICD forbids it by e-mail): the same
 firing over granules already in the archive, recorded as ``backfilled``.
+
+Data rights (``distribution.inventory.rights``): a subscriber who may not have a
+granule (proprietary to a group they are not in) gets no firing; the pair is
+recorded in ``subscription_withheld`` instead, and every sweep
+(``fire_newly_public``) fires the withheld pairs whose granule the subscriber may
+have now (its release date passed, or they joined the group), once: the firing
+row's unique pair still decides.
 """
 
 from __future__ import annotations
@@ -47,7 +54,9 @@ from distribution.inventory.metadata import GranuleMetadata
 from distribution.models import Collection, Granule, GranuleEvent, MediaType
 from distribution.notices.outbox import Transport, enqueue_notice, send_pending
 from distribution.orders.placing import Contact, Destination, RequestSpec, create_order
-from distribution.subscriptions.models import DistributionMethod, Subscription, SubscriptionFiring, SubscriptionState
+from distribution.inventory.rights import groups_of, may_access
+from distribution.subscriptions.models import (DistributionMethod, Subscription, SubscriptionFiring, SubscriptionState,
+                                               SubscriptionWithheld)
 from distribution.subscriptions.notification import build_notification, notification_subject, render_notification
 from distribution.subscriptions.qualifiers import Qualifier, QualifierMatch, evaluate, parse_qualifier
 from distribution.subscriptions.store import get_subscription, record, request_of
@@ -77,6 +86,7 @@ class DispatchResult:
     notice_ids: list[int] = field(default_factory=list)
     requests: list[CreatedRequest] = field(default_factory=list)
     held: list[str] = field(default_factory=list)  # firings whose order could not be placed, and why
+    withheld: int = 0  # firings held back by data rights (subscription_withheld)
 
 
 @dataclass(frozen=True)
@@ -133,13 +143,28 @@ def _order_spec(sub: Subscription, granule: Granule) -> RequestSpec:
                        linked=tuple(t for t in (sub.linked or "").split(",") if t))
 
 
+def _withhold(session: Session, sub: Subscription, granule: Granule, kind: str, event_id: int | None,
+              result: DispatchResult) -> None:
+    """Record that ``sub`` may not have ``granule`` yet: ``fire_newly_public`` fires it when it may."""
+    insert = _INSERTS[session.get_bind().dialect.name]
+    session.execute(insert(SubscriptionWithheld).values(subscription_id=sub.id, granule_id=granule.id,
+                                                        event_id=event_id, kind=kind, withheld_at=utcnow())
+                    .on_conflict_do_nothing(index_elements=["subscription_id", "granule_id"]))
+    result.withheld += 1
+
+
 def fire(session: Session, settings: Settings, sub: Subscription, granule: Granule, *, kind: str,
-         event_id: int | None, result: DispatchResult, match: QualifierMatch | None = None) -> bool:
+         event_id: int | None, result: DispatchResult, match: QualifierMatch | None = None,
+         now: datetime | None = None) -> bool:
     """Fire ``sub`` for ``granule`` unless it already fired; True when this call fired it.
 
     The firing row is written first: its insert is what decides who fires. ``match``
-    is the qualifier's result (its values go into the notification).
+    is the qualifier's result (its values go into the notification). A granule the
+    subscriber may not have at ``now`` (default: now) is withheld instead (False).
     """
+    if not may_access(groups_of(sub.user), granule, now or utcnow()):
+        _withhold(session, sub, granule, kind, event_id, result)
+        return False
     insert = _INSERTS[session.get_bind().dialect.name]
     inserted = session.execute(
         insert(SubscriptionFiring).values(subscription_id=sub.id, granule_id=granule.id, event_id=event_id,
@@ -266,10 +291,49 @@ def dispatch_pending(settings: Settings, transport: Transport | None = None, lim
                                       .order_by(GranuleEvent.id).limit(limit)))
         candidates = _candidates(session) if events else {}
     result = DispatchResult(requests=place_held_orders(settings).requests)  # before: not what this sweep holds
+    released = fire_newly_public(settings, utcnow())
+    result.firings, result.notice_ids = released.firings, released.notice_ids
+    result.requests += released.requests
     for event_id in events:
         with session_scope(url) as session:
             _dispatch_event(session, settings, event_id, candidates, result)
     _send(settings, transport, result)
+    return result
+
+
+def fire_newly_public(settings: Settings, now: datetime, limit: int = BATCH) -> DispatchResult:
+    """Fire the withheld (subscription, granule) pairs whose subscriber may have the granule at ``now``.
+
+    Each pair in its own transaction; a pair is settled once fired (or found fired
+    already, or its subscription cancelled), so a second sweep does nothing. The
+    rule is asked of the granule as it is now: a release date that passed, a group
+    granted, or rights cleared by ``ardis granule rights --public``.
+    """
+    url = settings.database_url
+    with session_scope(url) as session:
+        pending = list(session.scalars(select(SubscriptionWithheld.id).where(SubscriptionWithheld.settled_at.is_(None))
+                                       .order_by(SubscriptionWithheld.id).limit(limit)))
+    result = DispatchResult()
+    for withheld_id in pending:
+        with session_scope(url) as session:
+            row = session.get(SubscriptionWithheld, withheld_id)
+            if row is None or row.settled_at is not None:
+                continue
+            sub, granule = session.get(Subscription, row.subscription_id), session.get(Granule, row.granule_id)
+            assert sub is not None and granule is not None
+            if sub.state != SubscriptionState.CANCELLED:
+                if not may_access(groups_of(sub.user), granule, now):
+                    continue
+                try:  # it matched when withheld; parsed again for the values the notification shows
+                    match = evaluate(parse_qualifier(sub.qualifier), granule_metadata(granule)) if sub.qualifier \
+                        else None
+                except UserError:
+                    match = None
+                fire(session, settings, sub, granule, kind=row.kind, event_id=row.event_id, result=result,
+                     match=match, now=now)
+            session.execute(update(SubscriptionWithheld).where(SubscriptionWithheld.id == withheld_id,
+                                                               SubscriptionWithheld.settled_at.is_(None))
+                            .values(settled_at=now).execution_options(synchronize_session=False))
     return result
 
 

@@ -12,6 +12,9 @@ Imported by models.py, so one ``Base.metadata`` holds every Ardis table.
   insert landed sends the notification and places the order. An order that could
   not be placed (media orders before the media DAG exists) is held on the row with
   why, and placed by a later sweep once it is accepted.
+* ``subscription_withheld`` holds one row per (subscription, granule) the
+  subscriber may not have yet (data rights: proprietary to a group they are not
+  in); the sweep fires it once the granule is theirs (released, or group granted).
 """
 
 from __future__ import annotations
@@ -118,6 +121,22 @@ class SubscriptionFiring(Base):
     # Tries at placing a held order: the fencing token of a retry, so two sweeps never place it twice.
     order_attempts: Mapped[int] = mapped_column(Integer, default=0)
     fired_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class SubscriptionWithheld(Base):
+    """A firing held back by data rights: fired by a later sweep once the subscriber may have the granule."""
+
+    __tablename__ = "subscription_withheld"
+    __table_args__ = (UniqueConstraint("subscription_id", "granule_id", name="uq_subscription_withheld"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id"), index=True)
+    granule_id: Mapped[int] = mapped_column(ForeignKey("granules.id"), index=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("granule_events.id"), nullable=True)
+    kind: Mapped[str] = mapped_column(String(16), default="insert")  # what would have fired: insert | backfill
+    withheld_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    #: When the sweep settled it (fired, or dropped because the subscription was cancelled); None: still waiting.
+    settled_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True, index=True)
 
 
 class MailMessage(Base):

@@ -11,7 +11,7 @@ from alembic import op
 
 
 revision = '0012'
-down_revision = '0010'  # INTEGRATOR: '0011' once the data rights migration is merged
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 

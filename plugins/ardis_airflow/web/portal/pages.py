@@ -32,8 +32,8 @@ from distribution.shipping.paperwork import packing_list_path
 from distribution.config import Settings, load_settings
 from distribution.db import session_scope
 from distribution.errors import NotFound, UserError
-from distribution.orders.queries import cancel_readable, order_by_token, order_details, readable_order, user_orders
-from distribution.orders.placing import create_order
+from distribution.orders.queries import cancel_readable, order_details, readable_order, user_orders
+from distribution.orders.placing import place_once
 
 __all__ = ["BASE", "router", "search_fields", "show"]
 
@@ -151,20 +151,20 @@ def _place(request: Request, user: Any, fields: dict[str, Any], settings: Settin
         if refusal := _refusal(request, viewer):
             return refusal
         form = read_form(session, user, fields, viewer.groups)
-        if not form.errors and (done := order_by_token(session, viewer.name, form.source)) is not None:
-            return RedirectResponse(f"{request.scope.get('root_path', '')}{BASE}/orders/{done.order_id}",
-                                    status.HTTP_303_SEE_OTHER)
         if not form.errors:
             assert form.contact is not None and form.spec is not None
             try:
-                with session.begin_nested():
-                    order = create_order(session, settings, form.contact, [form.spec], source=form.source)
-                    order_id, request_ids = str(order.order_id), [str(r.request_id) for r in order.requests]
+                order, made = place_once(session, settings, form.contact, [form.spec], form.source,
+                                         operator=viewer.operator)
             except UserError as e:
                 form.complain(e)
             else:
+                if not made:  # this form was sent before: its order
+                    return RedirectResponse(f"{request.scope.get('root_path', '')}{BASE}/orders/{order.order_id}",
+                                            status.HTTP_303_SEE_OTHER)
                 if form.values.get("from_cart") in ("1", True):  # ordered: out of the cart
                     remove_granules(session, viewer.name, form.spec.granules)
+                order_id, request_ids = str(order.order_id), [str(r.request_id) for r in order.requests]
         if form.errors:
             form.values["from_cart"] = form.values.get("from_cart") in ("1", True)
             return show(request, "order_form.html", viewer, 400, values=form.values, errors=form.errors,

@@ -31,7 +31,7 @@ from sqlalchemy import select
 
 from ardis_airflow.names import DISTRIBUTION_DAG, MEDIA_DAGS
 from ardis_airflow.web.security import may_run
-from distribution.inventory.catalog import user_groups
+from distribution.inventory.rights import user_groups
 from distribution.errors import UserError
 from distribution.identifiers import check_user_id
 from distribution.orders.cart import cart_size
