@@ -18,6 +18,7 @@ WORKDIR /opt/ardis
 COPY --chown=airflow:root pyproject.toml README.md ./
 COPY --chown=airflow:root distribution ./distribution
 COPY --chown=airflow:root media ./media
+COPY --chown=airflow:root devkit ./devkit
 COPY --chown=airflow:root sql ./sql
 COPY --chown=airflow:root dags ./dags
 COPY --chown=airflow:root plugins ./plugins

@@ -8,9 +8,11 @@ Nothing here builds the image or starts a container.
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +143,51 @@ def test_dockerfile() -> None:
     assert all(tool in text for tool in ("xorriso", "mt-st", "openssh-client"))
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert "apache-airflow-providers-celery" in pyproject
+
+
+def _copied_before_install(dockerfile: str) -> set[str]:
+    """The top-level names the Dockerfile COPYs into the image before its ``pip install``."""
+    copied: set[str] = set()
+    for line in dockerfile.split("RUN pip install", 1)[0].splitlines():
+        words = [w for w in line.split() if not w.startswith("--")]
+        if words[:1] == ["COPY"]:
+            copied |= {source.strip("./").split("/", 1)[0] for source in words[1:-1]}
+    return copied
+
+
+def _packages_installed() -> set[str]:
+    """The top-level packages setuptools finds with pyproject's ``[tool.setuptools.packages.find] include``."""
+    with (ROOT / "pyproject.toml").open("rb") as f:
+        patterns = tomllib.load(f)["tool"]["setuptools"]["packages"]["find"]["include"]
+    found = {p.name for p in ROOT.iterdir()
+             if (p / "__init__.py").is_file() and any(fnmatch.fnmatch(p.name, pat) for pat in patterns)}
+    assert found, patterns
+    return found
+
+
+def test_the_image_holds_everything_the_install_and_airflow_need() -> None:
+    """``pip install -e .`` in the image: every package pyproject installs (an editable install of a missing
+    one imports nothing: ``ardis-demo`` and the Celery workers' ``devkit`` would fail at run time), the
+    migrations, Airflow's DAGs and plugins folders, and what docker-compose.yml mounts or runs from docker/."""
+    text = (ROOT / "Dockerfile").read_text()
+    copied = _copied_before_install(text)
+    needed = _packages_installed() | {"pyproject.toml", "README.md", "sql", "dags", "plugins", "docker"}
+    assert needed <= copied, f"not copied into the image: {sorted(needed - copied)}"
+    with (ROOT / "pyproject.toml").open("rb") as f:
+        scripts = tomllib.load(f)["project"]["scripts"]
+    assert {target.split(".", 1)[0] for target in scripts.values()} <= copied, scripts
+    ignore = ROOT / ".dockerignore"
+    if ignore.exists():  # a pattern there would drop a copied folder from the build context
+        ignored = {line.strip().strip("/") for line in ignore.read_text().splitlines()}
+        assert not ignored & copied, sorted(ignored & copied)
+
+
+def test_the_image_check_sees_a_missing_package() -> None:
+    """The check above, on a Dockerfile without its ``COPY devkit`` line: it must find devkit missing."""
+    text = (ROOT / "Dockerfile").read_text()
+    without = "\n".join(line for line in text.splitlines() if " devkit " not in f"{line} ")
+    assert "devkit" in _packages_installed() and "devkit" in _copied_before_install(text)
+    assert "devkit" not in _copied_before_install(without)
 
 
 def _compose_config(env_file: Path) -> subprocess.CompletedProcess[str]:
