@@ -199,7 +199,8 @@ def test_operators_load_a_blank_disc_and_ship_through_the_console(airflow_client
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
         try:
             alice = log_in(chromium, airflow_client, "alice", f"/ardis/portal/orders/{order_id}")
-            assert "Parcel Express PX-7731-0042" in alice.inner_text(f"[data-request='{request_id}']")
+            shipment = alice.inner_text(f"[data-request='{request_id}'] .shipment")
+            assert "Parcel Express" in shipment and "PX-7731-0042" in shipment, shipment
             alice.screenshot(path=str(shots / "15-user-sees-tracking.png"), full_page=True)
             console = alice.goto(airflow_client.url + "/ardis/console")
             assert console is not None and console.status == 403  # a user never reaches the console
