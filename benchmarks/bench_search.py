@@ -81,15 +81,15 @@ def _rows(rng: random.Random) -> tuple[io.StringIO, io.StringIO]:
         east = west + 10 if west <= 170 else west + 10 - 360
         south = rng.uniform(-90, 80)
         proprietary = rng.random() < 0.05
+        sizes = (rng.randint(1_000_000, 500_000_000), rng.randint(2_000, 20_000))  # science file, metadata file
         granules.write("\t".join([
             str(n), str(collection), f"G{lgid:07d}", "2" if again else "1",
             (START + timedelta(seconds=n * 300)).isoformat(sep=" "), begin.isoformat(sep=" "),
             (begin + timedelta(minutes=5)).isoformat(sep=" "), f"{west:.4f}", f"{east:.4f}", f"{south + 10:.4f}",
             f"{south:.4f}", "{}", (today + timedelta(days=90)).isoformat() if proprietary else "\\N",
-            "pi-team" if proprietary else "\\N"]) + "\n")
-        for seq in (1, 2):
+            "pi-team" if proprietary else "\\N", str(sum(sizes))]) + "\n")
+        for seq, size in enumerate(sizes, 1):
             file_id += 1
-            size = rng.randint(1_000_000, 500_000_000) if seq == 1 else rng.randint(2_000, 20_000)
             files.write(f"{file_id}\t{n}\t{seq}\tG{lgid:07d}.{'hdf' if seq == 1 else 'met'}\t"
                         f"{'SCIENCE' if seq == 1 else 'METADATA'}\t{size}\t/archive/{n}/{seq}\n")
     granules.seek(0)
@@ -109,7 +109,7 @@ def _load(url: str) -> float:
                         "VALUES (%s, %s, 1, '', now())", [(i, f"COLL{i:02d}") for i in range(1, COLLECTIONS + 1)])
         cur.copy_expert("COPY granules (id, collection_id, local_granule_id, granule_version, inserted_at, "
                         "begin_time, end_time, west, east, north, south, attributes, public_release_date, "
-                        "owner_group) FROM STDIN", granules)
+                        "owner_group, total_size) FROM STDIN", granules)
         cur.copy_expert("COPY granule_files (id, granule_id, seq, name, file_type, size, archive_path) "
                         "FROM STDIN", files)
         raw.commit()

@@ -121,6 +121,13 @@ class Collection(Base):
         return f"{self.short_name}.{self.version_id:03d}"
 
 
+#: A granule's box as a PostgreSQL ``box`` (x = longitude, y = latitude), its east side unrolled by 360° when it
+#: crosses the antimeridian (west > east), so a search meets it with ``&&`` through ``ix_granules_box``.
+# Written as PostgreSQL pretty-prints it back (line breaks included), so alembic's comparison finds it unchanged.
+GRANULE_BOX_SQL = ("box(point(west, south), point(\nCASE\n    WHEN west > east THEN east + 360::double precision\n"
+                   "    ELSE east\nEND, north))")
+
+
 class Granule(Base):
     """One granule of a collection, as archived."""
 
@@ -134,8 +141,12 @@ class Granule(Base):
         Index("ix_granules_latitude", "south", "north"),
         # The longest granule bounds a time search from below (catalog._time_overlap): max() reads this index.
         Index("ix_granules_span", text("(coalesce(end_time, begin_time) - begin_time)")).ddl_if(dialect="postgresql"),
-        # The tallest granule bounds a box search from the south (catalog._north_of_tallest).
-        Index("ix_granules_height", text("(north - south)")).ddl_if(dialect="postgresql"),
+        # A box search: the granule's box on PostgreSQL's plane, east unrolled past 180 when it crosses the
+        # antimeridian (catalog.box_overlaps); GiST answers `&&` (migration 0018).
+        Index("ix_granules_box", text(GRANULE_BOX_SQL), postgresql_using="gist").ddl_if(dialect="postgresql"),
+        # Largest (or smallest) first, in the whole inventory or in one collection (migration 0018).
+        Index("ix_granules_size", "total_size", "id"),
+        Index("ix_granules_collection_size", "collection_id", "total_size", "id"),
         # A part of a LocalGranuleID (ILIKE '%…%'): trigrams on PostgreSQL (pg_trgm); a plain index on SQLite.
         Index("ix_granules_lgid_trgm", "local_granule_id", postgresql_using="gin",
               postgresql_ops={"local_granule_id": "gin_trgm_ops"}),
@@ -155,6 +166,8 @@ class Granule(Base):
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     public_release_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     owner_group: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The sum of its files' sizes, set when it is archived (a granule's files never change): the portal sorts by it.
+    total_size: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     # The PDR it came in with (None: added by hand); the ISDC rule keeps every version.
     source_pdr_id: Mapped[int | None] = mapped_column(ForeignKey("pdrs.id"), nullable=True, index=True)
 

@@ -151,6 +151,7 @@ def _insert_group(session: Session, settings: Settings, record: PdrRecord, files
                                          checksum_type=ctype, checksum_value=cvalue, checksum_origin=origin,
                                          archive_path=str(dst), internal_checksum_type=itype,
                                          internal_checksum_value=ivalue, internal_checksum_origin="archive"))
+    granule.total_size = sum(f.size for f in granule.files)
     for science in linked:
         session.add(GranuleLink(granule_id=science.id, linked_granule_id=granule.id, link_type=files[0].data_type))
     session.add(GranuleEvent(granule_id=granule.id, event="INSERT"))

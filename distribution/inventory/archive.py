@@ -123,6 +123,7 @@ def add_granule(
                 internal_checksum_origin="archive",
             )
         )
+    granule.total_size = sum(f.size for f in granule.files)
     session.flush()
     return granule
 

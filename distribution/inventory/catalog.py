@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 from typing import Any
 
-from sqlalchemy import ColumnElement, DateTime, Float, Select, and_, exists, func, literal, or_, select
+from sqlalchemy import ColumnElement, DateTime, Select, and_, case, exists, func, literal, literal_column, or_, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from distribution.inventory.archive import find_granule, granule_ur
@@ -32,7 +32,7 @@ from distribution.inventory.rights import access_clause, proprietary_until, user
 from distribution.config import Settings
 from distribution.errors import NotFound, UserError
 from distribution.identifiers import parse_esdt, parse_ur
-from distribution.models import Collection, Granule, GranuleFile
+from distribution.models import Collection, Granule
 from distribution.subscriptions.dispatch import granule_metadata
 from distribution.subscriptions.qualifiers import Qualifier, evaluate, parse_qualifier
 from distribution.time import utcnow
@@ -199,20 +199,36 @@ def box_overlaps(box: tuple[float, float, float, float]) -> ColumnElement[bool]:
     latitude = and_(Granule.south <= north, Granule.north >= south)
     crossing = Granule.west > Granule.east
     if west <= east:  # a granule crossing the antimeridian covers [west, 180] and [-180, east]
-        longitude = or_(and_(~crossing, Granule.west <= east, Granule.east >= west),
+        # -180 and 180 are one meridian: a box ending there meets a granule beginning on the other side
+        seam = ([Granule.east == 180.0] if west == -180.0 else []) + ([Granule.west == -180.0] if east == 180.0 else [])
+        longitude = or_(and_(~crossing, or_(and_(Granule.west <= east, Granule.east >= west), *seam)),
                         and_(crossing, or_(Granule.west <= east, Granule.east >= west)))
     else:  # the box covers [west, 180] and [-180, east]: a crossing granule always meets it in longitude
         longitude = or_(crossing, Granule.east >= west, Granule.west <= east)
     return and_(latitude, longitude)
 
 
-def _size() -> Any:
-    return select(func.coalesce(func.sum(GranuleFile.size), 0)).where(GranuleFile.granule_id == Granule.id) \
-        .correlate(Granule).scalar_subquery()
+def _granule_box() -> ColumnElement[Any]:
+    """``models.GRANULE_BOX_SQL`` as an expression PostgreSQL matches to ``ix_granules_box`` (the literal 360
+    must stay a constant in the SQL, not a parameter, for the planner to see the index's expression)."""
+    unrolled = case((Granule.west > Granule.east, Granule.east + literal_column("360")), else_=Granule.east)
+    return func.box(func.point(Granule.west, Granule.south), func.point(unrolled, Granule.north))
+
+
+def box_overlaps_plane(box: tuple[float, float, float, float]) -> ColumnElement[bool]:
+    """``box_overlaps`` for PostgreSQL through the GiST index: both boxes unrolled past 180° when they cross
+    the antimeridian, then the search box tried as it is and shifted by ±360° (both begin in [-180, 180], so
+    no other turn can meet); the same granules as ``box_overlaps`` (tests/unit/inventory/test_catalog.py)."""
+    west, east, north, south = box
+    east = east + 360 if west > east else east
+    granule = _granule_box()
+    return or_(*(granule.op("&&")(func.box(func.point(west + turn, south), func.point(east + turn, north)))
+                 for turn in (-360.0, 0.0, 360.0)))
 
 
 def _ordering(query: SearchQuery) -> list[Any]:
-    key = {"inserted": Granule.inserted_at, "time": Granule.begin_time, "size": _size(), "id": Granule.id}[query.sort]
+    key = {"inserted": Granule.inserted_at, "time": Granule.begin_time, "size": Granule.total_size,
+           "id": Granule.id}[query.sort]
     if query.descending:
         return [key.desc(), Granule.id.desc()]
     return [key.asc(), Granule.id.asc()]
@@ -225,15 +241,6 @@ def _after_longest(begin: datetime) -> ColumnElement[bool]:
     other = aliased(Granule)
     span = select(func.max(func.coalesce(other.end_time, other.begin_time) - other.begin_time)).scalar_subquery()
     return or_(Granule.begin_time >= literal(begin, DateTime) - span, Granule.begin_time.is_(None))
-
-
-def _north_of_tallest(south: float) -> ColumnElement[bool]:
-    """A granule reaching north of ``south`` has its own south side at most the tallest granule's height below
-    it: with the box's north side, a range of the latitude index (the height is the max of ``ix_granules_height``;
-    PostgreSQL only, as ``_after_longest``)."""
-    other = aliased(Granule)
-    height = select(func.max(other.north - other.south)).scalar_subquery()
-    return Granule.south >= literal(south, Float) - height
 
 
 def _filtered(query: SearchQuery, groups: set[str] | None, dialect: str = "") -> Select[tuple[Granule]]:
@@ -253,9 +260,7 @@ def _filtered(query: SearchQuery, groups: set[str] | None, dialect: str = "") ->
     if query.end:
         stmt = stmt.where(Granule.begin_time <= query.end)
     if query.box:
-        stmt = stmt.where(box_overlaps(query.box))
-        if dialect == "postgresql":
-            stmt = stmt.where(_north_of_tallest(query.box[3]))
+        stmt = stmt.where(box_overlaps_plane(query.box) if dialect == "postgresql" else box_overlaps(query.box))
     if query.text:
         ids = []
         if query.text.startswith(("UR:", "SC:")):

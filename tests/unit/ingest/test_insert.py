@@ -50,6 +50,7 @@ def test_failed_pge_is_archived_as_such_and_a_duplicated_pointer_is_reported(
         [granule] = session.scalars(select(Granule)).all()
         assert granule.collection.esdt == "FAILPGE.001" and granule.local_granule_id == SAMPLES[0].lgid
         assert [f.file_type for f in granule.files] == ["SCIENCE", "METADATA"]
+        assert granule.total_size == tar.stat().st_size + met.stat().st_size  # the portal's size sort reads it
 
 
 def test_metadata_that_does_not_conform_to_the_collections_mcf_fails_its_group(

@@ -161,3 +161,61 @@ def test_counts_stop_at_the_limit_and_every_result_up_to_a_limit(settings: Setti
         assert ids == sorted(g.id for g in session.query(Granule))[:3]
         night = catalog.matching_ids(session, parse_search({"qualifier": 'DayNightFlag = "night"'}), None, 10)
         assert len(night) == _search(settings, qualifier='DayNightFlag = "night"')[1]
+
+
+def test_the_index_box_search_finds_what_the_plain_comparisons_find(settings: Settings, tmp_path: Path) -> None:
+    """On PostgreSQL the box search goes through the GiST index (``box_overlaps_plane``); for 300 granule boxes
+    and 300 search boxes, crossing the antimeridian or not, touching at the edges or not, it finds exactly the
+    granules the plain comparisons (``box_overlaps``, SQLite's path) find."""
+    import random
+
+    from sqlalchemy import select, text
+
+    from distribution.inventory.catalog import box_overlaps, box_overlaps_plane
+    if not settings.database_url.startswith("postgresql"):
+        pytest.skip("the GiST path is PostgreSQL's")
+    _archive(settings, tmp_path)
+    rng = random.Random(13)
+
+    def box() -> tuple[float, float, float, float]:
+        west, east = (rng.choice([-180, -175, -10, 0, 170, 175, 179.5, 180]) if rng.random() < 0.3
+                      else rng.uniform(-180, 180) for _ in range(2))
+        south = rng.uniform(-90, 80)
+        return west, east, min(90.0, south + rng.choice([0.0, 5.0, 40.0])), south
+
+    with session_scope(settings.database_url) as session:
+        template = session.query(Granule).first()
+        assert template is not None
+        for _ in range(300):
+            west, east, north, south = box()
+            session.add(Granule(collection_id=template.collection_id, local_granule_id=None, west=west,
+                                east=east, north=north, south=south, attributes={}))
+        session.flush()
+        for _ in range(300):
+            query = box()
+            plain = set(session.scalars(select(Granule.id).where(box_overlaps(query))))
+            plane = set(session.scalars(select(Granule.id).where(box_overlaps_plane(query))))
+            assert plane == plain, (query, sorted(plane ^ plain))
+        session.execute(text("SET LOCAL enable_seqscan = off"))
+        plan = "\n".join(session.execute(text("EXPLAIN " + str(select(Granule.id).where(box_overlaps_plane(
+            (170.0, -170.0, 10.0, -10.0))).compile(session.get_bind(), compile_kwargs={"literal_binds": True}))))
+                         .scalars())
+        assert "ix_granules_box" in plan, plan  # the expression is the index's, as written in models
+
+
+def test_a_granules_size_is_stored_when_archived_and_the_size_sort_can_use_its_index(
+        settings: Settings, tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    from distribution.inventory.catalog import search_statement
+    _archive(settings, tmp_path)
+    with session_scope(settings.database_url) as session:
+        for g in session.query(Granule):
+            assert g.total_size == sum(f.size for f in g.files) > 0, g.local_granule_id
+        if settings.database_url.startswith("postgresql"):
+            session.execute(text("SET LOCAL enable_seqscan = off"))
+            stmt = search_statement(parse_search({"sort": "size", "order": "desc",
+                                                  "collection": "MOD09GHK.003"}), set(), "postgresql").limit(25)
+            plan = "\n".join(session.execute(text("EXPLAIN " + str(stmt.compile(
+                session.get_bind(), compile_kwargs={"literal_binds": True})))).scalars())
+            assert "ix_granules_collection_size" in plan or "ix_granules_size" in plan, plan
