@@ -35,7 +35,7 @@ with DAG(
     validate = task(task_id="validate")(phase3_steps.validate)()
     valid = task.short_circuit(task_id="valid", ignore_downstream_trigger_rules=False)(phase3_steps.is_valid)()
     scientific = AnsweredOnce(
-        task_id="scientific_validation",
+        task_id=phase3_steps.SCIENTIFIC_TASK,
         subject="Scientific validation of Phase 3 release {{ dag_run.conf['release_id'] }}",
         body="The release passed the automatic validation. Approve it for archiving, or reject it with the "
              "reason the PI will read.",

@@ -10,5 +10,6 @@ validates, archives and publishes — a second way into the archive beside PDR i
 * areas.py — where upload areas and validation reports live
 * upload.py — "6. Upload Data": the upload areas over SFTP, for the PI and CoIs of Open releases
 * workflow.py — "7. Close Release" to "9. Validate Release (scientific)": the release run's steps
+* scientific.py — "9. Validate Release (scientific)": what the scientists' queue shows of a waiting release
 * archiving.py — "10. Archive Release", "11. Publish Release": granules, INSERT events, updates as new versions
 """

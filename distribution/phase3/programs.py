@@ -4,6 +4,12 @@ An archive operator (the seed's ESO/EDP) creates a program and names its PI; the
 PI grants and revokes Co-Investigator (CoI) access. People are Ardis users
 (``users.user_id``); the portal maps logged-in Airflow users onto them. The
 ``ardis`` command speaks as the operator, or as a PI/CoI with ``--as USER``.
+
+The PI and the CoIs are members of the program's data-rights group
+(``phase3:<program>``, ``users.groups``) for as long as they are the program's:
+joined when the program is created or the CoI granted, left when the grant is
+revoked. So they may order their own release's files once archived and before it
+is published (``distribution.inventory.rights``), and nobody else may.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from distribution.errors import NotFound, UserError
+from distribution.inventory.rights import set_user_groups
 from distribution.models import User
 from distribution.phase3.models import Phase3Grant, Phase3Program
 from distribution.time import utcnow
@@ -84,6 +91,7 @@ def create_program(session: Session, actor: Actor, code: str, pi_user_id: str, t
         raise UserError(f"Phase 3 program {code} exists already")
     program = Phase3Program(code=code, title=title, pi=_user(session, pi_user_id), created_by=actor.name)
     session.add(program)
+    set_user_groups(session, program.pi, {program.group}, set())
     session.flush()
     return program
 
@@ -128,6 +136,7 @@ def grant_coi(session: Session, actor: Actor, code: str, user_id: str) -> Phase3
         return found
     grant = Phase3Grant(program_id=program.id, user=user, granted_by=actor.name)
     session.add(grant)
+    set_user_groups(session, user, {program.group}, set())
     session.flush()
     return grant
 
@@ -140,6 +149,7 @@ def revoke_coi(session: Session, actor: Actor, code: str, user_id: str) -> Phase
     if grant is None:
         raise NotFound(f"{user_id} has no CoI access to {code}")
     grant.revoked_by, grant.revoked_at = actor.name, utcnow()
+    set_user_groups(session, grant.user, set(), {program.group})
     session.flush()
     return grant
 

@@ -6,7 +6,10 @@ What is checked (seed "prepare data release" and issue 17, step 3):
   categories and the mandatory keywords of their category (``categories.py``);
 * ancillary data — ``*`` — are "associated to science data" through
   ``ASSONi`` (file name) and ``ASSOCi`` (its category), and every associated file
-  exists in the release (or, in ``update`` mode, in ``CONTENT.ESO``);
+  exists in the release (or, in ``update`` mode, in ``CONTENT.ESO``); ESO's
+  Phase 3 standard pairs them with ``ASSOMi``, the MD5 of the associated file:
+  when present it must be 32 hex digits, have its ``ASSONi``, and match the file
+  (the file sent, or in ``update`` mode the MD5 ``CONTENT.ESO`` lists for a kept one);
 * provenance ``PROVi`` names a file of the release or of the archive;
 * FITS checksums ``CHECKSUM``/``DATASUM`` verify when present (the only reason a
   file's data are read; headers are read alone otherwise, so a 2 GiB file costs
@@ -31,6 +34,7 @@ from pathlib import Path
 
 from astropy.io import fits
 
+from distribution.checksums import checksum_file
 from distribution.errors import UserError
 from distribution.phase3.categories import (
     ANCILLARY_CATEGORIES,
@@ -53,6 +57,7 @@ OUTPUT_NAMES = ("validator.toc", "validator.error", "validator.log")
 #: Files of a release directory that are not data: the validator's own outputs and the update's control files.
 CONTROL_NAMES = frozenset({*OUTPUT_NAMES, CONTENT_NAME, CHANGES_NAME})
 _INDEXED = re.compile(r"(ASSON|ASSOC|ASSOM|PROV)(\d+)")
+_MD5 = re.compile(r"[0-9a-fA-F]{32}")
 
 
 @dataclass(frozen=True)
@@ -176,6 +181,7 @@ class _Run:
         self.in_archive = in_archive
         self.verify_checksums = verify_checksums
         self.archived: dict[str, ContentLine] = {}
+        self.md5s: dict[str, str] = {}
 
     def error(self, file: str, keyword: str, message: str) -> None:
         self.report.problems.append(Problem(file, keyword, message))
@@ -225,6 +231,35 @@ class _Run:
                 self.error(name, keyword, failure)
         except (OSError, ValueError) as e:
             self.error(name, "CHECKSUM", f"cannot verify: {e}")
+
+    def md5_of(self, other: str, files: dict[str, Path]) -> str | None:
+        """The associated file's MD5: of the file sent, else CONTENT.ESO's for a kept one (None: not known)."""
+        if other in files:
+            if other not in self.md5s:
+                self.md5s[other] = checksum_file(files[other], "MD5")
+            return self.md5s[other]
+        kept = self.archived.get(other)
+        kind, _, value = kept.checksum.partition(":") if kept else ("", "", "")
+        return value.lower() if kind.upper() == "MD5" and _MD5.fullmatch(value) else None
+
+    def assom(self, name: str, indexed: dict[str, dict[int, str]], files: dict[str, Path]) -> None:
+        """``ASSOMi`` (MD5 of the associated file), when present: well formed, paired, and the file's."""
+        for i, given in sorted(indexed["ASSOM"].items()):
+            other = indexed["ASSON"].get(i)
+            if other is None:
+                self.error(name, f"ASSOM{i}", f"ASSOM{i} has no ASSON{i} naming its file")
+            elif not _MD5.fullmatch(given):
+                self.error(name, f"ASSOM{i}", f"{given!r} is not an MD5 (32 hex digits)")
+            elif other in files or other in self.archived:
+                try:
+                    actual = self.md5_of(other, files)
+                except OSError as e:
+                    self.error(name, f"ASSOM{i}", f"cannot read {other}: {e}")
+                    continue
+                if actual is None:
+                    self.info(f"{name}: ASSOM{i}: no MD5 of the archived {other} to compare with")
+                elif actual != given.lower():
+                    self.error(name, f"ASSOM{i}", f"{other} has MD5 {actual}, not {given}")
 
     def update_rules(self, files: dict[str, Path]) -> None:
         directory = self.report.directory
@@ -286,6 +321,7 @@ class _Run:
                     self.error(name, f"ASSON{i}", f"{other} is associated with {owner[other]} already")
                 else:
                     owner[other] = name
+            self.assom(name, indexed, files)
             for i, source in sorted(indexed["PROV"].items()):
                 if source not in present and not self.in_archive(source):
                     self.error(name, f"PROV{i}", f"{source} is neither a file of the release nor of the archive")

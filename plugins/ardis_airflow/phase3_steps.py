@@ -21,6 +21,8 @@ from distribution.phase3 import archiving, workflow
 log = logging.getLogger(__name__)
 #: The scientific validation's answers (the DAG offers them; ``record_scientific`` takes one).
 SCIENTIFIC_OPTIONS = [workflow.APPROVE, workflow.REJECT]
+#: The step that asks the scientists (the operator console's queue answers it).
+SCIENTIFIC_TASK = "scientific_validation"
 
 
 def _release_id() -> int:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,37 @@ def run_dag(dagbag: Any, dag_id: str, conf: dict[str, Any]) -> Any:
     dag = dagbag.get_dag(dag_id)
     assert dag is not None, dagbag.import_errors
     return dag.test(run_conf=conf)
+
+
+def run_beside(dagbag: Any, dag_id: str, conf: dict[str, Any], person: Callable[[threading.Event], None],
+               rescue: Any, join: float = 300) -> Any:
+    """``run_dag`` while ``person`` (in a thread) answers the run's steps as an operator would.
+
+    ``person`` is told by its event when the run has ended (stop waiting). Should it
+    fail, ``rescue`` (a ``devkit.operator.Operator``, not started) answers instead,
+    since the run must not wait for ever; the failure is raised after the run.
+    """
+    ended, failed = threading.Event(), []
+
+    def act() -> None:
+        try:
+            person(ended)
+        except BaseException as e:  # noqa: BLE001 - raised after the run
+            failed.append(e)
+            rescue.start()
+
+    thread = threading.Thread(target=act, name=f"operator-{dag_id}", daemon=True)
+    thread.start()
+    try:
+        run = run_dag(dagbag, dag_id, conf)
+    finally:
+        ended.set()
+        thread.join(timeout=join)
+        if rescue.is_alive():
+            rescue.stop()
+    if failed:
+        raise failed[0]
+    return run
 
 
 def task_states(dag_run: Any) -> dict[str, str]:

@@ -19,10 +19,12 @@ pytestmark = pytest.mark.dags
 CONSOLE_PATHS = ("/ardis/console", "/ardis/console/api/media/optical", "/ardis/console/api/media/tape",
                  "/ardis/console/api/orders", "/ardis/console/api/ingest", "/ardis/console/api/steps",
                  "/ardis/console/static/console.css", "/ardis/console/requests/0100000001/packing-list.pdf",
-                 "/ardis/console/requests/0100000001")
+                 "/ardis/console/requests/0100000001", "/ardis/console/phase3", "/ardis/console/api/phase3",
+                 "/ardis/console/phase3/releases/1/report/validator.toc")
 STEP = f"/ardis/console/api/steps/{MEDIA_DAGS['optical']}/request-0100000001/volume.load/0"
 ACTIONS = ("/ardis/console/steps/answer", STEP, "/ardis/console/requests/0100000001/cancel",
-           "/ardis/console/requests/0100000001/resend", "/ardis/console/requests/0100000001/extend")
+           "/ardis/console/requests/0100000001/resend", "/ardis/console/requests/0100000001/extend",
+           "/ardis/console/phase3/answer", "/ardis/console/api/phase3/releases/1")
 
 
 def built_volume(settings: Settings, tmp_path: Path) -> tuple[str, str]:
@@ -162,3 +164,47 @@ def test_the_console_is_in_airflows_navigation(airflow_app: Any) -> None:  # noq
     plugins = airflow_app.get("/api/v2/plugins", headers=_bearer("admin")).json()["plugins"]
     [ardis] = [p for p in plugins if p["name"] == "ardis"]
     assert ("Operator console", "/ardis/console") in [(v["name"], v["href"]) for v in ardis["external_views"]]
+
+
+def test_the_scientific_queue_and_its_refusals_without_a_run(airflow_app: Any,  # noqa: F811
+                                                             sqlite_settings: Settings) -> None:
+    """The queue is empty while no run asks; the report opens; an answer for a release without a waiting step
+    is refused with a sentence (the real run's answers: tests/dags/test_console_phase3.py)."""
+    from distribution.phase3.workflow import begin, close_release, validate_closed
+    from tests.unit.phase3.conftest import PI, make_world
+    from tests.unit.phase3.fits_files import good_release
+    from tests.unit.phase3.test_archiving import archive_raw, in_upload_area
+
+    world = make_world(sqlite_settings)
+    archive_raw(world)
+    in_upload_area(world, world.release_id, good_release)
+    op = {"Cookie": f"_token={token('op1', 'op')}", "Origin": SERVER}
+    page = airflow_app.get("/ardis/console/phase3", headers=op)
+    assert page.status_code == 200 and "No release waits for scientific validation." in page.text
+    assert 'id="scientific-badge"' in page.text and 'aria-current="page"' in page.text
+    assert airflow_app.get("/ardis/console/api/phase3", headers=_bearer("op")).json() == {
+        "count": 0, "unknown": "", "releases": []}
+    answer = f"/ardis/console/api/phase3/releases/{world.release_id}"
+    refused = airflow_app.post(answer, headers={"Origin": SERVER, **_bearer("op")}, json={"decision": "Approve"})
+    assert (refused.status_code, refused.json()["detail"]) == (
+        404, f"Phase 3 release {world.release_id} has no validation run waiting")
+    close_release(sqlite_settings, str(world.release_id), PI)
+    assert validate_closed(sqlite_settings, world.release_id)["state"] == "Valid"
+    begin(sqlite_settings, world.release_id, "phase3-test")
+    report = airflow_app.get(f"/ardis/console/phase3/releases/{world.release_id}/report/validator.toc",
+                             headers=_bearer("op"))
+    assert report.status_code == 200 and report.headers["content-type"].startswith("text/plain")
+    assert "img1.fits\tSCIENCE.IMAGE" in report.text
+    for name in ("CONTENT.ESO", "..%2F..%2Fftp-secret", "validator.txt"):
+        assert airflow_app.get(f"/ardis/console/phase3/releases/{world.release_id}/report/{name}",
+                               headers=_bearer("op")).status_code == 404, name
+    nothing = airflow_app.post(answer, headers={"Origin": SERVER, **_bearer("op")}, json={"decision": "Approve"})
+    assert (nothing.status_code, nothing.json()["detail"]) == (
+        404, "no step scientific_validation[-1] waits in run phase3-test")
+    odd = airflow_app.post(answer, headers={"Origin": SERVER, **_bearer("op")}, json={"decision": "Maybe"})
+    assert (odd.status_code, odd.json()["detail"]) == (400, "the scientific validation answers Approve or Reject")
+    form = airflow_app.post("/ardis/console/phase3/answer", headers=op,
+                            data={"release_id": str(world.release_id), "decision": "Approve"})
+    assert form.status_code == 404 and "text/html" in form.headers["content-type"]
+    assert 'id="message"' in form.text and "no step scientific_validation[-1] waits in run phase3-test" in form.text
+    assert airflow_app.post("/ardis/console/phase3/answer", headers=op, data={}).status_code == 400

@@ -101,10 +101,11 @@ def test_archive_publish_and_order_by_ftp_pull(world: World) -> None:
     assert order_pulled(settings, tar_ur) == {"DR1.release-description.tar": sent["release-description.tar"]}
 
 
-def order_pulled(settings: Settings, ur: str) -> dict[str, bytes]:
+def order_pulled(settings: Settings, ur: str, user_id: str = "user9") -> dict[str, bytes]:
     """Order one granule by FtpPull, deliver it (domain steps, no DAG) and pull what the pull area holds."""
     with session_scope(settings.database_url) as session:
-        order = create_order(session, settings, Contact(user_id="user9", email="u9@example.org", checksum_list=True),
+        order = create_order(session, settings, Contact(user_id=user_id, email=f"{user_id}@example.org",
+                                                        checksum_list=True),
                              [RequestSpec(MediaType.FTP_PULL, [ur])])
         request_id = str(order.requests[0].request_id)
     delivery.begin_request(settings, request_id, "test")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -141,3 +142,64 @@ def test_update_needs_content_eso(tmp_path: Path) -> None:
     directory.mkdir()
     assert _errors(directory, "update") == [
         "CONTENT.ESO: -: an update needs the release description file CONTENT.ESO (download it)"]
+
+
+def _md5(path: Path) -> str:
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+def _with_assom(directory: Path, weight_md5: str | None, png_md5: str | None, **extra: object) -> None:
+    """img1.fits again, its associations carrying ASSOMi (None: that one left out)."""
+    md5s = {k: v for k, v in (("ASSOM1", weight_md5), ("ASSOM2", png_md5)) if v is not None}
+    science_image(directory / "img1.fits", ASSON1="img1.weight.fits", ASSOC1="ANCILLARY.WEIGHTMAP",
+                  ASSON2="img1.png", ASSOC2="ANCILLARY.PREVIEW", PROV1="raw1.fits", checksum=True,
+                  **md5s, **extra)
+
+
+def test_assom_that_matches_the_associated_file_is_ok(tmp_path: Path) -> None:
+    directory = good_release(tmp_path / "DR1")
+    _with_assom(directory, _md5(directory / "img1.weight.fits"), _md5(directory / "img1.png").upper())
+    report = validate_release(directory, in_archive=IN_ARCHIVE)
+    assert report.ok, report.problems
+    _with_assom(directory, _md5(directory / "img1.weight.fits"), None)  # ASSOMi is optional, one by one
+    assert validate_release(directory, in_archive=IN_ARCHIVE).ok
+
+
+def test_assom_that_does_not_match_is_an_error_line_with_file_and_keyword(tmp_path: Path) -> None:
+    directory = good_release(tmp_path / "DR1")
+    weight, png = _md5(directory / "img1.weight.fits"), _md5(directory / "img1.png")
+    _with_assom(directory, weight, png)
+    (directory / "img1.png").write_bytes(b"\x89PNG\r\n\x1a\n another preview")  # the file changed after
+    now = _md5(directory / "img1.png")
+    assert _errors(directory) == [f"img1.fits: ASSOM2: img1.png has MD5 {now}, not {png}"]
+    assert not validate_release(directory, in_archive=IN_ARCHIVE).ok
+
+
+@pytest.mark.parametrize(("keywords", "expected"), [
+    ({"ASSOM1": "not-an-md5"}, ["img1.fits: ASSOM1: 'not-an-md5' is not an MD5 (32 hex digits)"]),
+    ({"ASSOM3": "0" * 32}, ["img1.fits: ASSOM3: ASSOM3 has no ASSON3 naming its file"]),
+], ids=["malformed", "unpaired"])
+def test_assom_malformed_or_unpaired(tmp_path: Path, keywords: dict[str, str], expected: list[str]) -> None:
+    directory = good_release(tmp_path / "DR1")
+    science_image(directory / "img1.fits", ASSON1="img1.weight.fits", ASSOC1="ANCILLARY.WEIGHTMAP",
+                  ASSON2="img1.png", ASSOC2="ANCILLARY.PREVIEW", PROV1="raw1.fits", **keywords)
+    assert _errors(directory) == expected
+
+
+def test_assom_of_a_kept_file_is_checked_against_content_eso(tmp_path: Path) -> None:
+    """An update sends img1.fits again; its weight map stays archived: CONTENT.ESO's MD5 is the one to match."""
+    kept = "MD5:" + "a" * 32
+    directory = tmp_path / "DR1.1"
+    directory.mkdir()
+    (directory / "CONTENT.ESO").write_text(render_content("196.B-0001/SURVEY1", [
+        ContentLine("img1.fits", "SCIENCE.IMAGE", 5760, "MD5:" + "b" * 32, None, "DR1"),
+        ContentLine("img1.weight.fits", "ANCILLARY.WEIGHTMAP", 5760, kept, "img1.fits", "DR1"),
+        ContentLine("img1.png", "ANCILLARY.PREVIEW", 16, "CKSUM:2", "img1.fits", "DR1")]))
+    (directory / "CHANGES.USER").write_text("REPLACE img1.fits\n")
+    _with_assom(directory, "a" * 32, "c" * 32)  # img1.png's archived checksum is no MD5: nothing to compare
+    report = validate_release(directory, "update", in_archive=IN_ARCHIVE)
+    assert report.ok, report.problems
+    assert "INFO img1.fits: ASSOM2: no MD5 of the archived img1.png to compare with" in report.log
+    _with_assom(directory, "d" * 32, None)
+    assert _errors(directory, "update") == [
+        f"img1.fits: ASSOM1: img1.weight.fits has MD5 {'a' * 32}, not {'d' * 32}"]

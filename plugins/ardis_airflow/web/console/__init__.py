@@ -2,8 +2,9 @@
 
 Operators only (``access``); the pages and their JSON read Ardis's domain queries
 (``distribution.shipping.queue``, ``distribution.orders.overview``,
-``distribution.ingest.glance``); an operator's answers to the media steps go to
-Airflow's own API (``steps``), the other actions to the domain (``actions``).
+``distribution.ingest.glance``); an operator's answers to the media steps and to
+the Phase 3 scientific validation (``scientific``, its queue) go to Airflow's own
+API (``steps``), the other actions to the domain (``actions``).
 ``install(app)`` adds the routes to the plugin app.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from ardis_airflow.web.console import actions, requestpage, routes
+from ardis_airflow.web.console import actions, requestpage, routes, scientific
 from ardis_airflow.web.console.access import is_page
 
 __all__ = ["install", "is_page"]
@@ -22,3 +23,5 @@ def install(app: FastAPI) -> None:
     app.include_router(routes.router)
     app.include_router(actions.router)
     app.include_router(requestpage.router)
+    app.include_router(scientific.router)
+    app.include_router(scientific.acts)

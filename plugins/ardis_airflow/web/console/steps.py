@@ -1,7 +1,9 @@
-"""The media steps that wait for a person, and the console's answers to them.
+"""The steps that wait for a person, and the console's answers to them.
 
-Which steps wait is read from Airflow's database (read only: ``hitl_detail`` of
-the media DAGs' task instances still parked). An answer goes the way the Airflow
+The media DAGs' steps (a blank medium loaded, a shipment) and the Phase 3 release
+run's scientific validation (Approve, or Reject with a reason; the console's
+``scientific`` queue). Which steps wait is read from Airflow's database (read
+only: ``hitl_detail`` of those DAGs' task instances still parked). An answer goes the way the Airflow
 UI's own goes: ``PATCH /api/v2/dags/{dag}/dagRuns/{run}/taskInstances/{task}/{map}/hitlDetails``
 on this api-server, sent by the server with the operator's own token (from the
 request), so Airflow checks the operator's rights and assignment and writes its
@@ -19,6 +21,7 @@ import re
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -33,10 +36,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from ardis_airflow.media_steps import SHIPPED
-from ardis_airflow.names import MEDIA_DAGS, request_id_of_run
+from ardis_airflow.names import MEDIA_DAGS, PHASE3_RELEASE_DAG, request_id_of_run
+from ardis_airflow.phase3_steps import SCIENTIFIC_TASK
 from distribution.answers import Answer, WaitingStep, record_answer, recorded_answer
 from distribution.config import load_settings
 from distribution.db import session_scope
+from distribution.phase3.workflow import APPROVE, REJECT
 from distribution.shipping.queue import volume_ids
 from distribution.time import utcnow
 
@@ -44,6 +49,8 @@ __all__ = ["Refused", "Step", "TaskState", "answer_step", "describe", "operator_
 
 _MEDIA_ID = re.compile(r"Media_ID \*\*([^*\s]+)\*\*")
 _PARKED = (TaskInstanceState.AWAITING_INPUT, TaskInstanceState.DEFERRED)
+#: The DAGs whose steps the console answers.
+ANSWERED_DAGS = (*MEDIA_DAGS.values(), PHASE3_RELEASE_DAG)
 
 
 class Refused(Exception):
@@ -56,14 +63,17 @@ class Refused(Exception):
 
 @dataclass(frozen=True)
 class Step(WaitingStep):
-    """One media step that waits for a person: its request and, for a load, its volume."""
+    """One step that waits for a person: its request and, for a load, its volume; or its Phase 3 release."""
 
     request_id: str = ""
     media_id: str = ""  # the volume a load step is about ('' for the shipment)
+    release_id: int = 0  # the Phase 3 release a scientific validation is about
 
     @property
     def action(self) -> str:
-        """What the console's form for it asks: ``load``, ``ship`` or ``other`` (answered in Airflow's UI)."""
+        """What the console's form for it asks: ``load``, ``ship``, ``scientific`` or ``other`` (Airflow's UI)."""
+        if self.dag_id == PHASE3_RELEASE_DAG:
+            return "scientific" if self.task_id == SCIENTIFIC_TASK else "other"
         if self.task_id.endswith("load"):
             return "load"
         return "ship" if self.task_id == "confirm_shipment" else "other"
@@ -72,18 +82,21 @@ class Step(WaitingStep):
 def _step(row: HITLDetail) -> Step:
     ti = row.task_instance
     found = _MEDIA_ID.search(row.body or "")
-    request_id = str((ti.dag_run.conf or {}).get("request_id") or request_id_of_run(ti.run_id) or "")
+    conf = ti.dag_run.conf or {}
+    request_id = str(conf.get("request_id") or request_id_of_run(ti.run_id) or "")
+    release = str(conf.get("release_id") or "")
     return Step(ti.dag_id, ti.run_id, ti.task_id, -1 if ti.map_index is None else int(ti.map_index), row.subject,
-                list(row.options or []), row.created_at, request_id, found.group(1) if found else "")
+                list(row.options or []), row.created_at, request_id, found.group(1) if found else "",
+                int(release) if release.isdigit() else 0)
 
 
-def waiting_steps() -> list[Step]:
-    """The media DAGs' steps parked for an answer nobody has given yet, oldest first."""
+def waiting_steps(dag_ids: Iterable[str] = tuple(MEDIA_DAGS.values())) -> list[Step]:
+    """The steps of ``dag_ids`` (the media DAGs) parked for an answer nobody has given yet, oldest first."""
     with create_session() as session:
         rows = session.scalars(
             select(HITLDetail).join(TaskInstance, TaskInstance.id == HITLDetail.ti_id)
             .options(joinedload(HITLDetail.task_instance).joinedload(TaskInstance.dag_run))
-            .where(TaskInstance.dag_id.in_(list(MEDIA_DAGS.values())), TaskInstance.state.in_(_PARKED),
+            .where(TaskInstance.dag_id.in_(list(dag_ids)), TaskInstance.state.in_(_PARKED),
                    HITLDetail.responded_at.is_(None))
             .order_by(HITLDetail.created_at)).unique()
         return [_step(row) for row in rows]
@@ -91,7 +104,7 @@ def waiting_steps() -> list[Step]:
 
 def _detail(dag_id: str, run_id: str, task_id: str, map_index: int) -> tuple[Step, str | None]:
     """The step and who answered it in Airflow (None: nobody yet); 404 for no such step."""
-    if dag_id not in MEDIA_DAGS.values():
+    if dag_id not in ANSWERED_DAGS:
         raise Refused(404, f"{dag_id} is not a media DAG")
     with create_session() as session:
         row = session.scalar(
@@ -149,6 +162,8 @@ def _volumes(step: Step) -> list[str]:
 def _check(step: Step, chosen: list[str], params: dict[str, str]) -> None:
     if len(chosen) != 1 or chosen[0] not in step.options:
         raise Refused(400, f"choose one of {', '.join(step.options)}")
+    if step.action == "scientific" and chosen[0] == REJECT and not str(params.get("reason", "")).strip():
+        raise Refused(400, "a rejection needs its reason (the PI reads it)")
     if step.action == "ship" and chosen[0] == SHIPPED and not (params.get("carrier") and
                                                                  params.get("tracking_number")):
         raise Refused(400, "a shipment needs the carrier and the tracking number")
@@ -202,6 +217,10 @@ def describe(step: Step, chosen: list[str], params: dict[str, str]) -> str:
         return f"Request {step.request_id} shipped with {params.get('carrier')} {params.get('tracking_number')}"
     if step.action == "ship":
         return f"Request {step.request_id}: volume {params.get('bad_media_id')} marked bad, to be written again"
+    if step.action == "scientific" and chosen[0] == APPROVE:
+        return f"Phase 3 release {step.release_id} approved: to be archived"
+    if step.action == "scientific":
+        return f"Phase 3 release {step.release_id} rejected: {str(params.get('reason', '')).strip()}"
     return f"{step.subject}: {', '.join(chosen)}"
 
 
