@@ -87,6 +87,7 @@ class DispatchResult:
     requests: list[CreatedRequest] = field(default_factory=list)
     held: list[str] = field(default_factory=list)  # firings whose order could not be placed, and why
     withheld: int = 0  # firings held back by data rights (subscription_withheld)
+    history_id: int | None = None  # a backfill: the history row that records it
 
 
 @dataclass(frozen=True)
@@ -408,8 +409,9 @@ def backfill(settings: Settings, subscription_id: int, *, actor: str, since: dat
             fire(session, settings, get_subscription(session, subscription_id), granule, kind="backfill",
                  event_id=None, result=result, match=match)
     with session_scope(url) as session:
-        record(session, get_subscription(session, subscription_id), "backfilled", actor,
-               {"since": start.isoformat(sep=" "), "granules": len(granule_ids), "fired": result.firings,
-                "orders": len(result.requests), "held": result.held[:20]})
+        result.history_id = record(session, get_subscription(session, subscription_id), "backfilled", actor,
+                                   {"since": start.isoformat(sep=" "), "granules": len(granule_ids),
+                                    "fired": result.firings, "orders": len(result.requests),
+                                    "held": result.held[:20]})
     _send(settings, transport, result)
     return result

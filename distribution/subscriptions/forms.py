@@ -43,6 +43,7 @@ from distribution.subscriptions.models import Subscription, SubscriptionHistory
 from distribution.subscriptions.qualifiers import QualifierError, parse_qualifier
 from distribution.subscriptions.store import (
     ConnectionLookup,
+    _reason,
     cancel_subscription,
     create_subscription,
     get_subscription,
@@ -182,11 +183,6 @@ def subscribe(session: Session, form: dict[str, str], *, actor: str, source: str
         raise Refused(str(e), render_acknowledgment(Acknowledgment(request, False, _reason(e)))) from e
     history_id = _history_id(session, sub)
     return Done(sub.id, history_id, acknowledgment_of(session, sub, history_id) or "")
-
-
-def _reason(error: Exception) -> str:
-    text = re.sub(r"[^\x20-\x7e]", " ", str(error)).strip() or type(error).__name__
-    return text if len(text) <= 239 else text[:236].rstrip() + "..."
 
 
 def _user(sub: Subscription) -> User:

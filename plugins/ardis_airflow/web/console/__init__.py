@@ -1,4 +1,4 @@
-"""The operator console at ``/ardis/console``: the media queue and drives, every order, ingest at a glance.
+"""The operator console at ``/ardis/console``: the media queue and drives, every order, subscriptions, ingest.
 
 Operators only (``access``); the pages and their JSON read Ardis's domain queries
 (``distribution.shipping.queue``, ``distribution.orders.overview``,
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from ardis_airflow.web.console import actions, requestpage, routes
+from ardis_airflow.web.console import actions, requestpage, routes, subscriptions
 from ardis_airflow.web.console.access import is_page
 
 __all__ = ["install", "is_page"]
@@ -22,3 +22,4 @@ def install(app: FastAPI) -> None:
     app.include_router(routes.router)
     app.include_router(actions.router)
     app.include_router(requestpage.router)
+    app.include_router(subscriptions.router)
