@@ -2,8 +2,10 @@
 
 alice subscribes in the portal, typing a qualifier that does not read and then
 one that does (the page checks it as typed), and sees the acknowledgment; olga
-previews a backfill of it in the console (the count the domain gives); alice
-cancels it (nothing of hers fires in the session's later tests). The browser and
+previews a backfill of it in the console (the count the domain gives) and
+confirms it; both see the firings and their orders; alice cancels it (nothing
+of hers fires in the session's later tests, and the notifications it sent are
+taken out of the outbox again). The browser and
 the server are the portal browser test's (no new server). Screenshots at
 1280×800 in ``test-artifacts/subscriptions/``.
 """
@@ -38,10 +40,21 @@ def shot(page: Any, folder: Path, name: str, element: str | None = None) -> None
     page.screenshot(path=str(folder / f"{name}.png"))
 
 
-def test_a_user_subscribes_and_an_operator_previews_a_backfill(chromium: Any, airflow_rest: AirflowRest,  # noqa: F811
-                                                               rest_settings: Settings, tmp_path: Path,
-                                                               artifacts: Path) -> None:
+def test_a_user_subscribes_and_an_operator_backfills_after_a_preview(chromium: Any,  # noqa: F811
+                                                                     airflow_rest: AirflowRest,
+                                                                     rest_settings: Settings, tmp_path: Path,
+                                                                     artifacts: Path) -> None:
     archive_samples(rest_settings, tmp_path)
+    outbox = set(rest_settings.outbox_dir.glob("*.eml"))
+    try:
+        _subscribe_and_backfill(chromium, airflow_rest, rest_settings, artifacts)
+    finally:  # the session's later tests count the outbox's mails: take back the notifications sent here
+        for mail in set(rest_settings.outbox_dir.glob("*.eml")) - outbox:
+            mail.unlink()
+
+
+def _subscribe_and_backfill(chromium: Any, airflow_rest: AirflowRest, rest_settings: Settings,  # noqa: F811
+                            artifacts: Path) -> None:
     shots = artifacts / "subscriptions"
     shots.mkdir(exist_ok=True)
 
@@ -71,7 +84,8 @@ def test_a_user_subscribes_and_an_operator_previews_a_backfill(chromium: Any, ai
     assert check.inner_text() == "✓ reads as: QAPercentMissingData >= 0"
     assert qualifier.get_attribute("aria-invalid") is None
     shot(alice, shots, "03-qualifier-right", "#qualifier-check")
-    assert not alice.locator("input[name=ftp_host]").is_visible()  # notification only: no push fields
+    alice.locator("select[name=method]").select_option("FTP Pull")
+    assert not alice.locator("input[name=ftp_host]").is_visible()  # no push fields for a pull
     alice.get_by_role("button", name="Subscribe").click()
     alice.wait_for_url(re.compile(r".*/ardis/portal/subscriptions/\d+\?ack=\d+$"))
     sub_id = int(re.search(r"/subscriptions/(\d+)", alice.url).group(1))  # type: ignore[union-attr]
@@ -96,11 +110,23 @@ def test_a_user_subscribes_and_an_operator_previews_a_backfill(chromium: Any, ai
     assert olga.locator("#preview strong").inner_text() == f"{expected.would_fire} granules would fire"
     assert olga.get_by_role("button", name=f"Fire for {expected.would_fire} granules").is_visible()
     shot(olga, shots, "06-backfill-preview", "#backfill")
+    olga.once("dialog", lambda dialog: dialog.accept())
+    olga.get_by_role("button", name=f"Fire for {expected.would_fire} granules").click()
+    olga.wait_for_url(re.compile(r".*\?backfilled=\d+$"))
+    n = expected.would_fire
+    assert olga.locator("#backfilled").inner_text().startswith(f"Backfilled from 2000-01-01 00:00: {n} granules fired, "
+                                                               f"{n} requests placed")
+    assert olga.locator("#firings tbody tr").count() == n and olga.locator("#firings .req").count() == n
+    shot(olga, shots, "07-backfilled", "#firings")
 
+    alice.reload()
+    assert alice.locator("#firings tbody tr").count() == n  # alice sees the firings and their orders
+    assert alice.locator("#firings a[href*='/ardis/portal/orders/']").count() == n
+    shot(alice, shots, "08-my-firings", "#firings")
     alice.once("dialog", lambda dialog: dialog.accept())
     alice.get_by_role("button", name="Cancel the subscription").click()
     alice.wait_for_url(re.compile(r".*\?ack=\d+$"))
     alice.locator("#acknowledgment").wait_for()
     assert f"Cancel: {sub_id}" in alice.locator("#acknowledgment pre").inner_text()
     assert alice.locator("h1 .state").inner_text() == "cancelled"
-    shot(alice, shots, "07-cancelled")
+    shot(alice, shots, "09-cancelled")
