@@ -51,8 +51,8 @@ from distribution.subscriptions.store import (
     update_subscription,
 )
 
-__all__ = ["Done", "FORM_FIELDS", "METHODS", "Refused", "acknowledgment_of", "cancel", "change", "check_qualifier",
-           "form_values", "subscribe"]
+__all__ = ["Done", "FORM_FIELDS", "METHODS", "Refused", "acknowledgment_of", "browser_date", "cancel", "change",
+           "check_qualifier", "form_values", "read_request", "subscribe"]
 
 FORM_FIELDS = ("user_id", "first_name", "middle_initial", "last_name", "telephone", "email", "notification_text",
                "esdt", "start_date", "expiration_date", "qualifier", "method", "ftp_host", "ftp_destination", "media")

@@ -151,6 +151,9 @@ def test_an_operator_manages_every_subscription_and_backfills(airflow_app: Any, 
         user_id="carol", first_name="Carol", email="carol@example.org", method=""), follow_redirects=False))
     assert "User ID: carol" in acknowledgment(airflow_app.get(f"{CONSOLE}/{carol_sub}", params={"ack": ack},
                                                               headers=op).text)
+    push = airflow_app.post(CONSOLE, headers=op, data=form(user_id="carol", method="scp", ftp_host="sftp.example.org",
+                                                           ftp_destination="/in/"))
+    assert push.status_code == 409 and "no push account (ardis_subscriber_carol)" in acknowledgment(push.text)
     every = airflow_app.get(CONSOLE, headers=op).text
     assert f'data-subscription="{alice_sub}"' in every and f'data-subscription="{carol_sub}"' in every
     only = airflow_app.get(CONSOLE, params={"user_id": "carol"}, headers=op).text
