@@ -184,3 +184,9 @@ def test_an_operator_manages_every_subscription_and_backfills(airflow_app: Any, 
     _, ack = created(airflow_app.post(f"{CONSOLE}/{alice_sub}/cancel", headers=op, follow_redirects=False))
     assert airflow_app.get(f"{CONSOLE}/{alice_sub}", headers=op).status_code == 200
     assert airflow_app.get(f"{CONSOLE}/999", headers=op).status_code == 404
+
+
+def test_subscriptions_are_in_airflows_navigation(airflow_app: Any) -> None:  # noqa: F811
+    plugins = airflow_app.get("/api/v2/plugins", headers=_bearer("admin")).json()["plugins"]
+    [ardis] = [p for p in plugins if p["name"] == "ardis"]
+    assert ("Subscriptions", PORTAL) in [(v["name"], v["href"]) for v in ardis["external_views"]]
