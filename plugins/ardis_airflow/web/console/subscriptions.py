@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -132,8 +133,12 @@ def cancel_any(request: Request, user: Operator, subscription_id: int) -> Respon
              dependencies=[Depends(same_origin)])
 async def backfill_now(request: Request, user: Operator, subscription_id: int) -> Response:
     """Fire for the archive's granules since ``since`` (the preview's), start the orders' runs; back to the page."""
-    door = _door(request, user)
     since = _since((await posted(request)).get("since", ""))
+    # in a worker thread: a backfill of many granules must not hold up the api-server's other requests
+    return await run_in_threadpool(_backfill, _door(request, user), user, subscription_id, since)
+
+
+def _backfill(door: Door, user: Any, subscription_id: int, since: datetime | None) -> Response:
     settings = load_settings()
     # Without an SMTP connection the notices go to the outbox folder now; with one, ardis_housekeeping sends them.
     transport = OutboxFolder(settings.outbox_dir) if not settings.smtp_conn_id else None
