@@ -26,6 +26,8 @@ class ArdisPlugin(AirflowPlugin):
          "destination": "nav"},
         {"name": "Orders", "href": "/ardis/portal/orders", "url_route": "ardis-orders", "category": "Ardis",
          "destination": "nav"},
+        {"name": "Subscriptions", "href": "/ardis/portal/subscriptions", "url_route": "ardis-subscriptions",
+         "category": "Ardis", "destination": "nav"},  # the user's own; operators: every one in the console
         {"name": "Phase 3 releases", "href": "/ardis/portal/phase3/", "url_route": "ardis-phase3",
          "category": "Ardis", "destination": "nav"},  # PIs' and CoIs' (``ardis_airflow.web.phase3``)
         {"name": "Operator console", "href": "/ardis/console", "url_route": "ardis-console", "category": "Ardis",

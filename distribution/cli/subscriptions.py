@@ -33,7 +33,7 @@ from distribution import db
 from distribution.config import Settings
 from distribution.errors import UserError
 from distribution.identifiers import db_id_argument
-from distribution.subscriptions.models import Subscription, SubscriptionFiring, SubscriptionState
+from distribution.subscriptions.models import SubscriptionFiring, SubscriptionState
 
 EXIT_FAILED = 1
 
@@ -74,18 +74,13 @@ def _cmd_submit(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _cmd_list(settings: Settings, args: argparse.Namespace) -> int:
+    from distribution.subscriptions.queries import list_subscriptions
+
     with db.session_scope(settings.database_url) as session:
-        fired = dict(session.execute(select(SubscriptionFiring.subscription_id, func.count())
-                                     .group_by(SubscriptionFiring.subscription_id)).all())
-        query = select(Subscription).order_by(Subscription.id)
-        if args.state:
-            query = query.where(Subscription.state == SubscriptionState(args.state))
-        if args.user:
-            query = query.where(Subscription.user_id == args.user)
-        for s in session.scalars(query):
-            method = s.method.value if s.method else "notify"
-            print(f"{s.id:>8}  {s.user_id:<8} {s.esdt:<16} {s.state.value:<9} {method:<8} "
-                  f"{s.start_at:%Y-%m-%d}..{s.expires_at:%Y-%m-%d}  fired {fired.get(s.id, 0)}")
+        lines = list_subscriptions(session, args.user or None, SubscriptionState(args.state) if args.state else None)
+    for s in lines:
+        print(f"{s.subscription_id:>8}  {s.user_id:<8} {s.esdt:<16} {s.state:<9} {s.method:<8} "
+              f"{s.start:%Y-%m-%d}..{s.expires:%Y-%m-%d}  fired {s.fired}")
     return 0
 
 

@@ -13,5 +13,8 @@ Services (tables in distribution/subscriptions/models.py):
 
 * store.py — submit, update, cancel, expire, with history; ``answer_message`` builds the acknowledgment
 * dispatch.py — each (subscription, granule) fires once: notification and order; held orders; backfill
+  (and its preview: how many granules it would fire)
 * inbox.py — e-mails dropped into a Maildir, each applied and answered once
+* forms.py — the web door: a form's fields as the ICD's request, update or cancellation, acknowledged
+* queries.py — what the pages list: subscriptions (the owner rule), recent firings and their orders
 """

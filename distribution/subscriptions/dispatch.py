@@ -87,6 +87,7 @@ class DispatchResult:
     requests: list[CreatedRequest] = field(default_factory=list)
     held: list[str] = field(default_factory=list)  # firings whose order could not be placed, and why
     withheld: int = 0  # firings held back by data rights (subscription_withheld)
+    history_id: int | None = None  # a backfill: the history row that records it
 
 
 @dataclass(frozen=True)
@@ -337,6 +338,56 @@ def fire_newly_public(settings: Settings, now: datetime, limit: int = BATCH) -> 
     return result
 
 
+def _backfill_scope(session: Session, subscription_id: int, since: datetime | None
+                    ) -> tuple[Subscription, datetime, Qualifier | None, list[int]]:
+    """The subscription, from when, its parsed qualifier, and the ids of its ESDT's granules inserted since then."""
+    sub = get_subscription(session, subscription_id)
+    if sub.state == SubscriptionState.CANCELLED:
+        raise UserError(f"subscription {sub.id} is cancelled")
+    start = since or sub.start_at
+    qualifier = parse_qualifier(sub.qualifier) if sub.qualifier else None
+    granule_ids = list(session.scalars(
+        select(Granule.id).join(Collection)
+        .where(Collection.short_name == sub.short_name, Collection.version_id == sub.version_id,
+               Granule.inserted_at >= start).order_by(Granule.id)))
+    return sub, start, qualifier, granule_ids
+
+
+@dataclass(frozen=True)
+class BackfillPreview:
+    """What a backfill from ``since`` would do, counted without firing: the operator confirms after seeing it."""
+
+    subscription_id: int
+    since: datetime
+    granules: int  # of its ESDT inserted since then
+    matching: int  # of those, the ones its qualifier wants
+    already: int  # of those, fired before (a backfill skips them)
+    withheld: int  # of the rest, the subscriber may not have yet (recorded as withheld, fired later)
+    would_fire: int  # notifications (and orders, with a distribution option) the backfill would send now
+
+
+def preview_backfill(session: Session, subscription_id: int, since: datetime | None = None,
+                     now: datetime | None = None) -> BackfillPreview:
+    """Count what ``backfill`` would fire, by the same selection, qualifier and data rights; changes nothing."""
+    sub, start, qualifier, granule_ids = _backfill_scope(session, subscription_id, since)
+    fired = set(session.scalars(select(SubscriptionFiring.granule_id)
+                                .where(SubscriptionFiring.subscription_id == sub.id)))
+    groups, moment = groups_of(sub.user), now or utcnow()
+    matching = already = withheld = 0
+    for granule_id in granule_ids:
+        granule = session.get(Granule, granule_id)
+        assert granule is not None
+        if qualifier is not None and not evaluate(qualifier, granule_metadata(granule)):
+            continue
+        matching += 1
+        if granule_id in fired:
+            already += 1
+        elif not may_access(groups, granule, moment):
+            withheld += 1
+    return BackfillPreview(sub.id, start, len(granule_ids), matching, already, withheld,
+                           matching - already - withheld)
+
+
 def backfill(settings: Settings, subscription_id: int, *, actor: str, since: datetime | None = None,
              transport: Transport | None = None) -> DispatchResult:
     """Fire a subscription for the archive's granules inserted since ``since`` (default: its start date).
@@ -346,15 +397,7 @@ def backfill(settings: Settings, subscription_id: int, *, actor: str, since: dat
     """
     url = settings.database_url
     with session_scope(url) as session:
-        sub = get_subscription(session, subscription_id)
-        if sub.state == SubscriptionState.CANCELLED:
-            raise UserError(f"subscription {sub.id} is cancelled")
-        start = since or sub.start_at
-        qualifier = parse_qualifier(sub.qualifier) if sub.qualifier else None
-        granule_ids = list(session.scalars(
-            select(Granule.id).join(Collection)
-            .where(Collection.short_name == sub.short_name, Collection.version_id == sub.version_id,
-                   Granule.inserted_at >= start).order_by(Granule.id)))
+        _, start, qualifier, granule_ids = _backfill_scope(session, subscription_id, since)
     result = DispatchResult()
     for granule_id in granule_ids:
         with session_scope(url) as session:
@@ -366,8 +409,9 @@ def backfill(settings: Settings, subscription_id: int, *, actor: str, since: dat
             fire(session, settings, get_subscription(session, subscription_id), granule, kind="backfill",
                  event_id=None, result=result, match=match)
     with session_scope(url) as session:
-        record(session, get_subscription(session, subscription_id), "backfilled", actor,
-               {"since": start.isoformat(sep=" "), "granules": len(granule_ids), "fired": result.firings,
-                "orders": len(result.requests), "held": result.held[:20]})
+        result.history_id = record(session, get_subscription(session, subscription_id), "backfilled", actor,
+                                   {"since": start.isoformat(sep=" "), "granules": len(granule_ids),
+                                    "fired": result.firings, "orders": len(result.requests),
+                                    "held": result.held[:20]})
     _send(settings, transport, result)
     return result

@@ -131,10 +131,14 @@ def _state_for(sub: Subscription, now: datetime) -> SubscriptionState:
     return SubscriptionState.EXPIRED if sub.expires_at < now else SubscriptionState.ACTIVE
 
 
-def record(session: Session, sub: Subscription, action: str, actor: str, detail: dict[str, Any] | None = None) -> None:
-    """Append one history row (who, what, when)."""
-    session.add(SubscriptionHistory(subscription_id=sub.id, action=action, actor=actor[:255], detail=detail or {},
-                                    at=utcnow()))
+def record(session: Session, sub: Subscription, action: str, actor: str,
+           detail: dict[str, Any] | None = None) -> int:
+    """Append one history row (who, what, when); its id."""
+    row = SubscriptionHistory(subscription_id=sub.id, action=action, actor=actor[:255], detail=detail or {},
+                              at=utcnow())
+    session.add(row)
+    session.flush()
+    return row.id
 
 
 def get_subscription(session: Session, subscription_id: int) -> Subscription:

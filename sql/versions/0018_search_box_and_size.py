@@ -3,7 +3,7 @@ granules.total_size (the sum of the files' sizes, filled from granule_files) wit
 and a GiST index on the granule's box (PostgreSQL; SQLite keeps the plain comparisons)
 
 Revision ID: 0018
-Revises: 0013
+Revises: 0015
 Create Date: 2026-12-08
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0018'
-down_revision = '0013'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 

@@ -10,7 +10,7 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
-from ardis_airflow.web import api, console, phase3, portal
+from ardis_airflow.web import api, console, phase3, portal, subscribing
 from ardis_airflow.web.portal import api as portal_api
 from ardis_airflow.web.security import current_user
 
@@ -37,6 +37,7 @@ def create_app() -> FastAPI:
     app.include_router(api.router, prefix="/api", dependencies=[Depends(current_user)])
     app.include_router(phase3.router, prefix="/api", dependencies=[Depends(current_user)])
     app.include_router(portal_api.router, prefix="/api", dependencies=[Depends(current_user)])
+    app.include_router(subscribing.api, prefix="/api", dependencies=[Depends(current_user)])
     app.include_router(portal.router, prefix=portal.BASE, dependencies=[Depends(current_user)])
     app.include_router(phase3.pages, prefix=portal.BASE + phase3.PAGES, dependencies=[Depends(current_user)])
     app.add_exception_handler(HTTPException, _login_instead)

@@ -1,4 +1,4 @@
-"""The operator console at ``/ardis/console``: the media queue and drives, every order, ingest at a glance.
+"""The operator console at ``/ardis/console``: the media queue and drives, every order, subscriptions, ingest.
 
 Operators only (``access``); the pages and their JSON read Ardis's domain queries
 (``distribution.shipping.queue``, ``distribution.orders.overview``,
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from ardis_airflow.web.console import actions, requestpage, routes, scientific
+from ardis_airflow.web.console import actions, requestpage, routes, scientific, subscriptions
 from ardis_airflow.web.console.access import is_page
 
 __all__ = ["install", "is_page"]
@@ -25,3 +25,4 @@ def install(app: FastAPI) -> None:
     app.include_router(requestpage.router)
     app.include_router(scientific.router)
     app.include_router(scientific.acts)
+    app.include_router(subscriptions.router)
