@@ -148,7 +148,7 @@ def build_volume(settings: Settings, media_id: str) -> str:
         if volume.text is None:  # fixed once: read-back compares it with what the medium holds
             volume.text = volume_text(settings, request)
         if drive_kind(request.media_type) == TAPE:
-            volume.state = VolumeState.BUILT
+            volume.state, volume.built_at = VolumeState.BUILT, utcnow()
             return ""
         plan = volume_plan(session, volume)
         out = staging_directory(settings, request) / "volumes" / f"{media_id}.iso"
@@ -157,7 +157,7 @@ def build_volume(settings: Settings, media_id: str) -> str:
             image = media.build_volume_iso(plan, out)
         except (media.MediaError, media.MediaRetryable) as e:
             raise _mapped(e) from e
-        volume.image_path, volume.state = str(image.path), VolumeState.BUILT
+        volume.image_path, volume.state, volume.built_at = str(image.path), VolumeState.BUILT, utcnow()
         return str(image.path)
 
 
