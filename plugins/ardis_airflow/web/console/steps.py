@@ -14,16 +14,12 @@ instead of their own and is told who answered first.
 
 from __future__ import annotations
 
-import json
 import re
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from airflow.configuration import conf
 from airflow.models.hitl import HITLDetail
 from airflow.models.taskinstance import TaskInstance
 from airflow.utils.session import create_session
@@ -34,6 +30,7 @@ from sqlalchemy.orm import joinedload
 
 from ardis_airflow.media_steps import SHIPPED
 from ardis_airflow.names import MEDIA_DAGS, request_id_of_run
+from ardis_airflow.web.console import airflow_api
 from distribution.answers import Answer, WaitingStep, record_answer, recorded_answer
 from distribution.config import load_settings
 from distribution.db import session_scope
@@ -114,31 +111,12 @@ def operator_token(request: Request) -> str:
     return request.cookies.get("_token", "")
 
 
-def api_base() -> str:
-    """This api-server's base URL as the server reaches itself (``[api] base_url``, else 127.0.0.1 and its port)."""
-    base = conf.get("api", "base_url", fallback="") or ""
-    return base.rstrip("/") or f"http://127.0.0.1:{conf.getint('api', 'port', fallback=8080)}"
-
-
 def _patch(step: Step, answer: Answer, token: str) -> tuple[int, str]:
     """Airflow's own answer endpoint, as the operator; (HTTP status, detail)."""
     path = (f"/api/v2/dags/{step.dag_id}/dagRuns/{urllib.parse.quote(step.run_id, safe='')}/taskInstances/"
             f"{urllib.parse.quote(step.task_id, safe='')}/{step.map_index}/hitlDetails")
-    body = json.dumps({"chosen_options": answer.chosen_options, "params_input": answer.params_input}).encode()
-    request = urllib.request.Request(api_base() + path, data=body, method="PATCH", headers={
-        "Content-Type": "application/json", "Authorization": f"Bearer {token}"})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, ""
-    except urllib.error.HTTPError as e:
-        raw = e.read()
-        try:
-            detail = str(json.loads(raw).get("detail", ""))
-        except ValueError:
-            detail = raw[:200].decode(errors="replace")
-        return e.code, detail
-    except (urllib.error.URLError, OSError) as e:
-        return 502, f"Airflow's API did not answer: {e}"
+    return airflow_api.call("PATCH", path, {"chosen_options": answer.chosen_options,
+                                            "params_input": answer.params_input}, token)
 
 
 def _volumes(step: Step) -> list[str]:
