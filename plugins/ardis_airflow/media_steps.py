@@ -27,6 +27,15 @@ def drive_names(kind: str) -> list[str]:
     return [d.name for d in configured_drives(load_settings(), kind)]
 
 
+def assigned_operators() -> list[dict[str, str]] | None:
+    """The operators the media steps are assigned to (``ARDIS_MEDIA_OPERATORS``; read when the DAG file is parsed).
+
+    Airflow's ``HITLUser``s: the auth manager's user id (the username under the
+    SimpleAuthManager). None: any user with operator rights on the media DAGs may answer.
+    """
+    return [{"id": name, "name": name} for name in load_settings().media_operators] or None
+
+
 def plan() -> list[str]:
     return production.plan_request(load_settings(), run_request_id())
 

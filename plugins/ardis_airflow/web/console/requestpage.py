@@ -34,8 +34,9 @@ from distribution.orders.queries import order_details
 from distribution.shipping import paperwork
 
 router = APIRouter(prefix=CONSOLE + "/requests", dependencies=[Depends(operator)], tags=["Ardis console"])
-#: Where a retry starts again in the request's run: staging (a finished request's staging may be purged).
-RETRY_FROM = "stage"
+#: Where a retry starts again in the request's run: its first step (which checks the destination's
+#: connection again); the steps after it take up only what is not done (delivered granules stay delivered).
+RETRY_FROM = "begin"
 
 
 def _view(request_id: str) -> dict[str, Any]:
@@ -80,13 +81,14 @@ def request_page(request: Request, user: Operator, request_id: str) -> HTMLRespo
 def retry(request_id: str, operator_name: str, token: str) -> tuple[int, str]:
     """Retry a failed request: recorded in Ardis first, then its run's steps cleared in Airflow as the operator.
 
-    The same run is run again (``clearTaskInstances`` on ``request-<id>``, from ``stage``
+    The same run is run again (``clearTaskInstances`` on ``request-<id>``, from ``begin``
     with everything downstream) rather than a new run: the run id stays the request's own
-    (the page, the dispatcher and the user's order page find it), Airflow keeps the first
-    attempt's tries and logs beside the new ones, and ``begin`` is not run again. Clearing
-    only the failed tasks (``only_failed``) is not enough: ``notify`` succeeded with the
-    failure DN and must run again to send the new attempt's DN (``notify.dn_key``), and a
-    finished request's staging may be purged. (HTTP status, sentence for the page).
+    (the page, the dispatcher and the user's order page find it, one run per request), and
+    Airflow keeps the first attempt's tries and logs beside the new ones. Clearing only the
+    failed tasks (``only_failed``) is not enough: ``notify`` succeeded with the failure DN and
+    must run again to send the new attempt's DN (``notify.dn_key``), and a finished request's
+    staging may be purged (``stage`` links it again); the steps skip what is done, so
+    delivered granules are not sent twice. (HTTP status, sentence for the page).
     """
     settings = load_settings()
     with session_scope(settings.database_url) as session:
