@@ -559,6 +559,9 @@ class Volume(Base):
     verified_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     #: When its image was (last) built: since then it waits for a blank medium (operations are told if too long).
     built_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    #: The Airflow run and map index of the step that asks for its blank medium (the console's load form).
+    load_run_id: Mapped[str | None] = mapped_column(String(250), nullable=True, index=True)
+    load_map_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     request: Mapped[Request] = relationship()
 

@@ -161,10 +161,16 @@ def build_volume(settings: Settings, media_id: str) -> str:
         return str(image.path)
 
 
-def load_prompt(settings: Settings, media_id: str) -> dict[str, Any]:
-    """What the operator is asked: subject and body of the "load a blank medium" step."""
+def load_prompt(settings: Settings, media_id: str, step: tuple[str, int] | None = None) -> dict[str, Any]:
+    """What the operator is asked: subject and body of the "load a blank medium" step.
+
+    ``step``: the run and map index of the step that will ask, kept on the volume so the
+    console knows which volume a waiting step is about without reading its text.
+    """
     with session_scope(settings.database_url) as session:
         volume = _volume(session, media_id)
+        if step is not None:
+            volume.load_run_id, volume.load_map_index = step
         request = volume.request
         kind = drive_kind(request.media_type)
         drives = [d.name for d in site_drives.configured_drives(settings, kind)]

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow.sdk import get_current_context
+
 from ardis_airflow.connections import notice_transport
 from ardis_airflow.rewrites import rewrite_of
 from ardis_airflow.steps import run_request_id
@@ -44,7 +46,9 @@ def build(media_id: str) -> dict[str, Any]:
     """Build the volume's image; the load prompt shown to the operator next."""
     settings = load_settings()
     production.build_volume(settings, media_id)
-    return production.load_prompt(settings, media_id)
+    ti = get_current_context()["ti"]  # the load step that asks next has this run and map index
+    step = (ti.run_id, -1 if ti.map_index is None else int(ti.map_index))
+    return production.load_prompt(settings, media_id, step)
 
 
 def record_load(media_id: str, answer: dict[str, Any]) -> str:

@@ -1,7 +1,9 @@
 """The media steps that wait for a person, and the console's answers to them.
 
 Which steps wait is read from Airflow's database (read only: ``hitl_detail`` of
-the media DAGs' task instances still parked). An answer goes the way the Airflow
+the media DAGs' task instances still parked); which volume a load step is about,
+from Ardis's (the ``build`` step keeps the load step's run and map index on the
+volume), never from the prompt's text. An answer goes the way the Airflow
 UI's own goes: ``PATCH /api/v2/dags/{dag}/dagRuns/{run}/taskInstances/{task}/{map}/hitlDetails``
 on this api-server, sent by the server with the operator's own token (from the
 request), so Airflow checks the operator's rights and assignment and writes its
@@ -14,7 +16,6 @@ instead of their own and is told who answered first.
 
 from __future__ import annotations
 
-import re
 import urllib.parse
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,12 +35,11 @@ from ardis_airflow.web.console import airflow_api
 from distribution.answers import Answer, WaitingStep, record_answer, recorded_answer
 from distribution.config import load_settings
 from distribution.db import session_scope
-from distribution.shipping.queue import volume_ids
+from distribution.shipping.queue import load_step_volumes, volume_ids
 from distribution.time import utcnow
 
 __all__ = ["Refused", "Step", "TaskState", "answer_step", "describe", "operator_token", "run_tasks", "waiting_steps"]
 
-_MEDIA_ID = re.compile(r"Media_ID \*\*([^*\s]+)\*\*")
 _PARKED = (TaskInstanceState.AWAITING_INPUT, TaskInstanceState.DEFERRED)
 
 
@@ -66,12 +66,20 @@ class Step(WaitingStep):
         return "ship" if self.task_id == "confirm_shipment" else "other"
 
 
-def _step(row: HITLDetail) -> Step:
+def _volumes_of(rows: list[HITLDetail]) -> dict[tuple[str, int], str]:
+    """The volume each load step asks a blank medium for, from Ardis's database (``build`` kept it there)."""
+    runs = sorted({row.task_instance.run_id for row in rows if row.task_instance.task_id.endswith("load")})
+    with session_scope(load_settings().database_url) as session:
+        return load_step_volumes(session, runs)
+
+
+def _step(row: HITLDetail, volumes: dict[tuple[str, int], str]) -> Step:
     ti = row.task_instance
-    found = _MEDIA_ID.search(row.body or "")
+    map_index = -1 if ti.map_index is None else int(ti.map_index)
     request_id = str((ti.dag_run.conf or {}).get("request_id") or request_id_of_run(ti.run_id) or "")
-    return Step(ti.dag_id, ti.run_id, ti.task_id, -1 if ti.map_index is None else int(ti.map_index), row.subject,
-                list(row.options or []), row.created_at, request_id, found.group(1) if found else "")
+    media_id = volumes.get((ti.run_id, map_index), "") if ti.task_id.endswith("load") else ""
+    return Step(ti.dag_id, ti.run_id, ti.task_id, map_index, row.subject, list(row.options or []), row.created_at,
+                request_id, media_id)
 
 
 def waiting_steps() -> list[Step]:
@@ -82,8 +90,9 @@ def waiting_steps() -> list[Step]:
             .options(joinedload(HITLDetail.task_instance).joinedload(TaskInstance.dag_run))
             .where(TaskInstance.dag_id.in_(list(MEDIA_DAGS.values())), TaskInstance.state.in_(_PARKED),
                    HITLDetail.responded_at.is_(None))
-            .order_by(HITLDetail.created_at)).unique()
-        return [_step(row) for row in rows]
+            .order_by(HITLDetail.created_at)).unique().all()
+        volumes = _volumes_of(list(rows))
+        return [_step(row, volumes) for row in rows]
 
 
 def _detail(dag_id: str, run_id: str, task_id: str, map_index: int) -> tuple[Step, str | None]:
@@ -100,7 +109,7 @@ def _detail(dag_id: str, run_id: str, task_id: str, map_index: int) -> tuple[Ste
             raise Refused(404, f"no step {task_id}[{map_index}] waits in run {run_id}")
         who = row.responded_by or {}
         answered = str(who.get("name") or who.get("id") or "someone") if row.responded_at is not None else None
-        return _step(row), answered
+        return _step(row, _volumes_of([row])), answered
 
 
 def operator_token(request: Request) -> str:
