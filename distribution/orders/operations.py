@@ -21,7 +21,7 @@ from distribution.orders.placing import cancel_requests, get_request
 from distribution.time import utcnow
 
 __all__ = ["MAX_EXTENSION_DAYS", "RETRIED", "cancel_request", "extend_pull_area", "mark_retry_sent", "resend_notice",
-           "retry_request", "step_errors"]
+           "retry_request", "step_errors", "unsent_retry"]
 
 #: The longest an operator extends a pull area at once.
 MAX_EXTENSION_DAYS = 30
@@ -86,9 +86,7 @@ def retry_request(session: Session, request_id: str, operator: str, now: datetim
     Airflow has not taken yet (``sent_at`` empty) is returned again rather than a new attempt.
     """
     request = get_request(session, request_id)
-    unsent = session.scalar(select(RequestRetry).where(RequestRetry.request_pk == request.id,
-                                                       RequestRetry.attempt == request.attempt,
-                                                       RequestRetry.sent_at.is_(None)))
+    unsent = unsent_retry(session, request)
     if unsent is not None:
         return unsent
     if request.state not in RETRIED:
@@ -112,6 +110,13 @@ def retry_request(session: Session, request_id: str, operator: str, now: datetim
     request.failure, request.finished_at = None, None
     session.flush()
     return retry
+
+
+def unsent_retry(session: Session, request: Request) -> RequestRetry | None:
+    """The retry of the request's current attempt that Airflow has not taken yet (None: none)."""
+    return session.scalar(select(RequestRetry).where(RequestRetry.request_pk == request.id,
+                                                     RequestRetry.attempt == request.attempt,
+                                                     RequestRetry.sent_at.is_(None)))
 
 
 def mark_retry_sent(session: Session, retry_id: int, now: datetime | None = None) -> None:

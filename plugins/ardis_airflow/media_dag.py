@@ -5,7 +5,8 @@ begin → stage → verify → plan → per volume [build → load (operator) �
 (operator: carrier and tracking number, or a volume to rewrite) → ship → notify; a volume
 to rewrite starts the request's next run (``rewrite``, Airflow's ``TriggerDagRunOperator``).
 The human-in-the-loop steps hold no worker or pool slot while they wait, are assigned
-to the operators of ``ARDIS_MEDIA_OPERATORS`` when it names some, and each answer is recorded in Ardis's database; a retried step takes it (``ardis_airflow.hitl``).
+to the operators of ``ARDIS_MEDIA_OPERATORS`` when it names some, and each answer is
+recorded in Ardis's database; a retried step takes it (``ardis_airflow.hitl``).
 """
 
 from __future__ import annotations

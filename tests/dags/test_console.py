@@ -185,7 +185,7 @@ def test_a_failed_request_is_retried_and_recorded_first(airflow_app: Any, sqlite
     lost = airflow_app.post(url, headers=op)
     assert lost.status_code == 502, lost.text
     assert f"attempt 2 of request {request_id} is recorded, but Airflow did not run it" in lost.text
-    assert "attempt 2" in lost.text and "Retry the request" not in lost.text  # no longer failed
+    assert "attempt 2" in lost.text and "Retry the request" in lost.text  # to send it again
     with session_scope(sqlite_settings.database_url) as session:
         [retry] = session.query(RequestRetry).all()
         assert (retry.attempt, retry.requested_by, retry.sent_at) == (2, "op1", None)
@@ -193,3 +193,7 @@ def test_a_failed_request_is_retried_and_recorded_first(airflow_app: Any, sqlite
     again = airflow_app.post(url, headers=op)  # the same attempt sent again, not a third
     assert again.status_code == 502 and f"attempt 2 of request {request_id} is recorded" in again.text
     assert airflow_app.post(url, headers=_bearer("user") | {"Origin": SERVER}).status_code == 403
+    with session_scope(sqlite_settings.database_url) as session:  # had Airflow taken it: nothing more to retry
+        session.query(RequestRetry).update({"sent_at": retry.requested_at})
+    taken = airflow_app.get(f"/ardis/console/requests/{request_id}", headers=op)
+    assert "attempt 2" in taken.text and "Retry the request" not in taken.text

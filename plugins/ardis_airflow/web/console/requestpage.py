@@ -47,12 +47,15 @@ def _view(request_id: str) -> dict[str, Any]:
         details = order_details(session, settings, request.order)
         [shown] = [r for r in details["requests"] if r["request_id"] == request_id]
         errors = operations.step_errors(session, request_id)
-        attempt, retried = request.attempt, request.state in operations.RETRIED and request.media_type.is_electronic
+        retried = request.media_type.is_electronic and (request.state in operations.RETRIED or
+                                                        operations.unsent_retry(session, request) is not None)
+        attempt = request.attempt
     dag_id = dag_for(shown["media_type"])
     run_id = shown["airflow_run_id"] or request_run_id(request_id)
     tasks = steps.run_tasks(dag_id, run_id)
     in_run = {t.task_id.split(".")[-1] for t in tasks}
-    return {"order": details, "r": shown, "attempt": attempt, "retriable": retried, "dag_id": dag_id, "run_id": run_id, "errors": errors, "tasks": tasks,
+    return {"order": details, "r": shown, "attempt": attempt, "retriable": retried, "dag_id": dag_id,
+            "run_id": run_id, "errors": errors, "tasks": tasks,
             "other_errors": {step: why for step, why in errors.items() if step not in in_run},
             "run_link": f"/dags/{dag_id}/runs/{quote(run_id, safe='')}",
             "packing_list": paperwork.packing_list_file(settings, request_id) is not None}
