@@ -21,7 +21,7 @@ from distribution.orders.placing import cancel_requests, get_request
 from distribution.time import utcnow
 
 __all__ = ["MAX_EXTENSION_DAYS", "RETRIED", "cancel_request", "extend_pull_area", "mark_retry_sent", "resend_notice",
-           "retry_request", "step_errors", "unsent_retry"]
+           "retries", "retry_request", "step_errors", "unsent_retry"]
 
 #: The longest an operator extends a pull area at once.
 MAX_EXTENSION_DAYS = 30
@@ -110,6 +110,13 @@ def retry_request(session: Session, request_id: str, operator: str, now: datetim
     request.failure, request.finished_at = None, None
     session.flush()
     return retry
+
+
+def retries(session: Session, request_id: str) -> list[RequestRetry]:
+    """The operators' retries of a request, first first."""
+    request = get_request(session, request_id)
+    return list(session.scalars(select(RequestRetry).where(RequestRetry.request_pk == request.id)
+                                .order_by(RequestRetry.attempt)))
 
 
 def unsent_retry(session: Session, request: Request) -> RequestRetry | None:

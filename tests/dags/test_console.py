@@ -186,6 +186,7 @@ def test_a_failed_request_is_retried_and_recorded_first(airflow_app: Any, sqlite
     assert lost.status_code == 502, lost.text
     assert f"attempt 2 of request {request_id} is recorded, but Airflow did not run it" in lost.text
     assert "attempt 2" in lost.text and "Retry the request" in lost.text  # to send it again
+    assert "attempt 2 by <strong>op1</strong>" in lost.text and "not taken by Airflow yet" in lost.text
     with session_scope(sqlite_settings.database_url) as session:
         [retry] = session.query(RequestRetry).all()
         assert (retry.attempt, retry.requested_by, retry.sent_at) == (2, "op1", None)
@@ -197,3 +198,4 @@ def test_a_failed_request_is_retried_and_recorded_first(airflow_app: Any, sqlite
         session.query(RequestRetry).update({"sent_at": retry.requested_at})
     taken = airflow_app.get(f"/ardis/console/requests/{request_id}", headers=op)
     assert "attempt 2" in taken.text and "Retry the request" not in taken.text
+    assert "not taken by Airflow yet" not in taken.text and "the archive is offline" in taken.text

@@ -50,11 +50,13 @@ def _view(request_id: str) -> dict[str, Any]:
         retried = request.media_type.is_electronic and (request.state in operations.RETRIED or
                                                         operations.unsent_retry(session, request) is not None)
         attempt = request.attempt
+        tried = [{"attempt": t.attempt, "by": t.requested_by, "at": t.requested_at, "before": t.previous_failure,
+                  "sent": t.sent_at} for t in operations.retries(session, request_id)]
     dag_id = dag_for(shown["media_type"])
     run_id = shown["airflow_run_id"] or request_run_id(request_id)
     tasks = steps.run_tasks(dag_id, run_id)
     in_run = {t.task_id.split(".")[-1] for t in tasks}
-    return {"order": details, "r": shown, "attempt": attempt, "retriable": retried, "dag_id": dag_id,
+    return {"order": details, "r": shown, "attempt": attempt, "retriable": retried, "retries": tried, "dag_id": dag_id,
             "run_id": run_id, "errors": errors, "tasks": tasks,
             "other_errors": {step: why for step, why in errors.items() if step not in in_run},
             "run_link": f"/dags/{dag_id}/runs/{quote(run_id, safe='')}",
