@@ -1,4 +1,5 @@
-"""Hourly chores: remove expired FTP pull directories and finished staging, resend unsent notices and owed PANs."""
+"""Hourly chores: remove expired FTP pull directories and finished staging, resend unsent notices and owed PANs,
+tell operations about volumes waiting too long for a blank medium."""
 
 from __future__ import annotations
 
@@ -22,3 +23,4 @@ with DAG(
     task(task_id="purge_finished_staging")(steps.purge_finished_staging)()
     task(task_id="resend_pending_notices")(steps.resend_pending_notices)()
     task(task_id="resend_owed_answers")(ingest_steps.resend_owed_answers)()
+    task(task_id="alert_blank_media_waits")(steps.alert_blank_media_waits)()

@@ -113,6 +113,8 @@ class Settings:
     checksum_dn_percent: int = 100  # share of files with checksums on the DN of a user on the checksum list
     operations_email: str = ""  # where operations are told what needs them (empty: mail_from)
     bundle_split_bytes: int = 0  # a bundle over this size goes in parts; 0: never split
+    media_operators: tuple[str, ...] = ()  # Airflow user ids the media HITL steps are assigned to; (): any operator
+    blank_media_alert_minutes: int = 120  # operations are told when a volume waits longer for a blank medium; 0: never
 
     def ensure_dirs(self) -> None:
         """Create the working folders of the embedded default if missing."""
@@ -188,4 +190,6 @@ def load_settings() -> Settings:
         checksum_dn_percent=_percent("ARDIS_CHECKSUM_DN_PERCENT", 100),
         operations_email=_env("ARDIS_OPERATIONS_EMAIL", ""),
         bundle_split_bytes=_env_int("ARDIS_BUNDLE_SPLIT_BYTES", 0),
+        media_operators=tuple(p for p in re.split(r"[\s,]+", _env("ARDIS_MEDIA_OPERATORS", "")) if p),
+        blank_media_alert_minutes=_env_int("ARDIS_BLANK_MEDIA_ALERT_MINUTES", 120),
     )

@@ -296,6 +296,8 @@ class Request(Base):
     shipped_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     # The media DN's Completion Date: fixed once (the first volume's text), the same on every copy.
     media_dn_date: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    #: 1, then one more each time an operator retries the failed request: each attempt has its own DN.
+    attempt: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     order: Mapped[Order] = relationship(back_populates="requests")
     granules: Mapped[list[RequestGranule]] = relationship(
@@ -568,9 +570,35 @@ class Volume(Base):
     detail: Mapped[str | None] = mapped_column(Text, nullable=True)
     written_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     verified_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    #: When its image was (last) built: since then it waits for a blank medium (operations are told if too long).
+    built_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    #: The Airflow run and map index of the step that asks for its blank medium (the console's load form).
+    load_run_id: Mapped[str | None] = mapped_column(String(250), nullable=True, index=True)
+    load_map_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     request: Mapped[Request] = relationship()
 
+
+class RequestRetry(Base):
+    """An operator's retry of a failed request, recorded before Airflow is asked to run its steps again.
+
+    ``attempt`` is the request's attempt it starts (2, 3, …); ``sent_at`` stays empty until
+    Airflow took the clearing of the run's steps (a retry asked again resends it).
+    """
+
+    __tablename__ = "request_retries"
+    __table_args__ = (UniqueConstraint("request_pk", "attempt", name="uq_request_retry_attempt"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_pk: Mapped[int] = mapped_column(ForeignKey("requests.id"), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    requested_by: Mapped[str] = mapped_column(String(256))
+    requested_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    previous_state: Mapped[str] = mapped_column(String(16))
+    previous_failure: Mapped[str] = mapped_column(Text, default="")  # what the attempt before ended with
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+    request: Mapped[Request] = relationship()
 
 
 class OperatorAnswer(Base):

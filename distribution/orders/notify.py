@@ -92,12 +92,22 @@ def build_notice(settings: Settings, request: Request) -> DistributionNotice:
     )
 
 
+def dn_key(request: Request, kind: str = "dn") -> str:
+    """The outbox key of a request's DN (``dn:<RequestID>``), one per attempt: ``…:attempt-<n>`` after a retry.
+
+    The outbox sends one notice per key, so a retried request gets exactly one new DN
+    and an attempt never gets two; ``kind`` names the DN's companions (``dn-scp``, …).
+    """
+    key = f"{kind}:{request.request_id}"
+    return key if (request.attempt or 1) == 1 else f"{key}:attempt-{request.attempt}"
+
+
 def _enqueue_dn(session: Session, settings: Settings, request: Request) -> Notice:
     notice = build_notice(settings, request)
     preamble = settings.failed_preamble if notice.failure else settings.preamble
     return enqueue_notice(
         session,
-        dedupe_key=f"dn:{request.request_id}",
+        dedupe_key=dn_key(request),
         kind="dn-failed" if notice.failure else "dn",
         recipient=request.notify_email or request.order.user.email,
         subject=dn_subject(settings.archive_name, str(request.order.order_id)),
@@ -112,7 +122,7 @@ def _write_scp_copy(session: Session, request: Request, dn: Notice, credentials:
     The copy is optional (ICD 4.3.6.4): when the credentials are gone or the host
     refuses, the reason is logged and returned, and the e-mail alone carries the DN.
     """
-    key = f"dn-scp:{request.request_id}"
+    key = dn_key(request, "dn-scp")
     done = session.scalar(select(Notice).where(Notice.dedupe_key == key))
     if done is not None:
         return "written"
@@ -156,7 +166,7 @@ def copy_dn_again(settings: Settings, request_id: str, credentials: CredentialSo
         if request.media_type != MediaType.SCP or request.state not in (RequestState.COMPLETE,
                                                                          RequestState.PARTIAL):
             return "not applicable"
-        dn = session.scalar(select(Notice).where(Notice.dedupe_key == f"dn:{request.request_id}"))
+        dn = session.scalar(select(Notice).where(Notice.dedupe_key == dn_key(request)))
         if dn is None:
             return "not applicable"
         result = _write_scp_copy(session, request, dn, credentials)
@@ -166,7 +176,7 @@ def copy_dn_again(settings: Settings, request_id: str, credentials: CredentialSo
             raise RetryableError(f"DN copy to {request.host}: {result}")
         notice = enqueue_notice(
             session,
-            dedupe_key=f"ops-dn-scp-failed:{request.request_id}",
+            dedupe_key=dn_key(request, "ops-dn-scp-failed"),
             kind="ops",
             recipient=settings.operations_email or settings.mail_from,
             subject=f"{settings.archive_name}: DN copy for request {request.request_id} failed for good",

@@ -148,7 +148,7 @@ def build_volume(settings: Settings, media_id: str) -> str:
         if volume.text is None:  # fixed once: read-back compares it with what the medium holds
             volume.text = volume_text(settings, request)
         if drive_kind(request.media_type) == TAPE:
-            volume.state = VolumeState.BUILT
+            volume.state, volume.built_at = VolumeState.BUILT, utcnow()
             return ""
         plan = volume_plan(session, volume)
         out = staging_directory(settings, request) / "volumes" / f"{media_id}.iso"
@@ -157,14 +157,20 @@ def build_volume(settings: Settings, media_id: str) -> str:
             image = media.build_volume_iso(plan, out)
         except (media.MediaError, media.MediaRetryable) as e:
             raise _mapped(e) from e
-        volume.image_path, volume.state = str(image.path), VolumeState.BUILT
+        volume.image_path, volume.state, volume.built_at = str(image.path), VolumeState.BUILT, utcnow()
         return str(image.path)
 
 
-def load_prompt(settings: Settings, media_id: str) -> dict[str, Any]:
-    """What the operator is asked: subject and body of the "load a blank medium" step."""
+def load_prompt(settings: Settings, media_id: str, step: tuple[str, int] | None = None) -> dict[str, Any]:
+    """What the operator is asked: subject and body of the "load a blank medium" step.
+
+    ``step``: the run and map index of the step that will ask, kept on the volume so the
+    console knows which volume a waiting step is about without reading its text.
+    """
     with session_scope(settings.database_url) as session:
         volume = _volume(session, media_id)
+        if step is not None:
+            volume.load_run_id, volume.load_map_index = step
         request = volume.request
         kind = drive_kind(request.media_type)
         drives = [d.name for d in site_drives.configured_drives(settings, kind)]

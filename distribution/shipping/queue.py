@@ -119,3 +119,12 @@ def volume_ids(session: Session, request_id: str) -> list[str]:
     """The Media_IDs of a request's volumes, in order (an operator names one of them to rewrite)."""
     return list(session.scalars(select(Volume.media_id).join(Volume.request)
                                 .where(Request.request_id == request_id).order_by(Volume.number)))
+
+
+def load_step_volumes(session: Session, run_ids: list[str]) -> dict[tuple[str, int], str]:
+    """The volume each load step of these runs asks a blank medium for: (run id, map index) → Media_ID."""
+    if not run_ids:
+        return {}
+    rows = session.execute(select(Volume.load_run_id, Volume.load_map_index, Volume.media_id)
+                           .where(Volume.load_run_id.in_(run_ids)))
+    return {(str(run), int(index)): media_id for run, index, media_id in rows if index is not None}

@@ -4,8 +4,9 @@ begin → stage → verify → plan → per volume [build → load (operator) �
 → write (pool of the drive kind) → read back (both on the drive host's queue ``media``)] → packing list → confirm shipment
 (operator: carrier and tracking number, or a volume to rewrite) → ship → notify; a volume
 to rewrite starts the request's next run (``rewrite``, Airflow's ``TriggerDagRunOperator``).
-The human-in-the-loop steps hold no worker or pool slot while they wait, and each
-answer is recorded in Ardis's database; a retried step takes it (``ardis_airflow.hitl``).
+The human-in-the-loop steps hold no worker or pool slot while they wait, are assigned
+to the operators of ``ARDIS_MEDIA_OPERATORS`` when it names some, and each answer is
+recorded in Ardis's database; a retried step takes it (``ardis_airflow.hitl``).
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ def media_tasks(kind: str) -> None:
             body="{{ ti.xcom_pull(task_ids='volume.build')['body'] }}",
             options=media_steps.drive_names(kind),
             params={"media_serial": Param("", type="string", description="serial number on the medium")},
+            assigned_users=media_steps.assigned_operators(),
         )
         recorded = task(task_id="record_load")(media_steps.record_load)(media_id, load.output)
         written = task(task_id="write", pool=POOLS[kind], queue=MEDIA_QUEUE)(media_steps.write)(media_id)
@@ -66,6 +68,7 @@ def media_tasks(kind: str) -> None:
         options=[media_steps.SHIPPED, media_steps.REWRITE],
         params={"carrier": Param("", type="string"), "tracking_number": Param("", type="string"),
                 "bad_media_id": Param("", type="string", description="only to rewrite a volume")},
+        assigned_users=media_steps.assigned_operators(),
     )
     shipped = task(task_id="ship")(media_steps.ship)(confirm.output)
     TriggerDagRunOperator.partial(  # a volume marked bad: its request's next run writes it again

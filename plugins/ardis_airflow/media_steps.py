@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow.sdk import get_current_context
+
 from ardis_airflow.connections import notice_transport
 from ardis_airflow.rewrites import rewrite_of
 from ardis_airflow.steps import run_request_id
@@ -27,6 +29,15 @@ def drive_names(kind: str) -> list[str]:
     return [d.name for d in configured_drives(load_settings(), kind)]
 
 
+def assigned_operators() -> list[dict[str, str]] | None:
+    """The operators the media steps are assigned to (``ARDIS_MEDIA_OPERATORS``; read when the DAG file is parsed).
+
+    Airflow's ``HITLUser``s: the auth manager's user id (the username under the
+    SimpleAuthManager). None: any user with operator rights on the media DAGs may answer.
+    """
+    return [{"id": name, "name": name} for name in load_settings().media_operators] or None
+
+
 def plan() -> list[str]:
     return production.plan_request(load_settings(), run_request_id())
 
@@ -35,7 +46,9 @@ def build(media_id: str) -> dict[str, Any]:
     """Build the volume's image; the load prompt shown to the operator next."""
     settings = load_settings()
     production.build_volume(settings, media_id)
-    return production.load_prompt(settings, media_id)
+    ti = get_current_context()["ti"]  # the load step that asks next has this run and map index
+    step = (ti.run_id, -1 if ti.map_index is None else int(ti.map_index))
+    return production.load_prompt(settings, media_id, step)
 
 
 def record_load(media_id: str, answer: dict[str, Any]) -> str:

@@ -24,6 +24,7 @@ from distribution.db import session_scope
 from distribution.errors import ArdisError, PermanentError, UserError
 from distribution.models import MediaType
 from distribution.orders.placing import get_request
+from distribution.shipping import alerts
 
 #: Run states in which a run may still write a volume.
 _GOING = ("queued", "running")
@@ -149,6 +150,11 @@ def purge_expired_pull_areas() -> list[str]:
 
 def purge_finished_staging() -> list[str]:
     return housekeeping.purge_finished_staging(load_settings())
+
+
+def alert_blank_media_waits() -> list[str]:
+    settings = load_settings()
+    return alerts.alert_blank_media_waits(settings, lambda: notice_transport(settings))
 
 
 def resend_pending_notices() -> list[int]:

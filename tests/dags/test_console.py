@@ -9,8 +9,12 @@ import pytest
 from ardis_airflow.names import MEDIA_DAGS
 
 from distribution.config import Settings
-from distribution.models import MediaType
-from distribution.orders import delivery
+from distribution.db import session_scope
+from distribution.errors import RetryableError
+from distribution.models import MediaType, RequestRetry
+from distribution.notices.outbox import OutboxFolder
+from distribution.orders import delivery, notify
+from distribution.orders.placing import get_request
 from distribution.shipping import paperwork, production
 from tests.airflow_rest import token
 from tests.dags.test_web_app import SERVER, _bearer, _order, airflow_app, no_request_runs  # noqa: F401  (fixtures)
@@ -23,6 +27,7 @@ CONSOLE_PATHS = ("/ardis/console", "/ardis/console/api/media/optical", "/ardis/c
                  "/ardis/console/phase3/releases/1/report/validator.toc")
 STEP = f"/ardis/console/api/steps/{MEDIA_DAGS['optical']}/request-0100000001/volume.load/0"
 ACTIONS = ("/ardis/console/steps/answer", STEP, "/ardis/console/requests/0100000001/cancel",
+           "/ardis/console/requests/0100000001/retry",
            "/ardis/console/requests/0100000001/resend", "/ardis/console/requests/0100000001/extend",
            "/ardis/console/phase3/answer", "/ardis/console/api/phase3/releases/1")
 
@@ -208,3 +213,35 @@ def test_the_scientific_queue_and_its_refusals_without_a_run(airflow_app: Any,  
     assert form.status_code == 404 and "text/html" in form.headers["content-type"]
     assert 'id="message"' in form.text and "no step scientific_validation[-1] waits in run phase3-test" in form.text
     assert airflow_app.post("/ardis/console/phase3/answer", headers=op, data={}).status_code == 400
+
+
+def test_a_failed_request_is_retried_and_recorded_first(airflow_app: Any, sqlite_settings: Settings,  # noqa: F811
+                                                        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    request_id = _order(sqlite_settings, tmp_path, MediaType.FTP_PULL)
+    op = {"Cookie": f"_token={token('op1', 'op')}", "Origin": SERVER}
+    url = f"/ardis/console/requests/{request_id}/retry"
+    early = airflow_app.post(url, headers=op)
+    assert early.status_code == 409 and "only a failed request is retried" in early.text
+    delivery.begin_request(sqlite_settings, request_id, f"request-{request_id}")
+    delivery.record_step_error(sqlite_settings, request_id, "stage", RetryableError("the archive is offline"))
+    notify.notify_request(sqlite_settings, request_id, lambda: OutboxFolder(sqlite_settings.outbox_dir))
+    page = airflow_app.get(f"/ardis/console/requests/{request_id}", headers=op)
+    assert "Retry the request" in page.text and "attempt 2" not in page.text
+    monkeypatch.setenv("AIRFLOW__API__BASE_URL", "http://127.0.0.1:9")  # Airflow's API does not answer
+    lost = airflow_app.post(url, headers=op)
+    assert lost.status_code == 502, lost.text
+    assert f"attempt 2 of request {request_id} is recorded, but Airflow did not run it" in lost.text
+    assert "attempt 2" in lost.text and "Retry the request" in lost.text  # to send it again
+    assert "attempt 2 by <strong>op1</strong>" in lost.text and "not taken by Airflow yet" in lost.text
+    with session_scope(sqlite_settings.database_url) as session:
+        [retry] = session.query(RequestRetry).all()
+        assert (retry.attempt, retry.requested_by, retry.sent_at) == (2, "op1", None)
+        assert "the archive is offline" in retry.previous_failure and get_request(session, request_id).attempt == 2
+    again = airflow_app.post(url, headers=op)  # the same attempt sent again, not a third
+    assert again.status_code == 502 and f"attempt 2 of request {request_id} is recorded" in again.text
+    assert airflow_app.post(url, headers=_bearer("user") | {"Origin": SERVER}).status_code == 403
+    with session_scope(sqlite_settings.database_url) as session:  # had Airflow taken it: nothing more to retry
+        session.query(RequestRetry).update({"sent_at": retry.requested_at})
+    taken = airflow_app.get(f"/ardis/console/requests/{request_id}", headers=op)
+    assert "attempt 2" in taken.text and "Retry the request" not in taken.text
+    assert "not taken by Airflow yet" not in taken.text and "the archive is offline" in taken.text

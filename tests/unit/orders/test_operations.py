@@ -11,9 +11,14 @@ from sqlalchemy import select
 from distribution.config import Settings
 from distribution.db import session_scope
 from distribution.errors import UserError
-from distribution.models import GranuleStatus, MediaType, Notice, NoticeState, RequestState
-from distribution.notices.outbox import enqueue_notice
-from distribution.orders.operations import cancel_request, extend_pull_area, resend_notice, step_errors
+from distribution.errors import RetryableError
+from distribution.models import GranuleStatus, MediaType, Notice, NoticeState, RequestRetry, RequestState
+from distribution.notices.outbox import OutboxFolder, enqueue_notice
+from distribution.orders.delivery import begin_request, deliver_request, record_step_error, stage_request, \
+    verify_request
+from distribution.orders.notify import notify_request
+from distribution.orders.operations import cancel_request, extend_pull_area, mark_retry_sent, resend_notice, \
+    retry_request, step_errors
 from distribution.orders.placing import Contact, RequestSpec, create_order, get_request
 from tests.unit.inventory.test_catalog import _archive
 
@@ -89,3 +94,49 @@ def test_the_last_error_of_each_step(settings: Settings, tmp_path: Path) -> None
     with session_scope(settings.database_url) as session:
         assert step_errors(session, pull) == {"stage": "the archive's copy is missing",
                                               "deliver": "the server refused the login"}
+
+
+def _dns(settings: Settings, request_id: str) -> list[tuple[str, str, NoticeState]]:
+    with session_scope(settings.database_url) as session:
+        return [tuple(row) for row in session.execute(  # type: ignore[misc]
+            select(Notice.dedupe_key, Notice.kind, Notice.state).where(Notice.dedupe_key.startswith(f"dn:{request_id}"))
+            .order_by(Notice.id))]
+
+
+def test_a_failed_request_is_retried_with_one_new_dn(settings: Settings, tmp_path: Path) -> None:
+    pull, dvd = _requests(settings, tmp_path)
+    outbox = lambda: OutboxFolder(settings.outbox_dir)  # noqa: E731
+    begin_request(settings, pull, "request-" + pull)
+    stage_request(settings, pull)
+    verify_request(settings, pull)
+    record_step_error(settings, pull, "deliver", RetryableError("the pull area's disk is full"))
+    with session_scope(settings.database_url) as session:
+        with pytest.raises(UserError, match="only a failed request is retried"):
+            retry_request(session, pull, "op1")  # still on its way
+    notify_request(settings, pull, outbox)  # the deliver step gave up: the failure DN
+    assert _dns(settings, pull) == [(f"dn:{pull}", "dn-failed", NoticeState.SENT)]
+    with session_scope(settings.database_url) as session:
+        retry = retry_request(session, pull, "op1", NOW)
+        assert (retry.attempt, retry.requested_by, retry.previous_state, retry.sent_at) == (2, "op1", "failed", None)
+        assert "deliver: the pull area's disk is full" in retry.previous_failure
+        request = get_request(session, pull)
+        assert (request.attempt, request.state, request.failure, request.finished_at) == (2, RequestState.NEW,
+                                                                                           None, None)
+        assert {(rg.status, rg.failure_explanation) for rg in request.granules} == {(GranuleStatus.PENDING, None)}
+    with session_scope(settings.database_url) as session:  # Airflow did not take it: asked again, the same retry
+        assert retry_request(session, pull, "op2").id == retry.id
+        mark_retry_sent(session, retry.id, NOW)
+    for step in (stage_request, verify_request, deliver_request):
+        step(settings, pull)
+    assert notify_request(settings, pull, outbox).state == "complete"
+    notify_request(settings, pull, outbox)  # the step run twice: still one DN for the attempt
+    assert _dns(settings, pull) == [(f"dn:{pull}", "dn-failed", NoticeState.SENT),
+                                    (f"dn:{pull}:attempt-2", "dn", NoticeState.SENT)]
+    with session_scope(settings.database_url) as session:
+        assert resend_notice(session, pull).dedupe_key == f"dn:{pull}:attempt-2:resend-1"
+        with pytest.raises(UserError, match="is complete: only a failed request is retried"):
+            retry_request(session, pull, "op1")
+        assert session.scalar(select(RequestRetry.sent_at)) == NOW
+        get_request(session, dvd).state = RequestState.FAILED
+        with pytest.raises(UserError, match="on DVD: mark its bad volume"):
+            retry_request(session, dvd, "op1")

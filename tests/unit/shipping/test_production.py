@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from distribution.orders import delivery
 from distribution.shipping import paperwork, production
+from distribution.shipping.queue import load_step_volumes
 from distribution.inventory.archive import granule_ur
 from distribution.config import Settings
 from distribution.db import session_scope
@@ -42,10 +43,12 @@ def _produce(settings: Settings, request_id: str, drive: str) -> list[str]:
     delivery.stage_request(settings, request_id)
     delivery.verify_request(settings, request_id)
     media_ids = production.plan_request(settings, request_id)
-    for media_id in media_ids:
+    for index, media_id in enumerate(media_ids):
         production.build_volume(settings, media_id)
-        prompt = production.load_prompt(settings, media_id)
+        prompt = production.load_prompt(settings, media_id, (f"request-{request_id}", index))
         assert f"for request {request_id}, volume" in prompt["subject"]
+        with session_scope(settings.database_url) as session:  # the console finds the step's volume by its run
+            assert load_step_volumes(session, [f"request-{request_id}"])[(f"request-{request_id}", index)] == media_id
         production.record_load(settings, media_id, drive, "SN-0001")
         production.write_volume(settings, media_id)
         assert production.verify_volume(settings, media_id) > 0

@@ -3,7 +3,9 @@
 The media DAGs' steps (a blank medium loaded, a shipment) and the Phase 3 release
 run's scientific validation (Approve, or Reject with a reason; the console's
 ``scientific`` queue). Which steps wait is read from Airflow's database (read
-only: ``hitl_detail`` of those DAGs' task instances still parked). An answer goes the way the Airflow
+only: ``hitl_detail`` of those DAGs' task instances still parked); which volume a
+load step is about, from Ardis's (the ``build`` step keeps the load step's run and
+map index on the volume), never from the prompt's text. An answer goes the way the Airflow
 UI's own goes: ``PATCH /api/v2/dags/{dag}/dagRuns/{run}/taskInstances/{task}/{map}/hitlDetails``
 on this api-server, sent by the server with the operator's own token (from the
 request), so Airflow checks the operator's rights and assignment and writes its
@@ -16,17 +18,12 @@ instead of their own and is told who answered first.
 
 from __future__ import annotations
 
-import json
-import re
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from airflow.configuration import conf
 from airflow.models.hitl import HITLDetail
 from airflow.models.taskinstance import TaskInstance
 from airflow.utils.session import create_session
@@ -38,16 +35,16 @@ from sqlalchemy.orm import joinedload
 from ardis_airflow.media_steps import SHIPPED
 from ardis_airflow.names import MEDIA_DAGS, PHASE3_RELEASE_DAG, request_id_of_run
 from ardis_airflow.phase3_steps import SCIENTIFIC_TASK
+from ardis_airflow.web.console import airflow_api
 from distribution.answers import Answer, WaitingStep, record_answer, recorded_answer
 from distribution.config import load_settings
 from distribution.db import session_scope
 from distribution.phase3.workflow import APPROVE, REJECT
-from distribution.shipping.queue import volume_ids
+from distribution.shipping.queue import load_step_volumes, volume_ids
 from distribution.time import utcnow
 
 __all__ = ["Refused", "Step", "TaskState", "answer_step", "describe", "operator_token", "run_tasks", "waiting_steps"]
 
-_MEDIA_ID = re.compile(r"Media_ID \*\*([^*\s]+)\*\*")
 _PARKED = (TaskInstanceState.AWAITING_INPUT, TaskInstanceState.DEFERRED)
 #: The DAGs whose steps the console answers.
 ANSWERED_DAGS = (*MEDIA_DAGS.values(), PHASE3_RELEASE_DAG)
@@ -79,15 +76,22 @@ class Step(WaitingStep):
         return "ship" if self.task_id == "confirm_shipment" else "other"
 
 
-def _step(row: HITLDetail) -> Step:
+def _volumes_of(rows: list[HITLDetail]) -> dict[tuple[str, int], str]:
+    """The volume each load step asks a blank medium for, from Ardis's database (``build`` kept it there)."""
+    runs = sorted({row.task_instance.run_id for row in rows if row.task_instance.task_id.endswith("load")})
+    with session_scope(load_settings().database_url) as session:
+        return load_step_volumes(session, runs)
+
+
+def _step(row: HITLDetail, volumes: dict[tuple[str, int], str]) -> Step:
     ti = row.task_instance
-    found = _MEDIA_ID.search(row.body or "")
+    map_index = -1 if ti.map_index is None else int(ti.map_index)
     conf = ti.dag_run.conf or {}
     request_id = str(conf.get("request_id") or request_id_of_run(ti.run_id) or "")
     release = str(conf.get("release_id") or "")
-    return Step(ti.dag_id, ti.run_id, ti.task_id, -1 if ti.map_index is None else int(ti.map_index), row.subject,
-                list(row.options or []), row.created_at, request_id, found.group(1) if found else "",
-                int(release) if release.isdigit() else 0)
+    media_id = volumes.get((ti.run_id, map_index), "") if ti.task_id.endswith("load") else ""
+    return Step(ti.dag_id, ti.run_id, ti.task_id, map_index, row.subject, list(row.options or []), row.created_at,
+                request_id, media_id, int(release) if release.isdigit() else 0)
 
 
 def waiting_steps(dag_ids: Iterable[str] = tuple(MEDIA_DAGS.values())) -> list[Step]:
@@ -98,8 +102,9 @@ def waiting_steps(dag_ids: Iterable[str] = tuple(MEDIA_DAGS.values())) -> list[S
             .options(joinedload(HITLDetail.task_instance).joinedload(TaskInstance.dag_run))
             .where(TaskInstance.dag_id.in_(list(dag_ids)), TaskInstance.state.in_(_PARKED),
                    HITLDetail.responded_at.is_(None))
-            .order_by(HITLDetail.created_at)).unique()
-        return [_step(row) for row in rows]
+            .order_by(HITLDetail.created_at)).unique().all()
+        volumes = _volumes_of(list(rows))
+        return [_step(row, volumes) for row in rows]
 
 
 def _detail(dag_id: str, run_id: str, task_id: str, map_index: int) -> tuple[Step, str | None]:
@@ -116,7 +121,7 @@ def _detail(dag_id: str, run_id: str, task_id: str, map_index: int) -> tuple[Ste
             raise Refused(404, f"no step {task_id}[{map_index}] waits in run {run_id}")
         who = row.responded_by or {}
         answered = str(who.get("name") or who.get("id") or "someone") if row.responded_at is not None else None
-        return _step(row), answered
+        return _step(row, _volumes_of([row])), answered
 
 
 def operator_token(request: Request) -> str:
@@ -127,31 +132,12 @@ def operator_token(request: Request) -> str:
     return request.cookies.get("_token", "")
 
 
-def api_base() -> str:
-    """This api-server's base URL as the server reaches itself (``[api] base_url``, else 127.0.0.1 and its port)."""
-    base = conf.get("api", "base_url", fallback="") or ""
-    return base.rstrip("/") or f"http://127.0.0.1:{conf.getint('api', 'port', fallback=8080)}"
-
-
 def _patch(step: Step, answer: Answer, token: str) -> tuple[int, str]:
     """Airflow's own answer endpoint, as the operator; (HTTP status, detail)."""
     path = (f"/api/v2/dags/{step.dag_id}/dagRuns/{urllib.parse.quote(step.run_id, safe='')}/taskInstances/"
             f"{urllib.parse.quote(step.task_id, safe='')}/{step.map_index}/hitlDetails")
-    body = json.dumps({"chosen_options": answer.chosen_options, "params_input": answer.params_input}).encode()
-    request = urllib.request.Request(api_base() + path, data=body, method="PATCH", headers={
-        "Content-Type": "application/json", "Authorization": f"Bearer {token}"})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, ""
-    except urllib.error.HTTPError as e:
-        raw = e.read()
-        try:
-            detail = str(json.loads(raw).get("detail", ""))
-        except ValueError:
-            detail = raw[:200].decode(errors="replace")
-        return e.code, detail
-    except (urllib.error.URLError, OSError) as e:
-        return 502, f"Airflow's API did not answer: {e}"
+    return airflow_api.call("PATCH", path, {"chosen_options": answer.chosen_options,
+                                            "params_input": answer.params_input}, token)
 
 
 def _volumes(step: Step) -> list[str]:
