@@ -411,15 +411,16 @@ def _push_bundles(settings: Settings, pusher: Pusher, claims: FileClaims, sessio
     """Bundle each group (a granule, or the whole request) in the staging area and push its parts, each
     part's size checked; the group's files are recorded delivered when every part is whole at the peer.
 
-    A group is sent by the deliverer that claims all its files (another holding some: it waits); a retry
-    keeps the parts an earlier try made and recorded, and sends them again whole (the peer's partial
-    file replaced). Returns the granules still waiting for another deliverer."""
+    A group is sent by the deliverer that claims all its files (another holding some: it gives its own
+    claims up and waits); a retry keeps the parts an earlier try made and recorded, and sends them again
+    whole (the peer's partial file replaced). Returns the granules still waiting for another deliverer."""
     target = staging_directory(settings, request) / "bundles"
     waiting: list[RequestGranule] = []
     for group in bundle_groups(request, granules):
         files = [rf for rg in group for rf in rg.files if rf.delivered_at is None]
         mine = claims.claim_many(files)
         if len(mine) < sum(rf.delivered_at is None for rf in files):
+            claims.release(mine)  # another deliverer holds part of the group: the bundle is its to send
             waiting += group
             continue
         try:

@@ -29,6 +29,7 @@ from distribution.orders import delivery, notify
 from distribution.orders.delivery import Credentials
 from distribution.orders.placing import Contact, Destination, RequestSpec, create_order, get_request
 from tests.bundled import unbundle
+from tests.faults.test_push_claims import Watch, twice_at_once, watching_handler
 from tests.servers import run_ftp_server, run_smbd, run_sshd
 
 pytestmark = pytest.mark.integration
@@ -62,16 +63,24 @@ def _peer(method: str, tmp_path: Path) -> Iterator[tuple[Destination, dict[str, 
                    Credentials(username=smbd.username, password=smbd.password), smbd.root / "in")
 
 
-def _push(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, media_type: MediaType,
-          destination: Destination, connection: dict[str, object], credentials: Credentials,
-          **bundle: str) -> str:
+def _ordered(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, media_type: MediaType,
+             destination: Destination, connection: dict[str, object], **bundle: str) -> str:
+    """Three sample granules ordered with ``bundle``'s options, the Connection set, staged and verified."""
     monkeypatch.setenv(f"AIRFLOW_CONN_{destination.conn_id.upper()}", json.dumps(connection))
     with session_scope(settings.database_url) as session:
         urs = [granule_ur(g, settings) for g in load_samples(session, settings, tmp_path / "in", scale=1 / 64)]
-        order = create_order(session, settings, USER, [RequestSpec(media_type, urs[:3], destination, **bundle)])
-        request_id = str(order.requests[0].request_id)  # type: ignore[arg-type]
+        order = create_order(session, settings, USER,
+                             [RequestSpec(media_type, urs[:3], destination, **bundle)])  # type: ignore[arg-type]
+        request_id = str(order.requests[0].request_id)
     delivery.stage_request(settings, request_id)
     assert delivery.verify_request(settings, request_id)["failed"] == 0
+    return request_id
+
+
+def _push(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, media_type: MediaType,
+          destination: Destination, connection: dict[str, object], credentials: Credentials,
+          **bundle: str) -> str:
+    request_id = _ordered(settings, tmp_path, monkeypatch, media_type, destination, connection, **bundle)
     assert delivery.deliver_request(settings, request_id, credentials) == {"delivered": 3}
     notify.notify_request(settings, request_id, lambda: OutboxFolder(settings.outbox_dir), lambda: credentials)
     return request_id
@@ -140,14 +149,8 @@ def test_a_retried_bundle_push_sends_the_recorded_bundles_again_whole(
     """A try killed after the peer had the parts and before they were recorded: the retry pushes the same
     bundles (made once, kept in the staging area) again, each whole; the DN's checksums stay true."""
     with _peer("ftp", tmp_path) as (destination, connection, credentials, target):
-        monkeypatch.setenv(f"AIRFLOW_CONN_{destination.conn_id.upper()}", json.dumps(connection))
-        with session_scope(settings.database_url) as session:
-            urs = [granule_ur(g, settings) for g in load_samples(session, settings, tmp_path / "in", scale=1 / 64)]
-            order = create_order(session, settings, USER,
-                                 [RequestSpec(MediaType.FTP_PUSH, urs[:3], destination, bundle="tar.gz")])
-            request_id = str(order.requests[0].request_id)
-        delivery.stage_request(settings, request_id)
-        delivery.verify_request(settings, request_id)
+        request_id = _ordered(settings, tmp_path, monkeypatch, MediaType.FTP_PUSH, destination, connection,
+                              bundle="tar.gz")
         delivery.deliver_request(settings, request_id, credentials)
         made = {p.name: p.stat().st_mtime_ns for p in target.iterdir()}
         for p in target.iterdir():  # what a killed try leaves at the peer: a partial file
@@ -169,3 +172,19 @@ def test_a_retried_bundle_push_sends_the_recorded_bundles_again_whole(
         assert set(made) == {p.name for p in target.iterdir()}
         notify.notify_request(settings, request_id, lambda: OutboxFolder(settings.outbox_dir), lambda: credentials)
     _check(settings, request_id, target, "tar.gz", per_request=False)
+
+
+def test_two_runs_at_once_push_each_bundle_once(settings: Settings, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two deliver steps of one bundled request released together: every bundle goes once, whole."""
+    watch = Watch()
+    with run_ftp_server(tmp_path / "ftproot", handler_base=watching_handler(watch)) as ftp:
+        (ftp.root / "in").mkdir()
+        credentials = Credentials(username=ftp.username, password=ftp.password)
+        request_id = _ordered(settings, tmp_path, monkeypatch, MediaType.FTP_PUSH,
+                              Destination(ftp.host, ftp.port, "/in", "t_bundle_twice"),
+                              {"conn_type": "ftp", "login": ftp.username, "password": ftp.password}, bundle="tar.zst")
+        twice_at_once(lambda: delivery.deliver_request(settings, request_id, credentials))
+        notify.notify_request(settings, request_id, lambda: OutboxFolder(settings.outbox_dir), lambda: credentials)
+    assert len(watch.stors) == 3 and set(watch.stors.values()) == {1} and not watch.incomplete
+    _check(settings, request_id, ftp.root / "in", "tar.zst", per_request=False)
