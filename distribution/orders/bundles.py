@@ -215,7 +215,6 @@ def _widen(pipe: BinaryIO) -> None:
         pass  # over /proc/sys/fs/pipe-max-size: the default pipe works, slower
 
 
-
 def bundle_groups(request: Request, granules: Sequence[RequestGranule]) -> list[list[RequestGranule]]:
     """The granules that go in one bundle together: each alone, or all of them (one bundle per request)."""
     if request.bundle_per == "request":

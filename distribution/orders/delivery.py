@@ -329,8 +329,9 @@ def _deliver_pull(settings: Settings, session: Session, request: Request, todo: 
     files: list[dict[str, object]] = []
     with discarded_on_failure(placed):
         if request.bundle:  # the bundles are written into the pull area itself
+            split = settings.bundle_split_bytes or None
             for group in bundle_groups(request, todo):
-                placed += [path for path, _ in make_bundle(request, group, target, settings.bundle_split_bytes or None)]
+                placed += [path for path, _ in make_bundle(request, group, target, split)]
         for rg in todo:
             for rf in rg.files:
                 destination = f"{base}/{rf.dist_name}"

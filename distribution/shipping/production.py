@@ -6,12 +6,15 @@ granules; ``media`` plans, builds and writes it. The state of every volume is a
 volume bad, does only what is left:
 
 * plan — once per request: one directory per granule named by its directory
-  number, whole granules only (a bundled request: the granule's bundle, made here, planned by its size); a granule larger than a volume is Canceled with the
-  reason (the rest still ship); the DN text goes on every volume as ``<RequestID>.txt``;
+  number, whole granules only (a bundled request: the granule's bundle, made here and
+  planned by its size, its parts in that directory); a granule larger than a volume is
+  Canceled with the reason (the rest still ship); the DN text goes on every volume as
+  ``<RequestID>.txt``;
 * build — the ISO image (CD-ROM, DVD); tapes are written straight from the files;
 * write — the image burned (or the tar stream written, spanning cartridges at end
   of tape) on the drive the operator loaded;
-* verify — read back from the medium, every file's MD5 against the archive's.
+* verify — read back from the medium, every file's MD5 against the archive's (a bundle: against the
+  bundle as made).
 """
 
 from __future__ import annotations
