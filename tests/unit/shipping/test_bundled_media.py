@@ -74,6 +74,7 @@ def test_a_bundled_dvd_holds_each_granules_bundle_and_the_dn_lists_it_with_its_c
         split = split or len(parts) > 1
     assert split
     assert parse_media_dn((out / f"{request_id}.txt").read_text()).checksums
+    assert Path(paperwork.print_packing_list(settings, request_id)).read_bytes().startswith(b"%PDF")
 
 
 def test_tape_volumes_are_planned_by_the_bundles_sizes(settings: Settings, tmp_path: Path,
