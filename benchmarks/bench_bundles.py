@@ -7,7 +7,10 @@ about with the reference, median of ``ARDIS_BENCH_TURNS`` (5) turns each;
 
 * ``tar.zst``: Ardis (``tarfile`` stream -> ``zstd -T0``, CKSUM of every member and every
   part on the way) against ``tar -I 'zstd -T0' -cf``.
-* ``tar.gz``: the same against ``tar czf`` (``tar -I pigz`` where pigz is installed).
+* ``tar.gz``: the same against ``tar czf`` (``tar -I pigz`` where pigz is installed, as
+  ``scripts/system-packages.sh`` does; else ``gzip`` on both sides).
+
+The machine may be shared: the detail column gives the 1-minute load average before and after.
 
 Target: >= 0.9x the reference's throughput.
 """
@@ -67,10 +70,11 @@ def run() -> list[Result]:
             continue
         target, ref = out / f"ardis.{kind}", out / f"ref.{kind}"
         cmd = ["tar", "-I", tool, "-cf", str(ref), "-C", str(files[0].parent), *(p.name for p in files)]
+        load = os.getloadavg()[0]
         ardis_s, ref_s = _median(lambda: write_bundle(members, target, kind), lambda: run_cmd(cmd), turns)
         results.append(Result(f"bundle {kind} of 3 x {size >> 20} MiB", ardis_s, reference, ref_s, "throughput",
                               ">= 0.9x", f"median of {turns}; {target.stat().st_size:,} B vs "
-                                         f"{ref.stat().st_size:,} B"))
+                                         f"{ref.stat().st_size:,} B; load {load:.1f} -> {os.getloadavg()[0]:.1f}"))
         target.unlink()
         ref.unlink()
     return results

@@ -277,7 +277,7 @@ class Request(Base):
     notify_email: Mapped[str] = mapped_column(String(255), default="")
     #: Linked granules that go with each science granule: ``BROWSE,QA,PH`` or a part of it; "" for none.
     linked: Mapped[str] = mapped_column(String(32), default="", server_default="")
-    #: ``tar.gz`` or ``tar.zst``: each granule goes as one compressed tar bundle (FtpPull); "" for plain files.
+    #: ``tar.gz`` or ``tar.zst``: the data goes as compressed tar bundles (every method); "" for plain files.
     bundle: Mapped[str] = mapped_column(String(8), default="", server_default="")
     #: ``granule``: one bundle per granule; ``request``: the whole request in one bundle (a directory per granule).
     bundle_per: Mapped[str] = mapped_column(String(8), default="granule", server_default="granule")

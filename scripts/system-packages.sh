@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Debian packages Ardis's tests, demo and benchmarks use: real peers (sshd, smbd),
-# reference tools for benchmarks (curl, scp), media tools, fitsverify (checks ELT data products),
+# reference tools for benchmarks (curl, scp; pigz and zstd: bundles and `tar czf` with pigz), media tools, fitsverify (checks ELT data products),
 # docker-compose (validates docker-compose.yml; no Docker engine needed), chromium (the portal's and console's
 # browser tests drive it through Playwright). Installs only what is missing.
 set -euo pipefail
 need=()
 for pair in sshd:openssh-server scp:openssh-client smbd:samba smbclient:smbclient curl:curl \
             xorriso:xorriso pdftoppm:poppler-utils enscript:enscript ps2pdf:ghostscript \
-            umockdev-run:umockdev mt:mt-st isoinfo:genisoimage \
+            umockdev-run:umockdev mt:mt-st isoinfo:genisoimage pigz:pigz zstd:zstd \
             fitsverify:fitsverify docker-compose:docker-compose chromium:chromium; do
   cmd=${pair%%:*}; pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || need+=("$pkg")

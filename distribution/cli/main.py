@@ -261,7 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--conn-id", default="", help="Airflow connection with the destination's credentials")
     create.add_argument("--userstring", default="")
     create.add_argument("--bundle", choices=("tar.gz", "tar.zst"), default="",
-                        help="FtpPull: each granule as one compressed tar bundle (ARDIS_BUNDLE_SPLIT_BYTES splits)")
+                        help="the data as compressed tar bundles, any method (ARDIS_BUNDLE_SPLIT_BYTES splits)")
     create.add_argument("--bundle-per", choices=("granule", "request"), default="granule",
                         help="with --bundle: one bundle per granule (default) or one for the whole request")
     create.add_argument("--with", dest="with_linked", default="", metavar="BROWSE,QA,PH",

@@ -25,10 +25,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from distribution.checksums import StreamingChecksum, checksum_file
 from distribution.errors import FileVanished, PermanentError
+from distribution.models import Request, RequestGranule
 
 KINDS = ("tar.gz", "tar.zst")
 COPY_BUFFER = 1 << 20
@@ -213,3 +214,37 @@ def _widen(pipe: BinaryIO) -> None:
     except OSError:
         pass  # over /proc/sys/fs/pipe-max-size: the default pipe works, slower
 
+
+def bundle_groups(request: Request, granules: Sequence[RequestGranule]) -> list[list[RequestGranule]]:
+    """The granules that go in one bundle together: each alone, or all of them (one bundle per request)."""
+    if request.bundle_per == "request":
+        return [list(granules)] if granules else []
+    return [[rg] for rg in granules]
+
+
+def bundle_paths(group: Sequence[RequestGranule], target: Path) -> list[tuple[Path, dict[str, Any]]]:
+    """The parts recorded for the group (on its first granule) with where each is in ``target``."""
+    return [(target / p["name"], p) for p in group[0].bundle or []]
+
+
+def make_bundle(request: Request, group: Sequence[RequestGranule], target: Path,
+                split_bytes: int | None) -> list[tuple[Path, dict[str, Any]]]:
+    """The group's bundle (or its parts) in ``target``, recorded on its first granule for the DN (the
+    others get ``[]``: they are in that bundle, under their directory number). Parts an earlier try
+    recorded and left whole (each there, of its recorded size) are kept, not made again."""
+    made = bundle_paths(group, target)
+    if made and all(path.is_file() and path.stat().st_size == p["size"] for path, p in made):
+        return made
+    if request.bundle_per == "request":
+        members = [BundleMember(Path(str(rf.staged_path)), f"{rg.directory_number:05d}/{rf.dist_name}")
+                   for rg in group for rf in rg.files]
+        name = f"{request.request_id}.{request.bundle}"
+    else:
+        members = [BundleMember(Path(str(rf.staged_path)), rf.dist_name) for rf in group[0].files]
+        name = f"{request.request_id}_{group[0].directory_number:05d}.{request.bundle}"
+    bundle = write_bundle(members, target / name, request.bundle, split_bytes=split_bytes)
+    parts = [{"name": p.path.name, "size": p.size, "checksum_type": bundle.checksum_type, "checksum": p.checksum}
+             for p in bundle.parts]
+    for i, rg in enumerate(group):
+        rg.bundle = parts if i == 0 else []
+    return bundle_paths(group, target)

@@ -203,6 +203,19 @@ class FileClaims:
                     mine.append(rf)
         return mine
 
+    def release(self, files: list[RequestFile]) -> None:
+        """Give up the claims held on ``files`` (not sent): a group that goes whole (a bundle) and of which
+        another deliverer holds a part is left to that one rather than both waiting on each other."""
+        for ids in _chunks([rf.id for rf in files]):
+            self.session.execute(
+                update(RequestFile)
+                .where(RequestFile.id.in_(ids), RequestFile.claimed_by == self.token,
+                       RequestFile.delivered_at.is_(None))
+                .values(claimed_by=None, claim_expires_at=None)
+                .execution_options(synchronize_session=False)
+            )
+        self.session.commit()
+
     def delivered(self, rf: RequestFile) -> None:
         """The file is at the peer, whole: recorded in the database (its claim dropped in the same statement)
         at once when nothing was written for ``RECORD_SECONDS`` (slow files, one by one), else with the

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from distribution.inventory.archive import first_internal_type, linked_granules, superseded
 from distribution.inventory.rights import groups_of, may_access
-from distribution.orders.bundles import BundleMember, write_bundle
+from distribution.orders.bundles import bundle_groups, make_bundle
 from distribution.orders.claims import FileClaims
 from distribution.config import Settings
 from distribution.db import session_scope
@@ -328,11 +328,11 @@ def _deliver_pull(settings: Settings, session: Session, request: Request, todo: 
     now = utcnow()
     files: list[dict[str, object]] = []
     with discarded_on_failure(placed):
-        if request.bundle and request.bundle_per == "request":
-            placed += _bundle_request(settings, request, todo, target)
+        if request.bundle:  # the bundles are written into the pull area itself
+            split = settings.bundle_split_bytes or None
+            for group in bundle_groups(request, todo):
+                placed += [path for path, _ in make_bundle(request, group, target, split)]
         for rg in todo:
-            if request.bundle and request.bundle_per != "request":
-                placed += _bundle_granule(settings, request, rg, target)
             for rf in rg.files:
                 destination = f"{base}/{rf.dist_name}"
                 if not request.bundle and place(str(rf.staged_path), destination) != "present":
@@ -349,34 +349,6 @@ def _deliver_pull(settings: Settings, session: Session, request: Request, todo: 
     if request.ftp_expires_at is None:
         request.ftp_expires_at = utcnow() + timedelta(hours=settings.ftp_expiry_hours)
     return len(todo)
-
-
-def _bundle_granule(settings: Settings, request: Request, rg: RequestGranule, target: Path) -> list[Path]:
-    """The granule's files as one compressed tar bundle (or its parts) in the pull area; recorded for the DN."""
-    members = [BundleMember(Path(str(rf.staged_path)), rf.dist_name) for rf in rg.files]
-    name = f"{request.request_id}_{rg.directory_number:05d}.{request.bundle}"
-    bundle = write_bundle(members, target / name, request.bundle, split_bytes=settings.bundle_split_bytes or None)
-    rg.bundle = [{"name": p.path.name, "size": p.size, "checksum_type": bundle.checksum_type,
-                  "checksum": p.checksum} for p in bundle.parts]
-    return [p.path for p in bundle.parts]
-
-
-def _bundle_request(settings: Settings, request: Request, todo: list[RequestGranule], target: Path) -> list[Path]:
-    """The whole request as one bundle (its parts), a directory per granule inside as on media.
-
-    The DN lists the parts once, under the first granule; the others are announced with no file
-    of their own (they are in that bundle, under their directory number)."""
-    members = [BundleMember(Path(str(rf.staged_path)), f"{rg.directory_number:05d}/{rf.dist_name}")
-               for rg in todo for rf in rg.files]
-    if not members:
-        return []
-    bundle = write_bundle(members, target / f"{request.request_id}.{request.bundle}", request.bundle,
-                          split_bytes=settings.bundle_split_bytes or None)
-    parts = [{"name": p.path.name, "size": p.size, "checksum_type": bundle.checksum_type, "checksum": p.checksum}
-             for p in bundle.parts]
-    for i, rg in enumerate(todo):
-        rg.bundle = parts if i == 0 else []
-    return [p.path for p in bundle.parts]
 
 
 #: Files per batch of a push: claimed together, then sent over the one connection as a stream.
@@ -435,6 +407,50 @@ def _push_batch(pusher: Pusher, claims: FileClaims, session: Session, request: R
     return waiting
 
 
+def _push_bundles(settings: Settings, pusher: Pusher, claims: FileClaims, session: Session, request: Request,
+                  granules: list[RequestGranule]) -> list[RequestGranule]:
+    """Bundle each group (a granule, or the whole request) in the staging area and push its parts, each
+    part's size checked; the group's files are recorded delivered when every part is whole at the peer.
+
+    A group is sent by the deliverer that claims all its files (another holding some: it gives its own
+    claims up and waits); a retry keeps the parts an earlier try made and recorded, and sends them again
+    whole (the peer's partial file replaced). Returns the granules still waiting for another deliverer."""
+    target = staging_directory(settings, request) / "bundles"
+    waiting: list[RequestGranule] = []
+    for group in bundle_groups(request, granules):
+        files = [rf for rg in group for rf in rg.files if rf.delivered_at is None]
+        mine = claims.claim_many(files)
+        if len(mine) < sum(rf.delivered_at is None for rf in files):
+            claims.release(mine)  # another deliverer holds part of the group: the bundle is its to send
+            waiting += group
+            continue
+        try:
+            if mine:
+                parts = make_bundle(request, group, target, settings.bundle_split_bytes or None)
+                session.commit()  # the parts are recorded before they go: a retry finds them
+                sizes = {part["name"]: part["size"] for _, part in parts}
+                for name, sent in pusher.put_files((path, part["name"]) for path, part in parts):
+                    if sent != sizes[name]:  # the pushers check it too; this is what the DN announces
+                        raise RetryableError(f"{name}: {sent} bytes at the peer, {sizes[name]} made")
+                for rf in mine:
+                    claims.delivered(rf)
+        except (FileVanished, PermanentError) as e:
+            if not isinstance(e, FileVanished) and getattr(e, "path", None) is None:
+                raise  # not about this bundle: the whole delivery fails
+            log.warning("request %s: bundle of granule %s failed: %s", request.request_id,
+                        group[0].directory_number, e)
+            for rg in group:
+                _fail(rg, f"delivery failed - {public_reason(e)}")
+            session.commit()
+            continue
+        session.commit()
+        claims.flush()  # the files' rows first: a granule is delivered only when each of its files is recorded
+        for rg in group:
+            rg.status, rg.last_error = GranuleStatus.DELIVERED, None
+        session.commit()
+    return waiting
+
+
 def _deliver_push(
     settings: Settings, session: Session, request: Request, todo: list[RequestGranule],
     credentials: Credentials | None
@@ -446,8 +462,11 @@ def _deliver_push(
                 open_pusher(push_endpoint(request, credentials)) as pusher:
             pending = todo
             while pending:
-                waiting = [rg for batch in _batches(pending) for rg in _push_batch(pusher, claims, session, request,
-                                                                                   batch)]
+                if request.bundle:
+                    waiting = _push_bundles(settings, pusher, claims, session, request, pending)
+                else:
+                    waiting = [rg for batch in _batches(pending)
+                               for rg in _push_batch(pusher, claims, session, request, batch)]
                 if waiting:
                     claims.wait()
                     for rg in waiting:

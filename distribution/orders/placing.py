@@ -63,7 +63,7 @@ class RequestSpec:
     userstring: str = ""
     notify_email: str = ""
     linked: tuple[str, ...] = ()  # BROWSE, QA, PH: the linked granules that go with each science granule
-    bundle: str = ""  # tar.gz or tar.zst: each granule as one compressed tar bundle (FtpPull)
+    bundle: str = ""  # tar.gz or tar.zst: the data as compressed tar bundles (every method)
     bundle_per: str = "granule"  # granule: a bundle per granule; request: one bundle for the whole request
 
 
@@ -168,8 +168,9 @@ def check_spec(spec: RequestSpec) -> None:
         raise UserError(f"a bundle is made per {' or per '.join(BUNDLE_PER)}, not per {spec.bundle_per!r}")
     if spec.bundle_per != "granule" and not spec.bundle:
         raise UserError("one bundle per request needs a bundle kind (tar.gz or tar.zst)")
-    if spec.bundle and spec.media_type != MediaType.FTP_PULL:
-        raise UserError(f"bundles are made for FtpPull requests only (not yet {spec.media_type.value})")
+    if spec.bundle_per == "request" and spec.media_type in (MediaType.CDROM, MediaType.DVD, MediaType.DLT):
+        raise UserError("on media each granule goes as its own bundle (volumes hold whole granules): "
+                        "one bundle per request is for electronic delivery")
     linked_types(spec.linked)
 
 

@@ -58,6 +58,9 @@ def _granule(rg: RequestGranule, checksums: Settings | None, on_media: bool) -> 
     """A row of the media DN; ``checksums``: the settings when the user is on the checksum list."""
     if not on_media:
         return MediaGranule(str(rg.directory_number), _short_ur(rg), CANCELED)
+    if rg.request.bundle and rg.bundle:  # the bundle's parts and their checksums, on every DN
+        return MediaGranule(str(rg.directory_number), _short_ur(rg), COMPLETED,
+                            [MediaFile(p["name"], p["checksum_type"], p["checksum"], p["size"]) for p in rg.bundle])
     files = []
     for rf in rg.files:
         checksum_type, checksum_value = dn_checksum(checksums, rf, True) if checksums else (None, None)
@@ -101,7 +104,7 @@ def build_media_notice(settings: Settings, session: Session, request: Request, c
                                        phone=user.phone, fax=user.fax, email=user.email),
         count=files, count_unit="files", volumes=sections,
         support_contacts=[line for line in settings.support_contacts.splitlines() if line.strip()],
-        checksums=user.checksum_list and bool(on_volume),
+        checksums=(user.checksum_list or bool(request.bundle)) and bool(on_volume),
     )
 
 

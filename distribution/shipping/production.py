@@ -6,12 +6,15 @@ granules; ``media`` plans, builds and writes it. The state of every volume is a
 volume bad, does only what is left:
 
 * plan — once per request: one directory per granule named by its directory
-  number, whole granules only; a granule larger than a volume is Canceled with the
-  reason (the rest still ship); the DN text goes on every volume as ``<RequestID>.txt``;
+  number, whole granules only (a bundled request: the granule's bundle, made here and
+  planned by its size, its parts in that directory); a granule larger than a volume is
+  Canceled with the reason (the rest still ship); the DN text goes on every volume as
+  ``<RequestID>.txt``;
 * build — the ISO image (CD-ROM, DVD); tapes are written straight from the files;
 * write — the image burned (or the tar stream written, spanning cartridges at end
   of tape) on the drive the operator loaded;
-* verify — read back from the medium, every file's MD5 against the archive's.
+* verify — read back from the medium, every file's MD5 against the archive's (a bundle: against the
+  bundle as made).
 """
 
 from __future__ import annotations
@@ -28,8 +31,9 @@ from sqlalchemy.orm import Session
 from distribution.shipping import drives as site_drives
 from distribution.config import Settings
 from distribution.db import session_scope
-from distribution.orders.delivery import staging_directory
-from distribution.errors import NotFound, PermanentError, RetryableError, UserError
+from distribution.orders.bundles import bundle_paths, make_bundle
+from distribution.orders.delivery import RETRIEVAL_FAILED, staging_directory
+from distribution.errors import FileVanished, NotFound, PermanentError, RetryableError, UserError
 from distribution.shipping.drives import OPTICAL, TAPE, drive_kind, medium_for
 from distribution.shipping.paperwork import volume_text, volumes_of
 from distribution.models import GranuleStatus, MediaType, Request, RequestGranule, RequestState, Volume, VolumeState
@@ -60,7 +64,16 @@ def text_name(request: Request) -> str:
     return f"{request.request_id}.txt"
 
 
-def _item(rg: RequestGranule) -> GranuleItem:
+def bundle_directory(settings: Settings, request: Request) -> Path:
+    """Where a media request's bundles are made (beside its staged files; the volumes are made from them)."""
+    return staging_directory(settings, request) / "bundles"
+
+
+def _item(settings: Settings, rg: RequestGranule) -> GranuleItem:
+    if rg.request.bundle:  # the granule's bundle parts are its files on the volume (read back against themselves)
+        parts = bundle_paths([rg], bundle_directory(settings, rg.request))
+        return GranuleItem(str(rg.id), str(rg.directory_number),
+                           tuple(VolumeFile(path, p["name"], p["size"]) for path, p in parts))
     files = tuple(
         VolumeFile(Path(str(rf.staged_path)), rf.dist_name, rf.size,
                    rf.granule_file.checksum_value if rf.granule_file.checksum_type == "MD5" and not rf.written
@@ -83,11 +96,11 @@ def check_granule(item: GranuleItem) -> None:
         pass
 
 
-def volume_plan(session: Session, volume: Volume) -> VolumePlan:
+def volume_plan(settings: Settings, session: Session, volume: Volume) -> VolumePlan:
     """The volume as planned, rebuilt from the database, with its DN text on it."""
     request = volume.request
     text = volume.text or ""
-    items = tuple(_item(rg) for rg in request.granules if rg.volume_number == volume.number
+    items = tuple(_item(settings, rg) for rg in request.granules if rg.volume_number == volume.number
                   and rg.status is not GranuleStatus.FAILED)
     return VolumePlan(volume.number, volume.count, volume.media_id, medium_for(request.media_type), items,
                       (TextFile(text_name(request), text),), volume.planned_bytes)
@@ -110,11 +123,14 @@ def plan_request(settings: Settings, request_id: str) -> list[str]:
         for rg in request.granules:
             if rg.status is not GranuleStatus.VERIFIED:
                 continue
-            item = _item(rg)
             try:
+                if request.bundle:  # volumes are planned by the bundles' sizes
+                    make_bundle(request, [rg], bundle_directory(settings, request), settings.bundle_split_bytes or None)
+                item = _item(settings, rg)
                 check_granule(item)  # a name no volume can hold fails that granule, not the request
-            except media.MediaError as e:
-                rg.status, rg.failure_explanation = GranuleStatus.FAILED, str(e)
+            except (media.MediaError, FileVanished) as e:
+                rg.status = GranuleStatus.FAILED
+                rg.failure_explanation = RETRIEVAL_FAILED if isinstance(e, FileVanished) else str(e)
                 continue
             ready[item.key] = rg
             items.append(item)
@@ -150,7 +166,7 @@ def build_volume(settings: Settings, media_id: str) -> str:
         if drive_kind(request.media_type) == TAPE:
             volume.state, volume.built_at = VolumeState.BUILT, utcnow()
             return ""
-        plan = volume_plan(session, volume)
+        plan = volume_plan(settings, session, volume)
         out = staging_directory(settings, request) / "volumes" / f"{media_id}.iso"
         out.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -215,7 +231,7 @@ def write_volume(settings: Settings, media_id: str) -> list[dict[str, Any]]:
                 where = str(spec.path / Path(str(volume.image_path)).name) if spec.virtual else result.device
                 written = [{"disc": where}]
             else:
-                plan = volume_plan(session, volume)
+                plan = volume_plan(settings, session, volume)
                 first = site_drives.tape_drive(spec)
                 if isinstance(first, media.MtTapeDrive):  # the operator says it is loaded: the drive must agree
                     first.wait_loaded(BLANK_DISC_WAIT)
@@ -243,7 +259,7 @@ def verify_volume(settings: Settings, media_id: str) -> int:
         if volume.state is not VolumeState.WRITTEN:
             raise PermanentError(f"volume {media_id} is {volume.state.value}: nothing written to read back")
         request = volume.request
-        plan = volume_plan(session, volume)
+        plan = volume_plan(settings, session, volume)
         try:
             if drive_kind(request.media_type) == OPTICAL:
                 checked = media.verify_volume_iso(plan, Path(volume.written_to[0]["disc"]), site_drives.md5)

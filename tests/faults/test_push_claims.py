@@ -132,28 +132,33 @@ def finish(settings: Settings, request_id: str, credentials: Credentials) -> Non
 # --- two runs of one request released at the same instant ------------------------------------------------
 
 
+def twice_at_once(step: Callable[[], object]) -> None:
+    """``step`` in two threads released at the same instant; both must end without an error."""
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        barrier.wait()
+        try:
+            step()
+        except BaseException as e:  # noqa: BLE001 - reported by the assert below
+            errors.append(e)
+
+    runs = [threading.Thread(target=run) for _ in range(2)]
+    for t in runs:
+        t.start()
+    for t in runs:
+        t.join(timeout=300)
+    assert not errors and not any(t.is_alive() for t in runs)
+
+
 def test_two_runs_released_at_once_send_each_file_once(settings: Settings, tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     watch = Watch()
     with run_ftp_server(tmp_path / "ftproot", handler_base=watching_handler(watch)) as ftp:
         (ftp.root / "in").mkdir()
         request_id, credentials = ftp_order(settings, monkeypatch, tmp_path, ftp, 32_000)
-        barrier = threading.Barrier(2)
-        errors: list[BaseException] = []
-
-        def run() -> None:
-            barrier.wait()
-            try:
-                finish(settings, request_id, credentials)
-            except BaseException as e:  # noqa: BLE001 - reported by the assert below
-                errors.append(e)
-
-        runs = [threading.Thread(target=run) for _ in range(2)]
-        for t in runs:
-            t.start()
-        for t in runs:
-            t.join(timeout=300)
-        assert not errors and not any(t.is_alive() for t in runs)
+        twice_at_once(lambda: finish(settings, request_id, credentials))
     assert sum(watch.stors.values()) == GRANULES * FILES_PER_GRANULE
     assert set(watch.stors.values()) == {1} and set(watch.complete.values()) == {1} and not watch.incomplete
     assert_exact(settings, request_id, ftp.root / "in")

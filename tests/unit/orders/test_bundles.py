@@ -131,11 +131,10 @@ def test_an_ftp_pull_request_gets_a_bundle_per_granule_with_its_checksum_in_the_
     assert sorted(p.name for p in where.iterdir()) == sorted(f.name for g in dn.granules for f in g.files)
 
 
-def test_bundles_are_for_ftp_pull_and_known_kinds() -> None:
+def test_bundles_are_of_known_kinds_for_every_method() -> None:
     with pytest.raises(UserError, match="tar.gz or tar.zst"):
         check_spec(RequestSpec(MediaType.FTP_PULL, ["x"], bundle="zip"))
-    with pytest.raises(UserError, match="FtpPull requests only"):
-        check_spec(RequestSpec(MediaType.DLT, ["x"], bundle="tar.gz"))
+    check_spec(RequestSpec(MediaType.DLT, ["x"], bundle="tar.gz"))  # media too (tests/unit/shipping)
 
 
 def test_one_bundle_per_request_holds_every_granule_in_its_directory(
