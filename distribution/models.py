@@ -121,9 +121,8 @@ class Collection(Base):
         return f"{self.short_name}.{self.version_id:03d}"
 
 
-#: A granule's box as a PostgreSQL ``box`` (x = longitude, y = latitude), its east side unrolled by 360° when it
-#: crosses the antimeridian (west > east), so a search meets it with ``&&`` through ``ix_granules_box``.
-# Written as PostgreSQL pretty-prints it back (line breaks included), so alembic's comparison finds it unchanged.
+#: A granule's box as a PostgreSQL ``box`` (x = longitude), east unrolled by 360° when it crosses the antimeridian
+#: (catalog.box_overlaps_plane); as PostgreSQL prints it back, so alembic's comparison finds it unchanged.
 GRANULE_BOX_SQL = ("box(point(west, south), point(\nCASE\n    WHEN west > east THEN east + 360::double precision\n"
                    "    ELSE east\nEND, north))")
 
@@ -141,10 +140,8 @@ class Granule(Base):
         Index("ix_granules_latitude", "south", "north"),
         # The longest granule bounds a time search from below (catalog._time_overlap): max() reads this index.
         Index("ix_granules_span", text("(coalesce(end_time, begin_time) - begin_time)")).ddl_if(dialect="postgresql"),
-        # A box search: the granule's box on PostgreSQL's plane, east unrolled past 180 when it crosses the
-        # antimeridian (catalog.box_overlaps); GiST answers `&&` (migration 0018).
+        # A box search (GiST answers `&&`); largest (or smallest) first, overall or in a collection (0018).
         Index("ix_granules_box", text(GRANULE_BOX_SQL), postgresql_using="gist").ddl_if(dialect="postgresql"),
-        # Largest (or smallest) first, in the whole inventory or in one collection (migration 0018).
         Index("ix_granules_size", "total_size", "id"),
         Index("ix_granules_collection_size", "collection_id", "total_size", "id"),
         # A part of a LocalGranuleID (ILIKE '%…%'): trigrams on PostgreSQL (pg_trgm); a plain index on SQLite.
@@ -580,11 +577,8 @@ class Volume(Base):
 
 
 class RequestRetry(Base):
-    """An operator's retry of a failed request, recorded before Airflow is asked to run its steps again.
-
-    ``attempt`` is the request's attempt it starts (2, 3, …); ``sent_at`` stays empty until
-    Airflow took the clearing of the run's steps (a retry asked again resends it).
-    """
+    """An operator's retry of a failed request, recorded before Airflow is asked to run its steps again: the
+    attempt it starts (2, 3, …); ``sent_at`` empty until Airflow took it (a retry asked again resends it)."""
 
     __tablename__ = "request_retries"
     __table_args__ = (UniqueConstraint("request_pk", "attempt", name="uq_request_retry_attempt"),)
