@@ -12,4 +12,11 @@ fi
 if [ "${ARDIS_LOAD_TEST:-}" != "1" ]; then
   set -- -m "not load" "$@"
 fi
+# Two workers (pytest-xdist), a test file each at a time: most of the suite's time is waiting on servers, Airflow
+# and subprocesses, so the 2-core machine runs the suite in about half the time; ARDIS_TEST_WORKERS=0 runs it
+# in one process (each worker has its own Airflow home and PostgreSQL database; tests/conftest.py).
+WORKERS="${ARDIS_TEST_WORKERS:-2}"
+if [ "$WORKERS" != "0" ]; then
+  set -- -n "$WORKERS" --dist loadfile "$@"
+fi
 exec .venv/bin/python -m pytest "$@"

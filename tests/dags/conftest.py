@@ -67,6 +67,17 @@ def run_beside(dagbag: Any, dag_id: str, conf: dict[str, Any], person: Callable[
     return run
 
 
+def forget_runs(dag_id: str) -> None:
+    """Delete ``dag_id``'s runs from this session's Airflow DB. Request ids start anew in each test's Ardis
+    database, so a run ``request-<id>`` left by an earlier test would make a trigger skip as "already exists"
+    (which tests share a session depends on how pytest-xdist deals the files out)."""
+    from airflow.models import DagRun
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        session.query(DagRun).filter(DagRun.dag_id == dag_id).delete()
+
+
 def task_states(dag_run: Any) -> dict[str, str]:
     return {ti.task_id: getattr(ti.state, "value", ti.state) for ti in dag_run.get_task_instances()}
 

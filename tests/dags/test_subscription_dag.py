@@ -36,7 +36,7 @@ from distribution.subscriptions.messages import Distribution, SubscriptionReques
 from distribution.subscriptions.notification import parse_notification
 from distribution.subscriptions.store import create_subscription
 from distribution.time import utcnow
-from tests.dags.conftest import run_dag, task_states
+from tests.dags.conftest import forget_runs, run_dag, task_states
 from tests.dags.test_ingest_dag import _collections, poll_and_ingest
 from tests.integration.conftest import sshd  # noqa: F401  (fixture)
 
@@ -93,6 +93,7 @@ def test_pdr_to_subscriber_by_scp_no_one_touching_it(dagbag: Any, sqlite_setting
     (area / "PDR" / "SUB.PDR").write_text(render_pdr(pdr))
 
     poll_and_ingest(dagbag, settings)
+    forget_runs("ardis_distribution")  # the trigger below must start request-<id>, not find an earlier test's
     run = run_dag(dagbag, "ardis_subscriptions", {})
     states = task_states(run)
     assert states["dispatch"] == "success" and states["send_notifications"] == "success", states
