@@ -26,6 +26,7 @@ from distribution.models import GranuleStatus, MediaType, RequestState, Volume, 
 from distribution.notices.media_dn import parse_media_dn
 from distribution.notices.outbox import OutboxFolder
 from distribution.orders.placing import Contact, RequestSpec, cancel_order, create_order, get_request
+from distribution.orders.staging import distribution_names
 
 USER = Contact(user_id="mediau", email="media.user@example.org", first_name="Joan", last_name="Requester",
                shipping_address="1616 McCormick Drive\nLandover, MD 22222", checksum_list=True)
@@ -62,6 +63,21 @@ def _archive_md5s(settings: Settings, request_id: str) -> dict[str, str]:
                 for rg in request.granules for rf in rg.files if rf.granule_file.checksum_type == "MD5"}
 
 
+def _named_by_lgid(settings: Settings, request_id: str) -> dict[str, list[str]]:
+    """Each granule's directory on the medium with the names ICD 4.3.6.4 gives its files (the LocalGranuleID,
+    ``.1``/``.2`` for several data files, the metadata as ``<LocalGranuleID>.xml``), checked to differ from the
+    insert names, so a medium written under the archive's names would fail."""
+    with session_scope(settings.database_url) as session:
+        named = {}
+        for rg in get_request(session, request_id).granules:
+            granule = rg.granule
+            names = distribution_names(granule.local_granule_id, granule.files, ".xml")
+            assert granule.local_granule_id and names != [f.name for f in granule.files]
+            assert sorted(rf.dist_name for rf in rg.files) == sorted(names)
+            named[str(rg.directory_number)] = sorted(names)
+        return named
+
+
 def test_dvd_request_end_to_end(settings: Settings, tmp_path: Path) -> None:
     request_id = _order(settings, tmp_path, MediaType.DVD)
     [media_id] = _produce(settings, request_id, "burner-1")
@@ -73,6 +89,8 @@ def test_dvd_request_end_to_end(settings: Settings, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     for path, md5 in _archive_md5s(settings, request_id).items():  # Rock Ridge names, one directory per granule
         assert hashlib.md5((out / path).read_bytes()).hexdigest() == md5
+    for directory, names in _named_by_lgid(settings, request_id).items():  # distribution names on the disc
+        assert sorted(p.name for p in (out / directory).iterdir()) == names, directory
     on_disc = parse_media_dn((out / f"{request_id}.txt").read_text())
     assert on_disc.volumes[0].media_id == media_id and not on_disc.rejected
     assert paperwork.packing_list_file(settings, request_id) is None  # not printed yet: the console links none
@@ -102,9 +120,18 @@ def test_tape_spans_cartridges(settings: Settings, tmp_path: Path, monkeypatch: 
     with session_scope(settings.database_url) as session:
         volume = session.scalar(select(Volume).where(Volume.media_id == media_id))
         assert volume.state is VolumeState.VERIFIED and len(volume.written_to) >= 2  # went on to more cartridges
+    on_tape: set[str] = set()
     for cartridge in sorted((settings.home / "drives").glob("tape-1.tape*")):
-        with tarfile.open(cartridge, mode="r|") as tar:  # each cartridge a self-contained tar with the DN
-            assert any(m.name == f"{request_id}.txt" for m in tar)
+        members: list[str] = []
+        with tarfile.open(cartridge, mode="r|") as tar:  # each cartridge a tar with the DN; a file may go on
+            try:                                          # to the next cartridge (the tar ends mid-file)
+                members.extend(m.name for m in tar)
+            except tarfile.ReadError:
+                pass
+        assert f"{request_id}.txt" in members
+        on_tape.update(members)
+    for directory, names in _named_by_lgid(settings, request_id).items():  # distribution names on the tape
+        assert {n for n in on_tape if n.startswith(f"{directory}/")} == {f"{directory}/{n}" for n in names}
     production.shipped(settings, request_id, "UPS", "1Z999")
     result = paperwork.notify_media_request(settings, request_id, OutboxFolder(settings.outbox_dir))
     assert result["state"] == RequestState.COMPLETE.value
