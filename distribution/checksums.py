@@ -64,15 +64,16 @@ ECS_REFUSED = ("the ECS checksum algorithm is not publicly defined (ICD 4.3.6.3 
                "available only from the DAAC); Ardis records an ECS value but cannot compute or verify it")
 
 
-def picked(key: str, percent: int, secret: bytes = b"") -> bool:
-    """Whether ``key`` falls in a ``percent`` % share: the same answer every time for the same key and
-    secret, and, with a secret the user does not know, not predictable from the key (HMAC-SHA256)."""
+def picked(key: str, percent: float, secret: bytes = b"") -> bool:
+    """Whether ``key`` falls in a ``percent`` % share (to 0.01 %: a 1 TiB archive is sampled at 0.1 %): the
+    same answer every time for the same key and secret, and, with a secret the user does not know, not
+    predictable from the key (HMAC-SHA256)."""
     if percent >= 100:
         return True
     if percent <= 0:
         return False
     digest = hmac.new(secret, key.encode(), hashlib.sha256).digest()
-    return int.from_bytes(digest[:8], "big") % 10_000 < percent * 100
+    return int.from_bytes(digest[:8], "big") % 10_000 < round(percent * 100)
 
 
 class InvalidChecksumValue(PermanentError, ValueError):

@@ -14,7 +14,10 @@ Planning (``media.volumes``, ``media.layout``)
     ``CD, DVD, DVD9, BD: Medium``; ``MEDIA[name]``; ``tape(capacity, name="DLT")``.
     ``plan_volumes(request_id, granules, medium, *, headroom=0.01, texts=(),
     record_size=131072) -> list[VolumePlan]`` — first fit in order, whole granules;
-    raises ``GranuleTooLarge`` / ``NameClash`` / ``BadName``.
+    raises ``GranuleTooLarge`` / ``NameClash`` / ``BadName``; items of one key and
+    directory are pieces of a granule (bundle parts) that may go on several volumes.
+    ``largest_file(medium, directory, name, *, headroom, texts, record_size) -> int`` —
+    the largest file that fits a volume alone (what a bundle's parts are cut to).
     ``VolumePlan``: ``number``, ``count``, ``media_id`` (``<RequestID>_<VolumeID>``,
     e.g. ``0300018199_001``), ``label`` (``Media k of n``), ``items``, ``texts``,
     ``planned_bytes`` (upper bound; exact for tape), ``entries() -> list[Entry]``,
@@ -69,7 +72,8 @@ from media.errors import BadName, DeviceError, EndOfTape, GranuleTooLarge, Media
 from media.iso import IsoImage, build_iso, build_volume_iso, verify_iso, verify_volume_iso
 from media.layout import Entry, GranuleItem, TextFile, VolumeFile, granule_entries
 from media.tape import TapeSegment, verify_tape, write_volume_tape
-from media.volumes import BD, CD, DVD, DVD9, MEDIA, Medium, VolumePlan, media_id, plan_volumes, tape
+from media.volumes import (BD, CD, DVD, DVD9, MEDIA, Medium, VolumePlan, largest_file, media_id, plan_volumes,
+                           tape)
 
 __all__ = [
     "BD",
@@ -92,6 +96,7 @@ __all__ = [
     "MediaError",
     "MediaRetryable",
     "Medium",
+    "largest_file",
     "MtTapeDrive",
     "NameClash",
     "NoMediaLoaded",

@@ -1,7 +1,10 @@
 """Volume planning: split a request's granules over as few volumes as fit.
 
 A granule is never split across volumes; one that is larger than a volume is
-rejected with the reason. Every entry is charged what it really costs on the
+rejected with the reason. A granule the caller gives as several pieces (items of one
+key and directory: the parts of a bundle, each cut to fit a volume, ``largest_file``)
+goes piece by piece, each piece whole, on this or a later volume than the piece
+before it; the pieces that share a volume are one item there. Every entry is charged what it really costs on the
 medium (tar headers and padding exactly; ISO sectors, directory records and UDF
 file entries by a model checked against real images in the tests), plus the
 fixed per-volume overhead and a configurable headroom, so a plan that fits fits.
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from media.errors import GranuleTooLarge, MediaError
 from media.layout import (
@@ -20,6 +24,7 @@ from media.layout import (
     Entry,
     GranuleItem,
     TextFile,
+    VolumeFile,
     check_volume,
     fixed_entries,
     granule_entries,
@@ -86,6 +91,37 @@ class VolumePlan:
     def needs_udf(self) -> bool:
         """Whether a file of the volume needs UDF (4 GiB or more)."""
         return self.medium.kind == "optical" and any(f.size >= UDF_FILE_LIMIT for g in self.items for f in g.files)
+
+
+def _joined(items: list[GranuleItem]) -> tuple[GranuleItem, ...]:
+    """The items of one volume with the pieces of a granule (same key and directory) made one item."""
+    out: dict[tuple[str, str], GranuleItem] = {}
+    for item in items:
+        seen = out.get((item.key, item.directory))
+        out[(item.key, item.directory)] = item if seen is None else GranuleItem(
+            item.key, item.directory, seen.files + item.files)
+    return tuple(out.values())
+
+
+def largest_file(medium: Medium, directory: str, name: str, *, headroom: float = 0.01,
+                 texts: Iterable[TextFile] = (), record_size: int = DEFAULT_RECORD_SIZE) -> int:
+    """The largest file (``directory/name``) that fits an otherwise empty volume with ``texts``: the size a
+    bundle is cut to so that each part goes on a volume (found on the planner's own costs, by bisection)."""
+    usable = int(medium.capacity * (1 - headroom))
+    fixed = _cost(medium, volume_entries((), tuple(texts)))
+
+    def fits(size: int) -> bool:
+        item = GranuleItem("largest", directory, (VolumeFile(Path(name), name, size),))
+        cost = _cost(medium, list(granule_entries(item)))
+        return _Bin(medium, record_size, fixed).with_(cost) <= usable
+
+    low, high = 0, usable + 1  # fits(low); not fits(high)
+    if not fits(low):
+        raise MediaError(f"not even an empty file fits one {medium.name} with its texts")
+    while high - low > 1:
+        mid = (low + high) // 2
+        low, high = (mid, high) if fits(mid) else (low, mid)
+    return low
 
 
 def media_id(request_id: str, number: int) -> str:
@@ -169,6 +205,7 @@ def plan_volumes(
     text_list = tuple(texts)
     fixed = _cost(medium, volume_entries((), text_list))
     bins: list[_Bin] = []
+    after: dict[str, int] = {}  # a granule's next piece goes on the volume of its last piece or a later one
     for item in granules:
         cost = _cost(medium, list(granule_entries(item)))
         empty = _Bin(medium, record_size, fixed)
@@ -185,15 +222,17 @@ def plan_volumes(
             too_large.key = item.key
             rejected.append(too_large)
             continue
-        target = next((b for b in bins if b.with_(cost) <= usable and b.takes_directories(cost)), None)
+        start = after.get(item.key, 0)
+        target = next((b for b in bins[start:] if b.with_(cost) <= usable and b.takes_directories(cost)), None)
         if target is None:
             target = empty
             bins.append(target)
-        target.add(cost)
+        target.add(cost)  # a later piece on the same volume is charged its directory again: an upper bound
         target.items.append(item)
+        after[item.key] = bins.index(target)
     count = len(bins)
     plans = [
-        VolumePlan(n, count, media_id(request_id, n), medium, tuple(b.items), text_list, b.used)
+        VolumePlan(n, count, media_id(request_id, n), medium, _joined(b.items), text_list, b.used)
         for n, b in enumerate(bins, start=1)
     ]
     for p in plans:

@@ -236,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     ver.add_argument("granule", metavar="ESDT:LocalGranuleID")
     ver.set_defaults(func=_cmd_archive_versions)
     chk = arch.add_parser("check", help="compare the archive's files with the inventory (reports, never deletes)")
-    chk.add_argument("--sample", type=int, default=100, metavar="PERCENT", help="check this share of the files")
+    chk.add_argument("--sample", type=float, default=100, metavar="PERCENT", help="check this share of the files")
     chk.add_argument("--pass", dest="pass_key", default="",
                      help="name of the pass: the same name resumes an interrupted one (default: this week's)")
     chk.set_defaults(func=_cmd_archive_check)

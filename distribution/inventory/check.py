@@ -9,8 +9,9 @@ It reports and never deletes, moves or rewrites anything.
 * A full pass reads every file once (linear in N) in batches ordered by row id; after each
   batch it records how far it got in ``<home>/archive-check.json``, so a pass that stops
   (a restart, a killed worker) resumes where it was instead of starting over.
-* ``sample_percent`` checks that share of the files, picked per pass (a different share
-  each week), for archives too large to read whole every week.
+* ``sample_percent`` checks that share of the files (to 0.01 %), picked per pass (a different
+  share each week), for archives too large to read whole every week: a 0.1 % sample of a
+  1 TiB archive reads about 1 GiB (benchmarks/bench_archive_check.py, ``run_tib``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from distribution.models import Granule, GranuleFile
 from distribution.notices.outbox import Transport, enqueue_notice, send_pending
 
 BATCH = 1000
+BATCH_BYTES = 4 << 30
 STATE_FILE = "archive-check.json"
 
 
@@ -43,7 +45,7 @@ class Finding:
 @dataclass
 class CheckReport:
     pass_key: str
-    sample_percent: int
+    sample_percent: float
     checked: int = 0
     after_id: int = 0  # the last granule_files row done
     findings: list[Finding] = field(default_factory=list)
@@ -57,7 +59,7 @@ def _state_path(settings: Settings) -> Path:
     return settings.home / STATE_FILE
 
 
-def _load(settings: Settings, pass_key: str, sample_percent: int) -> CheckReport:
+def _load(settings: Settings, pass_key: str, sample_percent: float) -> CheckReport:
     path = _state_path(settings)
     if path.exists():
         data = json.loads(path.read_text())
@@ -96,8 +98,12 @@ def _check_file(gf: GranuleFile) -> Finding | None:
     return None
 
 
-def check_archive(settings: Settings, pass_key: str, sample_percent: int = 100, batch: int = BATCH) -> CheckReport:
-    """Run (or resume) the pass named ``pass_key`` to its end; the report of every finding."""
+def check_archive(settings: Settings, pass_key: str, sample_percent: float = 100, batch: int = BATCH,
+                  batch_bytes: int = BATCH_BYTES) -> CheckReport:
+    """Run (or resume) the pass named ``pass_key`` to its end; the report of every finding.
+
+    Progress is kept after each ``batch`` rows and, within a batch, after each ``batch_bytes`` read (a
+    batch of 1,000 files of a TiB-scale archive is 100 GiB: a pass killed in it would read them again)."""
     report = _load(settings, pass_key, sample_percent)
     if report.complete:
         return report
@@ -106,11 +112,16 @@ def check_archive(settings: Settings, pass_key: str, sample_percent: int = 100, 
             rows = list(session.scalars(select(GranuleFile.id).where(GranuleFile.id > report.after_id)
                                         .order_by(GranuleFile.id).limit(batch)))
             chosen = [i for i in rows if picked(f"{pass_key}:{i}", sample_percent)]  # only these rows are loaded
+            read = 0
             for gf in session.scalars(select(GranuleFile).where(GranuleFile.id.in_(chosen)).order_by(GranuleFile.id)):
                 report.checked += 1
                 finding = _check_file(gf)
                 if finding is not None:
                     report.findings.append(finding)
+                read += gf.size or 0
+                if read >= batch_bytes:  # rows are taken in id order: every row up to this one is done
+                    report.after_id, read = gf.id, 0
+                    _save(settings, report)
             report.after_id = rows[-1] if rows else report.after_id
         if not rows:
             break
@@ -121,7 +132,7 @@ def check_archive(settings: Settings, pass_key: str, sample_percent: int = 100, 
     return report
 
 
-def _extra_files(settings: Settings, pass_key: str, sample_percent: int) -> list[Finding]:
+def _extra_files(settings: Settings, pass_key: str, sample_percent: float) -> list[Finding]:
     """Files under the archive root that no row lists (of the sampled share; a full pass loads the paths once,
     a sample asks the database about its share in batches, not one query per file)."""
     picked_paths = []
@@ -157,11 +168,11 @@ def _version_gaps(settings: Settings) -> list[Finding]:
 def report_text(settings: Settings, report: CheckReport) -> str:
     """The report operations get: what was checked and every finding, one per line."""
     head = (f"{settings.archive_name} archive check {report.pass_key}: {report.checked} files checked "
-            f"({report.sample_percent} % sample), {len(report.findings)} findings. Nothing was deleted.\n")
+            f"({report.sample_percent:g} % sample), {len(report.findings)} findings. Nothing was deleted.\n")
     return head + "".join(line + "\n" for line in report.lines())
 
 
-def check_and_report(settings: Settings, pass_key: str, sample_percent: int,
+def check_and_report(settings: Settings, pass_key: str, sample_percent: float,
                      transport: Callable[[], Transport]) -> dict[str, int]:
     """The weekly check: run or resume the pass, and tell operations (once per pass) what it found."""
     report = check_archive(settings, pass_key, sample_percent)

@@ -215,6 +215,22 @@ def _widen(pipe: BinaryIO) -> None:
         pass  # over /proc/sys/fs/pipe-max-size: the default pipe works, slower
 
 
+#: The directory of a volume that holds a request's one bundle (its parts): granule directories are numbered
+#: from 1, so 0 is never a granule's. The media DN lists it as the pseudo-granule of that directory.
+REQUEST_DIRECTORY = "0"
+
+
+def request_bundle_name(request: Request) -> str:
+    """The file name of the request's one bundle (its parts add ``.001``, ``.002``, …)."""
+    return f"{request.request_id}.{request.bundle}"
+
+
+def parts_on(rg: RequestGranule, volume: int) -> list[dict[str, Any]]:
+    """The granule's bundle parts on media volume ``volume`` (a part planned before parts were placed one
+    by one carries no ``volume``: it is on the granule's volume)."""
+    return [p for p in rg.bundle or [] if p.get("volume", rg.volume_number) == volume]
+
+
 def bundle_groups(request: Request, granules: Sequence[RequestGranule]) -> list[list[RequestGranule]]:
     """The granules that go in one bundle together: each alone, or all of them (one bundle per request)."""
     if request.bundle_per == "request":
@@ -238,7 +254,7 @@ def make_bundle(request: Request, group: Sequence[RequestGranule], target: Path,
     if request.bundle_per == "request":
         members = [BundleMember(Path(str(rf.staged_path)), f"{rg.directory_number:05d}/{rf.dist_name}")
                    for rg in group for rf in rg.files]
-        name = f"{request.request_id}.{request.bundle}"
+        name = request_bundle_name(request)
     else:
         members = [BundleMember(Path(str(rf.staged_path)), rf.dist_name) for rf in group[0].files]
         name = f"{request.request_id}_{group[0].directory_number:05d}.{request.bundle}"

@@ -168,9 +168,6 @@ def check_spec(spec: RequestSpec) -> None:
         raise UserError(f"a bundle is made per {' or per '.join(BUNDLE_PER)}, not per {spec.bundle_per!r}")
     if spec.bundle_per != "granule" and not spec.bundle:
         raise UserError("one bundle per request needs a bundle kind (tar.gz or tar.zst)")
-    if spec.bundle_per == "request" and spec.media_type in (MediaType.CDROM, MediaType.DVD, MediaType.DLT):
-        raise UserError("on media each granule goes as its own bundle (volumes hold whole granules): "
-                        "one bundle per request is for electronic delivery")
     linked_types(spec.linked)
 
 

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from distribution.config import Settings
 from distribution.db import session_scope
+from distribution.orders.bundles import REQUEST_DIRECTORY, parts_on, request_bundle_name
 from distribution.orders.checksum_list import dn_checksum
 from distribution.orders.delivery import final_state
 from distribution.errors import NotFound
@@ -54,18 +56,31 @@ def _short_ur(rg: RequestGranule) -> str:
     return GranuleRef(c.short_name, c.version_id, rg.granule.id).short_ur
 
 
-def _granule(rg: RequestGranule, checksums: Settings | None, on_media: bool) -> MediaGranule:
-    """A row of the media DN; ``checksums``: the settings when the user is on the checksum list."""
+def _parts(parts: list[dict[str, Any]]) -> list[MediaFile]:
+    return [MediaFile(p["name"], p["checksum_type"], p["checksum"], p["size"]) for p in parts]
+
+
+def _granule(rg: RequestGranule, checksums: Settings | None, on_media: bool, volume: int = 0) -> MediaGranule:
+    """A row of the media DN (its files on ``volume``); ``checksums``: the settings when the user is on the
+    checksum list. A granule in the request's one bundle lists no files: they are inside the bundle."""
     if not on_media:
         return MediaGranule(str(rg.directory_number), _short_ur(rg), CANCELED)
-    if rg.request.bundle and rg.bundle:  # the bundle's parts and their checksums, on every DN
+    if rg.request.bundle:  # the bundle's parts on this volume and their checksums, on every DN
         return MediaGranule(str(rg.directory_number), _short_ur(rg), COMPLETED,
-                            [MediaFile(p["name"], p["checksum_type"], p["checksum"], p["size"]) for p in rg.bundle])
+                            [] if rg.request.bundle_per == "request" else _parts(parts_on(rg, volume)))
     files = []
     for rf in rg.files:
         checksum_type, checksum_value = dn_checksum(checksums, rf, True) if checksums else (None, None)
         files.append(MediaFile(rf.dist_name, checksum_type, checksum_value, rf.size))
     return MediaGranule(str(rg.directory_number), _short_ur(rg), COMPLETED, files)
+
+
+def _bundle_row(request: Request, holder: RequestGranule, volume: int) -> MediaGranule:
+    """The request's one bundle on a volume, as the ICD's volume → granule → files layout can carry it: a
+    pseudo-granule in directory ``0`` (no granule's) named by the bundle, listing the parts on this volume
+    with their checksums. The granules themselves follow, each as its row without files (their files are
+    inside the bundle, under ``<directory number, 5 digits>/``), listed with the first volume."""
+    return MediaGranule(REQUEST_DIRECTORY, request_bundle_name(request), COMPLETED, _parts(parts_on(holder, volume)))
 
 
 def volumes_of(session: Session, request: Request) -> list[Volume]:
@@ -86,16 +101,27 @@ def build_media_notice(settings: Settings, session: Session, request: Request, c
             on_volume.setdefault(rg.volume_number, []).append(rg)
         else:
             canceled.append(rg)
+    if request.bundle_per != "request":  # a granule's bundle may span volumes: listed on each, with its parts there
+        for rg in request.granules:
+            for number in sorted({p["volume"] for p in rg.bundle or [] if "volume" in p} - {rg.volume_number}):
+                if not rejected and rg.status in ON_MEDIA:
+                    on_volume.setdefault(number, []).append(rg)
     if volumes and on_volume:
         sections = []
+        holder = next((rg for rg in request.granules if rg.bundle), None) if request.bundle_per == "request" \
+            else None
         for v in volumes:
             listed = settings if user.checksum_list else None
-            rows = [_granule(rg, listed, True) for rg in on_volume.get(v.number, [])]
+            rows = [_bundle_row(request, holder, v.number)] if holder is not None else []
+            rows += [_granule(rg, listed, True, v.number) for rg in on_volume.get(v.number, [])]
             if v.number == 1:  # Canceled granules are listed once, with the first volume
                 rows += [_granule(rg, None, False) for rg in canceled]
             sections.append(MediaVolume(v.media_id, kind, fmt, rows))
     else:
         sections = [MediaVolume(None, kind, fmt, [_granule(rg, None, False) for rg in request.granules])]
+    # "Number of files in the request" (Table 4.3.6-2) counts the files ordered, whatever their packaging: a
+    # bundled request counts its granules' files (the bundles' members), not the parts listed, as Figure
+    # 4.3.6-4 counts 15 files of granules that list none.
     files = sum(len(rg.files) or len(rg.granule.files) for rg in request.granules)
     return MediaNotice(
         order_id=str(request.order.order_id), request_id=str(request.request_id), completed=completed,

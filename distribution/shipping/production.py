@@ -6,10 +6,12 @@ granules; ``media`` plans, builds and writes it. The state of every volume is a
 volume bad, does only what is left:
 
 * plan — once per request: one directory per granule named by its directory
-  number, whole granules only (a bundled request: the granule's bundle, made here and
-  planned by its size, its parts in that directory); a granule larger than a volume is
-  Canceled with the reason (the rest still ship); the DN text goes on every volume as
-  ``<RequestID>.txt``;
+  number, whole granules only; a granule larger than a volume is Canceled with the
+  reason (the rest still ship). A bundled request's bundles are made here, cut into
+  parts by the configured split size and so that each part fits a volume alone; the
+  parts are placed one by one (a granule's bundle, or the request's one bundle in
+  directory ``0``, may span volumes; each part is a file on one volume, its volume kept
+  in the part's record). The DN text goes on every volume as ``<RequestID>.txt``;
 * build — the ISO image (CD-ROM, DVD); tapes are written straight from the files;
 * write — the image burned (or the tar stream written, spanning cartridges at end
   of tape) on the drive the operator loaded;
@@ -31,7 +33,7 @@ from sqlalchemy.orm import Session
 from distribution.shipping import drives as site_drives
 from distribution.config import Settings
 from distribution.db import session_scope
-from distribution.orders.bundles import bundle_paths, make_bundle
+from distribution.orders.bundles import REQUEST_DIRECTORY, make_bundle, parts_on
 from distribution.orders.delivery import RETRIEVAL_FAILED, staging_directory
 from distribution.errors import FileVanished, NotFound, PermanentError, RetryableError, UserError
 from distribution.shipping.drives import OPTICAL, TAPE, drive_kind, medium_for
@@ -70,10 +72,6 @@ def bundle_directory(settings: Settings, request: Request) -> Path:
 
 
 def _item(settings: Settings, rg: RequestGranule) -> GranuleItem:
-    if rg.request.bundle:  # the granule's bundle parts are its files on the volume (read back against themselves)
-        parts = bundle_paths([rg], bundle_directory(settings, rg.request))
-        return GranuleItem(str(rg.id), str(rg.directory_number),
-                           tuple(VolumeFile(path, p["name"], p["size"]) for path, p in parts))
     files = tuple(
         VolumeFile(Path(str(rf.staged_path)), rf.dist_name, rf.size,
                    rf.granule_file.checksum_value if rf.granule_file.checksum_type == "MD5" and not rf.written
@@ -81,6 +79,28 @@ def _item(settings: Settings, rg: RequestGranule) -> GranuleItem:
         for rf in rg.files
     )
     return GranuleItem(str(rg.id), str(rg.directory_number), files)
+
+
+def _directory(rg: RequestGranule) -> str:
+    """Where a granule's bundle parts go on a volume: its directory, or the request bundle's."""
+    return REQUEST_DIRECTORY if rg.request.bundle_per == "request" else str(rg.directory_number)
+
+
+def _pieces(settings: Settings, rg: RequestGranule, parts: list[dict[str, Any]]) -> list[GranuleItem]:
+    """Bundle parts as pieces of the granule (one item each, read back against themselves)."""
+    target = bundle_directory(settings, rg.request)
+    return [GranuleItem(str(rg.id), _directory(rg), (VolumeFile(target / p["name"], p["name"], p["size"]),))
+            for p in parts]
+
+
+def _on_volume(settings: Settings, rg: RequestGranule, number: int) -> GranuleItem | None:
+    """What of the granule is on volume ``number``: its files, or its bundle parts there (None: nothing)."""
+    if not rg.request.bundle:
+        return _item(settings, rg) if rg.volume_number == number else None
+    pieces = _pieces(settings, rg, parts_on(rg, number))
+    if not pieces:
+        return None
+    return GranuleItem(pieces[0].key, pieces[0].directory, tuple(f for p in pieces for f in p.files))
 
 
 def _volume(session: Session, media_id: str) -> Volume:
@@ -100,10 +120,49 @@ def volume_plan(settings: Settings, session: Session, volume: Volume) -> VolumeP
     """The volume as planned, rebuilt from the database, with its DN text on it."""
     request = volume.request
     text = volume.text or ""
-    items = tuple(_item(settings, rg) for rg in request.granules if rg.volume_number == volume.number
-                  and rg.status is not GranuleStatus.FAILED)
+    items = tuple(item for rg in request.granules if rg.status is not GranuleStatus.FAILED
+                  and (item := _on_volume(settings, rg, volume.number)) is not None)
     return VolumePlan(volume.number, volume.count, volume.media_id, medium_for(request.media_type), items,
                       (TextFile(text_name(request), text),), volume.planned_bytes)
+
+
+def _reserve(request: Request, entries: int) -> tuple[TextFile, ...]:
+    """Room for the DN text while planning: its header and a few lines per file or bundle part."""
+    return (TextFile(text_name(request), " " * (TEXT_HEADER_RESERVE + TEXT_FILE_RESERVE * entries)),)
+
+
+def _bundled(settings: Settings, request: Request, granules: list[RequestGranule], medium: media.Medium
+             ) -> tuple[list[tuple[RequestGranule, list[GranuleItem]]], int]:
+    """Make the bundles of a media request, each cut into parts by the configured split size and so that
+    every part fits a volume alone; (each bundle's holder with its parts as pieces, DN lines to reserve).
+
+    One bundle per request is made of the granules whose staged files are all there (the others fail)."""
+    files = sum(len(rg.files) for rg in granules)
+    staged = sum(rf.size for rg in granules for rf in rg.files)
+    configured = settings.bundle_split_bytes or None
+    room = media.largest_file(medium, REQUEST_DIRECTORY, "x" * 64, texts=_reserve(request, files + len(granules)))
+    bound = staged + staged // 100 + 1024 * files + (1 << 16)  # a compressed tar is never much larger than its data
+    entries = files + len(granules) + -(-bound // min(configured or room, room))
+    split = min(configured or room, media.largest_file(medium, REQUEST_DIRECTORY, "x" * 64,
+                                                       texts=_reserve(request, entries)))
+    if request.bundle_per == "request":
+        missing = [rg for rg in granules if not all(Path(str(rf.staged_path)).is_file() for rf in rg.files)]
+        for rg in missing:
+            rg.status, rg.failure_explanation = GranuleStatus.FAILED, RETRIEVAL_FAILED
+        groups = [[rg for rg in granules if rg not in missing]] if len(missing) < len(granules) else []
+    else:
+        groups = [[rg] for rg in granules]
+    made = []
+    for group in groups:
+        try:
+            make_bundle(request, group, bundle_directory(settings, request), split)
+        except FileVanished:
+            if len(group) > 1:
+                raise
+            group[0].status, group[0].failure_explanation = GranuleStatus.FAILED, RETRIEVAL_FAILED
+            continue
+        made.append((group[0], _pieces(settings, group[0], list(group[0].bundle or []))))
+    return made, entries
 
 
 def plan_request(settings: Settings, request_id: str) -> list[str]:
@@ -116,27 +175,28 @@ def plan_request(settings: Settings, request_id: str) -> list[str]:
         if existing or request.state.is_terminal:
             return [v.media_id for v in existing if v.state in TO_WRITE]
         medium = medium_for(request.media_type)
-        files = sum(len(rg.files) for rg in request.granules)
-        reserve = (TextFile(text_name(request), " " * (TEXT_HEADER_RESERVE + TEXT_FILE_RESERVE * files)),)
+        verified = [rg for rg in request.granules if rg.status is GranuleStatus.VERIFIED]
+        entries = sum(len(rg.files) for rg in request.granules)
+        if request.bundle:  # volumes are planned by the bundles' parts, a piece each
+            made, entries = _bundled(settings, request, verified, medium)
+            candidates = [(rg, pieces) for rg, pieces in made]
+        else:
+            candidates = [(rg, [_item(settings, rg)]) for rg in verified]
         ready: dict[str, RequestGranule] = {}
         items = []
-        for rg in request.granules:
-            if rg.status is not GranuleStatus.VERIFIED:
-                continue
+        for rg, pieces in candidates:
             try:
-                if request.bundle:  # volumes are planned by the bundles' sizes
-                    make_bundle(request, [rg], bundle_directory(settings, request), settings.bundle_split_bytes or None)
-                item = _item(settings, rg)
-                check_granule(item)  # a name no volume can hold fails that granule, not the request
-            except (media.MediaError, FileVanished) as e:
-                rg.status = GranuleStatus.FAILED
-                rg.failure_explanation = RETRIEVAL_FAILED if isinstance(e, FileVanished) else str(e)
+                for piece in pieces:
+                    check_granule(piece)  # a name no volume can hold fails that granule, not the request
+            except media.MediaError as e:
+                rg.status, rg.failure_explanation = GranuleStatus.FAILED, str(e)
                 continue
-            ready[item.key] = rg
-            items.append(item)
+            ready[pieces[0].key] = rg
+            items += pieces
         too_large: list[media.GranuleTooLarge] = []
         try:
-            plans = plan_volumes(str(request.request_id), items, medium, texts=reserve, rejected=too_large)
+            plans = plan_volumes(str(request.request_id), items, medium, texts=_reserve(request, entries),
+                                 rejected=too_large)
         except media.MediaError as e:
             raise _mapped(e) from e
         for e in too_large:  # Canceled in the DN with the reason; the rest still ships
@@ -145,12 +205,29 @@ def plan_request(settings: Settings, request_id: str) -> list[str]:
         for plan in plans:
             session.add(Volume(request_pk=request.id, number=plan.number, count=plan.count, media_id=plan.media_id,
                                medium=medium.name, state=VolumeState.PLANNED, planned_bytes=plan.planned_bytes))
-            for item in plan.items:
-                ready[item.key].volume_number = plan.number
+        _place(request, ready, plans)
         request.state = RequestState.DELIVERING
         session.flush()
         log.info("request %s: %d volumes of %s", request_id, len(plans), medium.name)
         return [p.media_id for p in plans]
+
+
+def _place(request: Request, ready: dict[str, RequestGranule], plans: list[VolumePlan]) -> None:
+    """Record where each granule went: its (first) volume and, for a bundle, each part's volume."""
+    for plan in reversed(plans):  # the first volume a granule is on is the last one set
+        for item in plan.items:
+            rg = ready[item.key]
+            if rg.status is GranuleStatus.FAILED:
+                continue
+            rg.volume_number = plan.number
+            if request.bundle:
+                names = {f.name for f in item.files}
+                rg.bundle = [dict(p, volume=plan.number) if p["name"] in names else p for p in rg.bundle or []]
+    if request.bundle_per == "request":  # every granule in the bundle is on the volume of its first part
+        holder = next((rg for rg in request.granules if rg.bundle), None)
+        for rg in request.granules:
+            if holder is not None and rg.bundle == [] and rg.status is GranuleStatus.VERIFIED:
+                rg.volume_number = holder.volume_number
 
 
 def build_volume(settings: Settings, media_id: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+from collections.abc import Callable
 from email.policy import default
 from pathlib import Path
 
@@ -27,6 +28,25 @@ def _archive(settings: Settings, tmp_path: Path) -> list[Path]:
 
 def _snapshot(root: Path) -> dict[str, bytes]:
     return {str(p): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _killed_after_three(monkeypatch: pytest.MonkeyPatch, start: Callable[[], object]) -> list[str]:
+    """Run ``start`` (a pass) until the worker is killed at the fourth file; then every file checked is
+    recorded in the returned list (the three before the kill, and those of the pass resumed after)."""
+    seen: list[str] = []
+    real = check._check_file
+
+    def dies_after_three(gf: GranuleFile) -> check.Finding | None:
+        if len(seen) == 3:
+            raise KeyboardInterrupt("worker killed")
+        seen.append(gf.archive_path)
+        return real(gf)
+
+    monkeypatch.setattr(check, "_check_file", dies_after_three)
+    with pytest.raises(KeyboardInterrupt):
+        start()
+    monkeypatch.setattr(check, "_check_file", lambda gf: seen.append(gf.archive_path) or real(gf))
+    return seen
 
 
 def test_every_kind_of_drift_is_reported_and_nothing_is_deleted(sqlite_settings: Settings, tmp_path: Path) -> None:
@@ -59,19 +79,7 @@ def test_a_sample_checks_a_share_and_an_interrupted_pass_resumes(sqlite_settings
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     settings = sqlite_settings
     paths = _archive(settings, tmp_path)
-    seen: list[str] = []
-    real = check._check_file
-
-    def dies_after_three(gf: GranuleFile) -> check.Finding | None:
-        if len(seen) == 3:
-            raise KeyboardInterrupt("worker killed")
-        seen.append(gf.archive_path)
-        return real(gf)
-
-    monkeypatch.setattr(check, "_check_file", dies_after_three)
-    with pytest.raises(KeyboardInterrupt):
-        check_archive(settings, "P1", 100, batch=2)
-    monkeypatch.setattr(check, "_check_file", lambda gf: seen.append(gf.archive_path) or real(gf))
+    seen = _killed_after_three(monkeypatch, lambda: check_archive(settings, "P1", 100, batch=2))
     report = check_archive(settings, "P1", 100, batch=2)
     assert report.complete and not report.findings
     # batches of 2: the first was recorded, the file checked in the second before the kill is checked again
@@ -79,6 +87,17 @@ def test_a_sample_checks_a_share_and_an_interrupted_pass_resumes(sqlite_settings
     sampled = check_archive(settings, "P2", 50)
     assert 0 < sampled.checked < len(paths)
     assert check_archive(settings, "P2", 50).checked == sampled.checked  # a finished pass is not run again
+
+
+def test_a_pass_over_large_files_keeps_its_progress_within_a_batch(sqlite_settings: Settings, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch of 1,000 files of 128 MiB is 125 GiB: a pass killed in it keeps what it read (by bytes)."""
+    settings = sqlite_settings
+    paths = _archive(settings, tmp_path)
+    seen = _killed_after_three(monkeypatch, lambda: check_archive(settings, "B1", 100, batch_bytes=1))
+    report = check_archive(settings, "B1", 100, batch_bytes=1)  # every file was a batch of its own
+    assert report.complete and report.checked == len(paths)
+    assert seen == [str(p) for p in paths]  # each file once: the three before the kill are not read again
 
 
 def test_operations_get_the_report_once_and_the_command_exits_on_findings(
@@ -95,5 +114,7 @@ def test_operations_get_the_report_once_and_the_command_exits_on_findings(
     assert mail["To"] == "ops@archive.example.org" and "1 findings" in str(mail["Subject"])
     assert f"missing\t{paths[0]}" in mail.get_content()  # type: ignore[attr-defined]
     assert main(["archive", "check", "--sample", "100", "--pass", "cli-1"]) == 1
+    assert main(["archive", "check", "--sample", "0.1", "--pass", "cli-2"]) in (0, 1)  # a share under 1 %
+    assert "(0.1 % sample)" in capsys.readouterr().out
     assert main(["archive", "check", "--sample", "0"]) == 1
     assert "--sample is a percentage" in capsys.readouterr().err

@@ -8,7 +8,7 @@ import pytest
 
 from media.errors import BadName, GranuleTooLarge, MediaError, NameClash
 from media.layout import GranuleItem, TextFile, VolumeFile
-from media.volumes import BD, CD, DVD, DVD9, MEDIA, media_id, plan_volumes, tape
+from media.volumes import BD, CD, DVD, DVD9, MEDIA, largest_file, media_id, plan_volumes, tape
 
 
 def granule(n: int, size: int, files: int = 1) -> GranuleItem:
@@ -95,3 +95,23 @@ def test_name_clashes_and_bad_names_are_refused() -> None:
             plan_volumes("R1", [GranuleItem("G", "1", (VolumeFile(Path("/a"), bad, 1),))], CD)
     with pytest.raises(BadName):
         plan_volumes("R1", [GranuleItem("G", "1/2", ())], CD)
+
+
+def test_the_pieces_of_a_granule_go_on_later_volumes_and_share_one_directory_on_each() -> None:
+    texts = (TextFile("R1.txt", "x" * 9000),)
+    room = largest_file(CD, "7", "R1_00007.tar.gz.001", texts=texts)
+    alone = GranuleItem("g7", "7", (VolumeFile(Path("/nowhere/a"), "R1_00007.tar.gz.001", room),))
+    assert len(plan_volumes("R1", [alone], CD, texts=texts)) == 1  # the largest file fits
+    with pytest.raises(GranuleTooLarge):  # a byte more does not
+        plan_volumes("R1", [GranuleItem("g7", "7", (VolumeFile(Path("/a"), alone.files[0].name, room + 1),))], CD,
+                     texts=texts)
+    size = room // 3
+    sizes = [size, size, size, size, size // 4]  # the last piece small: it would fit volume 1 again
+    pieces = [GranuleItem("g7", "7", (VolumeFile(Path(f"/nowhere/{i}"), f"R1_00007.tar.gz.{i:03d}", s),))
+              for i, s in enumerate(sizes, start=1)]
+    small = [GranuleItem(k, d, (VolumeFile(Path(f"/nowhere/{k}"), "f", size // n),)) for k, d, n in
+             (("g6", "6", 2), ("g8", "8", 4))]
+    plans = plan_volumes("R1", [small[0], *pieces, small[1]], CD, texts=texts)
+    assert [[(g.key, [f.name[-3:] for f in g.files]) for g in p.items] for p in plans] == [
+        [("g6", ["f"]), ("g7", ["001", "002"]), ("g8", ["f"])],  # another granule fills the gap
+        [("g7", ["003", "004", "005"])]]  # a piece never goes back before the piece it follows
