@@ -7,7 +7,7 @@ if [ -z "${ARDIS_TEST_DATABASE_URL:-}" ] && command -v pg_isready >/dev/null 2>&
    && pg_isready -q -h 127.0.0.1 -p 5432; then
   export ARDIS_TEST_DATABASE_URL="postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 fi
-# The Celery load test (marker `load`: 24 mixed orders with a worker SIGKILLed, ~10 min on one worker) runs
+# The Celery load test (marker `load`: 16 mixed orders with a worker SIGKILLed, ~10 min on one worker) runs
 # too; ARDIS_LOAD_TEST=0 leaves it out, ARDIS_LOAD_ORDERS=50 places the 50 (~18 min alone).
 if [ "${ARDIS_LOAD_TEST:-1}" = "0" ]; then
   set -- -m "not load" "$@"

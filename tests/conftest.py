@@ -49,6 +49,20 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ.pop(name, None)  # no test reaches an Airflow it did not start
 
 
+#: The longest test files (whole Airflow stacks), started first: pytest-xdist hands files out in collection order,
+#: so one that began late would hold the whole run up while the other worker idles.
+FIRST = ("tests/dags/test_celery_topology.py", "tests/dags/test_scheduler.py", "tests/faults/test_hitl_race.py",
+         "tests/dags/test_console_retry.py", "tests/dags/test_phase3_dag.py", "tests/faults/test_media_faults.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put the files of ``FIRST`` first, in that order; everything else keeps its order."""
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::")[0]
+        return FIRST.index(path) if path in FIRST else len(FIRST)
+    items.sort(key=rank)
+
+
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """A throwaway PostgreSQL database for this test session, migrated to head."""
