@@ -243,6 +243,7 @@ class SmbFiles(StreamUploads):
         on the session; replies are taken in order, so a file is yielded only once its own close said
         it is whole. Bigger files go by ``put_file`` between them, the pipeline emptied first."""
         pending: deque[_InFlight] = deque()
+        tree = self._tree()
         try:
             for local, path in files:
                 size = local.stat().st_size
@@ -255,7 +256,7 @@ class SmbFiles(StreamUploads):
                     yield self._finish(pending.popleft())
                 if not self._credits_for(size):
                     self._ask_credits()
-                pending.append(self._send(local, path, size))
+                pending.append(self._send(tree, local, path, size))
             while pending:
                 yield self._finish(pending.popleft())
         finally:
@@ -281,10 +282,9 @@ class SmbFiles(StreamUploads):
         tree, _ = get_smb_tree(self.base, **self._kw)
         return tree
 
-    def _send(self, local: Path, path: str, size: int) -> _InFlight:
+    def _send(self, tree: Any, local: Path, path: str, size: int) -> _InFlight:
         name = self._path(check_path(path))[len(self.share) + 1:]
         data = local.read_bytes()
-        tree = self._tree()
         fd = Open(tree, name)
         steps = [fd.create(ImpersonationLevel.Impersonation,
                            FilePipePrinterAccessMask.GENERIC_WRITE | FilePipePrinterAccessMask.FILE_READ_ATTRIBUTES,
