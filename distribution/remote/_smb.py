@@ -67,7 +67,7 @@ BLOCK_SIZE = 1 << 20
 #: A file up to this size goes as one compound request (create, write, close); a bigger one by ``put_file``.
 COMPOUND_LIMIT = 1 << 20
 #: Compound requests in flight at once in ``put_files`` (each waits for its own reply by message id).
-IN_FLIGHT = 16
+IN_FLIGHT = 64
 _MISSING = {errno.ENOENT, errno.ENOTDIR}
 _REFUSED = {errno.EACCES, errno.EPERM, errno.EISDIR, errno.EROFS}
 
@@ -244,6 +244,8 @@ class SmbFiles(StreamUploads):
         it is whole. Bigger files go by ``put_file`` between them, the pipeline emptied first."""
         pending: deque[_InFlight] = deque()
         tree = self._tree()
+        if not self._credits_for(IN_FLIGHT * 4 * 65536):  # room for a full pipeline of 100 KB files
+            self._ask_credits()
         try:
             for local, path in files:
                 size = local.stat().st_size
@@ -276,7 +278,7 @@ class SmbFiles(StreamUploads):
     def _ask_credits(self) -> None:
         tree = self._tree()
         with self._mapped(f"{self.endpoint.where}: no credits from the server"):
-            self._connection().echo(sid=tree.session.session_id, timeout=self._timeout, credit_request=256)
+            self._connection().echo(sid=tree.session.session_id, timeout=self._timeout, credit_request=512)
 
     def _tree(self) -> Any:
         tree, _ = get_smb_tree(self.base, **self._kw)
