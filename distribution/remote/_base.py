@@ -178,9 +178,9 @@ class RemoteFiles(Protocol):
         """``put_file`` for each ``(local, path)`` over this one connection, yielding ``(path, size)`` as
         each is whole (size checked): the caller records each file as it is yielded, so a retry sends only
         the files not yet recorded. Several in flight where the protocol allows (SFTP requests, OpenSSH
-        ``scp`` batches over one ControlMaster connection), else one after the other (FTP: one control
-        connection; SMB: one session and tree). The first failure is raised with ``path`` set to its file;
-        what was yielded before it stays whole."""
+        ``scp`` batches over one ControlMaster connection, SMB compound requests on one session and tree),
+        else one after the other (FTP: one control connection). The first failure is raised with ``path``
+        set to its file; what was yielded before it stays whole."""
         ...
 
     def get_files(self, files: Iterable[tuple[str, Path, str | None]]) -> Iterator[tuple[str, Fetched]]:

@@ -18,7 +18,8 @@ import errno
 import posixpath
 import shutil
 import stat
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,8 +29,17 @@ from typing import Any, BinaryIO
 import smbclient
 from smbclient import ClientConfig
 from smbprotocol.connection import Connection
-from smbprotocol.exceptions import LogonFailure, SMBAuthenticationError, SMBException, SMBOSError
+from smbclient._pool import get_smb_tree
+from smbprotocol.exceptions import LogonFailure, SMBAuthenticationError, SMBException, SMBOSError, SMBResponseException
 from smbprotocol.file_info import FileAttributes
+from smbprotocol.open import (
+    CreateDisposition,
+    CreateOptions,
+    FilePipePrinterAccessMask,
+    ImpersonationLevel,
+    Open,
+    ShareAccess,
+)
 
 from distribution.remote._base import (
     Endpoint,
@@ -46,11 +56,18 @@ from distribution.remote._base import (
     Unreachable,
     check_directory,
     check_path,
+    check_size,
+    failed_at,
     failure_reason,
+    one_by_one,
 )
 from distribution.remote._staging import StagingFile, pump, receive
 
 BLOCK_SIZE = 1 << 20
+#: A file up to this size goes as one compound request (create, write, close); a bigger one by ``put_file``.
+COMPOUND_LIMIT = 1 << 20
+#: Compound requests in flight at once in ``put_files`` (each waits for its own reply by message id).
+IN_FLIGHT = 64
 _MISSING = {errno.ENOENT, errno.ENOTDIR}
 _REFUSED = {errno.EACCES, errno.EPERM, errno.EISDIR, errno.EROFS}
 
@@ -217,3 +234,112 @@ class SmbFiles(StreamUploads):
             smbclient.remove(self._path(path), **self._kw)
         except (OSError, SMBException, ValueError):
             pass
+
+    # --- batches: one compound request per small file, several in flight ---------------------------
+
+    def put_files(self, files: Iterable[tuple[Path, str]]) -> Iterator[tuple[str, int]]:
+        """Each small file as one related compound (create-or-overwrite, write, close asking for the
+        attributes): one round trip, and the close's end-of-file is the size check. Up to ``IN_FLIGHT``
+        on the session; replies are taken in order, so a file is yielded only once its own close said
+        it is whole. Bigger files go by ``put_file`` between them, the pipeline emptied first."""
+        pending: deque[_InFlight] = deque()
+        tree = self._tree()
+        if not self._credits_for(IN_FLIGHT * 4 * 65536):  # room for a full pipeline of 100 KB files
+            self._ask_credits()
+        try:
+            for local, path in files:
+                size = local.stat().st_size
+                if size > COMPOUND_LIMIT or size > self._connection().max_write_size:
+                    while pending:
+                        yield self._finish(pending.popleft())
+                    yield from one_by_one(self.put_file, [(local, path)])
+                    continue
+                while pending and (len(pending) >= IN_FLIGHT or not self._credits_for(size)):
+                    yield self._finish(pending.popleft())
+                if not self._credits_for(size):
+                    self._ask_credits()
+                pending.append(self._send(tree, local, path, size))
+            while pending:
+                yield self._finish(pending.popleft())
+        finally:
+            for left in pending:  # a failure or an abandoned batch: take the replies still owed
+                try:
+                    _drain(left)
+                except (OSError, SMBException, ValueError):
+                    pass  # never yielded: the retry sends it again
+
+    def _connection(self) -> Connection:
+        return next(iter(self._cache.values()))  # type: ignore[no-any-return]
+
+    def _credits_for(self, size: int) -> bool:
+        window = self._connection().sequence_window
+        return bool(window["high"] - window["low"] >= 3 + size // 65536 + 1)
+
+    def _ask_credits(self) -> None:
+        tree = self._tree()
+        with self._mapped(f"{self.endpoint.where}: no credits from the server"):
+            self._connection().echo(sid=tree.session.session_id, timeout=self._timeout, credit_request=512)
+
+    def _tree(self) -> Any:
+        tree, _ = get_smb_tree(self.base, **self._kw)
+        return tree
+
+    def _send(self, tree: Any, local: Path, path: str, size: int) -> _InFlight:
+        name = self._path(check_path(path))[len(self.share) + 1:]
+        data = local.read_bytes()
+        fd = Open(tree, name)
+        steps = [fd.create(ImpersonationLevel.Impersonation,
+                           FilePipePrinterAccessMask.GENERIC_WRITE | FilePipePrinterAccessMask.FILE_READ_ATTRIBUTES,
+                           FileAttributes.FILE_ATTRIBUTE_NORMAL, ShareAccess.FILE_SHARE_READ,
+                           CreateDisposition.FILE_OVERWRITE_IF, CreateOptions.FILE_NON_DIRECTORY_FILE, send=False)]
+        if data:
+            steps.append(fd.write(data, 0, send=False))
+        steps.append(fd.close(get_attributes=True, send=False))
+        with self._mapped(f"{self._at(path)}: upload failed"):
+            requests = fd.connection.send_compound([m for m, _ in steps], tree.session.session_id,
+                                                   tree.tree_connect_id, related=True)
+        return _InFlight(path, len(data), [(r, unpack) for r, (_, unpack) in zip(requests, steps, strict=True)])
+
+    def _finish(self, sent: _InFlight) -> tuple[str, int]:
+        """The replies of one compound; the first error (the others repeat it) is the file's failure."""
+        try:
+            with self._mapped(f"{self._at(sent.path)}: upload failed"):
+                replies = _drain(sent)
+                closed = replies[-1]
+                check_size(self.endpoint, sent.path, sent.size,
+                           None if closed is None else int(closed["end_of_file"].get_value()))
+        except RemoteError as e:
+            failed_at(e, sent.path)
+            raise
+        return sent.path, sent.size
+
+
+class _InFlight:
+    """One file's compound request on its way: the requests and how to read each reply."""
+
+    def __init__(self, path: str, size: int, requests: list[tuple[Any, Callable[[Any], Any]]]) -> None:
+        self.path = path
+        self.size = size
+        self.requests = requests
+        self.replies: list[Any] | None = None
+
+
+def _drain(sent: _InFlight) -> list[Any]:
+    """Every reply of the compound taken (smbprotocol keeps each until it is), then the first error raised."""
+    if sent.replies is not None:
+        return sent.replies
+    replies: list[Any] = []
+    first: BaseException | None = None
+    for request, unpack in sent.requests:
+        try:
+            replies.append(unpack(request))
+        except SMBResponseException as e:
+            replies.append(None)
+            first = first or SMBOSError(e.status, sent.path)
+        except (OSError, SMBException, ValueError) as e:
+            replies.append(None)
+            first = first or e
+    sent.replies = replies
+    if first is not None:
+        raise first
+    return replies
