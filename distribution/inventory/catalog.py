@@ -277,7 +277,7 @@ def _summary(granule: Granule, settings: Settings) -> GranuleSummary:
     until = proprietary_until(granule, utcnow())
     return GranuleSummary(granule_ur(granule, settings), granule.collection.esdt, granule.local_granule_id or "",
                           granule.begin_time, granule.end_time, granule.inserted_at, len(granule.files),
-                          sum(f.size for f in granule.files), until)
+                          granule.total_size, until)  # stored when archived (migration 0018)
 
 
 def search_statement(query: SearchQuery, groups: set[str] | None, dialect: str = "") -> Select[tuple[Granule]]:
